@@ -1,0 +1,29 @@
+"""JSON encoding of message bodies and size accounting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sluice.errors import BodyNotSerializable
+
+
+def encode(body: Any) -> str:
+    """Serialise ``body`` to JSON text, or raise :class:`BodyNotSerializable` naming the cause."""
+    try:
+        return orjson.dumps(body).decode()
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise BodyNotSerializable(
+            f"message body cannot be serialised to JSON ({exc}); nothing was stored"
+        ) from exc
+
+
+def decode(text: str | bytes) -> Any:
+    """Parse JSON text stored by :func:`encode`."""
+    return orjson.loads(text)
+
+
+def size_of(text: str) -> int:
+    """Size in bytes of encoded JSON text (UTF-8)."""
+    return len(text.encode()) if not text.isascii() else len(text)

@@ -1,0 +1,75 @@
+"""sluice's exceptions: one tree rooted at :class:`SluiceError`.
+
+::
+
+    SluiceError
+    ├── ConfigError                 a value in a policy or URL is invalid
+    │   └── InvalidQueueName
+    ├── UnknownQueue                a message names a queue the store does not know
+    ├── MessageError                a message cannot be stored as given
+    │   ├── MessageTooLarge
+    │   └── BodyNotSerializable
+    └── StoreError                  the store cannot do what was asked
+        ├── StoreUnavailable        the database cannot be reached
+        └── SchemaMismatch          the store's schema is newer than this library
+
+An exception's docstring is its default message.
+"""
+
+from __future__ import annotations
+
+
+class SluiceError(Exception):
+    """sluice failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (type(self).__doc__ or "").strip())
+
+
+class ConfigError(SluiceError, ValueError):
+    """A configuration value is invalid."""
+
+
+class InvalidQueueName(ConfigError):
+    """A queue name may hold only letters, digits, '-', '_' and '.', and at most 80 characters."""
+
+
+class UnknownQueue(SluiceError, LookupError):
+    """The queue is not known to this store: declare it with app.queue(name) first."""
+
+
+class MessageError(SluiceError, ValueError):
+    """The message cannot be stored as given; nothing was stored."""
+
+
+class MessageTooLarge(MessageError):
+    """The message body is larger than the queue's max_message_bytes; nothing was stored."""
+
+    def __init__(self, size: int, limit: int, queue: str) -> None:
+        super().__init__(
+            f"message body is {size} bytes, above the limit of {limit} bytes of queue "
+            f"{queue!r}; nothing was stored (raise max_message_bytes or configure a blob store)"
+        )
+        self.size = size
+        self.limit = limit
+        self.queue = queue
+
+
+class BodyNotSerializable(MessageError):
+    """The message body cannot be serialised to JSON; nothing was stored."""
+
+
+class StoreError(SluiceError):
+    """The store could not complete the operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached."""
+
+    def __init__(self, url: str, cause: BaseException | str) -> None:
+        super().__init__(f"store {url} is unavailable: {cause}")
+        self.url = url
+
+
+class SchemaMismatch(StoreError):
+    """The store's schema was written by a newer sluice; upgrade sluice to use it."""

@@ -1,0 +1,271 @@
+"""Plain data with no I/O: queue policies, limits, messages, receipts and outcomes."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from sluice.errors import ConfigError, InvalidQueueName
+
+Seconds = float | int | timedelta
+
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
+DLQ_SUFFIX = ".dlq"
+DEFAULT_GROUP = "default"
+
+
+def seconds(value: Seconds | None, what: str, *, allow_none: bool = False) -> float | None:
+    """Normalise a duration given as seconds or ``timedelta`` to float seconds (>= 0)."""
+    if value is None:
+        if allow_none:
+            return None
+        raise ConfigError(f"{what} must be a number of seconds, not None")
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{what} must be seconds as a number or timedelta, got {value!r}")
+    if math.isnan(value) or value < 0:
+        raise ConfigError(f"{what} must be >= 0 seconds, got {value!r}")
+    return float(value)
+
+
+def validate_queue_name(name: object) -> str:
+    """Return ``name`` if it is a valid user queue name, else raise :class:`InvalidQueueName`."""
+    if not isinstance(name, str) or not QUEUE_NAME.fullmatch(name):
+        raise InvalidQueueName(
+            f"invalid queue name {name!r}: use 1 to 80 letters, digits, '-', '_' or '.'"
+        )
+    if name.endswith(DLQ_SUFFIX):
+        raise InvalidQueueName(
+            f"invalid queue name {name!r}: the suffix {DLQ_SUFFIX!r} is reserved for dead-letter "
+            "queues, which sluice creates for every queue"
+        )
+    return name
+
+
+def dlq_name(queue: str) -> str:
+    """The name of the dead-letter queue of ``queue``."""
+    return queue + DLQ_SUFFIX
+
+
+def is_dlq(queue: str) -> bool:
+    return queue.endswith(DLQ_SUFFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePolicy:
+    """A queue and its policy (SQS's attributes, in seconds).
+
+    ``max_receives=None`` never dead-letters (used by DLQs); ``retention=None`` keeps messages
+    forever; ``dedup_window=None`` remembers dedup ids forever.
+    """
+
+    name: str
+    visibility_timeout: float = 30.0
+    max_receives: int | None = 5
+    fifo: bool = False
+    dedup_window: float | None = 300.0
+    retention: float | None = 4 * 86400.0
+    max_message_bytes: int = 256 * 1024
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.name, str) and is_dlq(self.name)):
+            validate_queue_name(self.name)
+        set_ = object.__setattr__
+        set_(self, "visibility_timeout", seconds(self.visibility_timeout, "visibility_timeout"))
+        if self.visibility_timeout <= 0:
+            raise ConfigError("visibility_timeout must be > 0 seconds")
+        if self.max_receives is not None and (
+            isinstance(self.max_receives, bool)
+            or not isinstance(self.max_receives, int)
+            or self.max_receives < 1
+        ):
+            raise ConfigError(f"max_receives must be an integer >= 1, got {self.max_receives!r}")
+        window = seconds(self.dedup_window, "dedup_window", allow_none=True)
+        set_(self, "dedup_window", None if window is None or math.isinf(window) else window)
+        keep = seconds(self.retention, "retention", allow_none=True)
+        set_(self, "retention", None if keep is None or math.isinf(keep) else keep)
+        if self.retention is not None and self.retention <= 0:
+            raise ConfigError("retention must be > 0 seconds, or None to keep messages forever")
+        if (
+            isinstance(self.max_message_bytes, bool)
+            or not isinstance(self.max_message_bytes, int)
+            or self.max_message_bytes < 1
+        ):
+            raise ConfigError(
+                f"max_message_bytes must be a positive integer, got {self.max_message_bytes!r}"
+            )
+
+    @property
+    def dlq(self) -> QueuePolicy:
+        """The policy of this queue's dead-letter queue: standard, keeps messages forever."""
+        return QueuePolicy(
+            name=dlq_name(self.name),
+            visibility_timeout=self.visibility_timeout,
+            max_receives=None,
+            fifo=False,
+            dedup_window=self.dedup_window,
+            retention=None,
+            max_message_bytes=self.max_message_bytes,
+        )
+
+
+RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*")
+_PER = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0}
+
+
+def parse_rate(rate: str | float) -> float:
+    """Parse ``"200/s"``, ``"30/m"`` or ``"100/h"`` (or a number per second) to messages/second."""
+    if isinstance(rate, int | float) and not isinstance(rate, bool):
+        per_second = float(rate)
+    elif isinstance(rate, str) and (match := RATE.fullmatch(rate)):
+        per_second = float(match.group(1)) / _PER.get(match.group(2), 3600.0)
+    else:
+        raise ConfigError(f"invalid rate {rate!r}: write it as 'N/s', 'N/m' or 'N/h'")
+    if not per_second > 0 or math.isinf(per_second):
+        raise ConfigError(f"invalid rate {rate!r}: it must be above zero")
+    return per_second
+
+
+@dataclass(frozen=True, slots=True)
+class ActionLimit:
+    """Global limits of one action, enforced by the store across all workers.
+
+    ``concurrency``: messages of the action in flight at most. ``rate``: messages started per
+    second, as a token bucket holding at most ``burst`` tokens (default: a tenth of a second's
+    worth, at least one), shared by every worker.
+    """
+
+    action: str
+    concurrency: int | None = None
+    rate: float | None = None
+    burst: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.action, str) or not self.action:
+            raise ConfigError(f"action name must be a non-empty string, got {self.action!r}")
+        if self.concurrency is not None and (
+            isinstance(self.concurrency, bool)
+            or not isinstance(self.concurrency, int)
+            or self.concurrency < 1
+        ):
+            raise ConfigError(f"concurrency must be an integer >= 1, got {self.concurrency!r}")
+        if self.rate is not None:
+            object.__setattr__(self, "rate", parse_rate(self.rate))
+            if self.burst is None:
+                object.__setattr__(self, "burst", max(1.0, self.rate / 10))
+        if self.burst is not None and not self.burst >= 1:
+            raise ConfigError(f"burst must be >= 1, got {self.burst!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Proof of one claim of one message (an SQS receipt handle): id plus a fresh lease token."""
+
+    message_id: int
+    token: str
+
+    def __str__(self) -> str:
+        return f"{self.message_id}:{self.token}"
+
+    @classmethod
+    def parse(cls, text: str) -> Receipt:
+        message_id, _, token = text.partition(":")
+        return cls(int(message_id), token)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to enqueue. ``delay`` (seconds) or ``not_before`` (epoch seconds) postpone it."""
+
+    queue: str
+    body: Any
+    action: str = ""
+    group: str | None = None
+    dedup_id: str | None = None
+    delay: float = 0.0
+    not_before: float | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """The id a new message got, or the id of the message its dedup id already named."""
+
+    id: int
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One failed receive: when, which receive, and the error."""
+
+    at: float
+    receive: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A stored message. ``receipt`` is set on messages returned by ``claim``."""
+
+    id: int
+    queue: str
+    action: str
+    body: Any
+    group: str | None
+    dedup_id: str | None
+    run_id: str | None
+    receive_count: int
+    enqueued_at: float
+    visible_at: float
+    receipt: Receipt | None = None
+    last_error: str | None = None
+    attempts: tuple[Attempt, ...] = ()
+    dead_reason: str | None = None
+    source_queue: str | None = None
+
+
+OutcomeKind = Literal["ack", "retry", "dead"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one claimed message; applied by ``Store.complete``.
+
+    ``children`` are messages enqueued in the same transaction, only if the receipt is fresh.
+    """
+
+    receipt: Receipt
+    kind: OutcomeKind
+    delay: float = 0.0
+    error: str | None = None
+    children: tuple[NewMessage, ...] = field(default=())
+
+    @classmethod
+    def ack(cls, receipt: Receipt, children: tuple[NewMessage, ...] = ()) -> Outcome:
+        return cls(receipt, "ack", children=children)
+
+    @classmethod
+    def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:
+        return cls(receipt, "retry", delay=delay, error=error)
+
+    @classmethod
+    def dead(cls, receipt: Receipt, reason: str) -> Outcome:
+        return cls(receipt, "dead", error=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """A queue's figures at one instant. ``oldest_age`` is seconds since the oldest visible
+    message was enqueued (0 when none is visible)."""
+
+    queue: str
+    depth: int
+    in_flight: int
+    delayed: int
+    oldest_age: float
+    dlq_depth: int

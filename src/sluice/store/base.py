@@ -1,0 +1,223 @@
+"""The Store: the one durable engine behind sluice, and the contract every backend keeps.
+
+Every call is batch-first (takes and returns lists) and runs in one transaction. Times are epoch
+seconds from the store's ``clock`` (injectable, so tests never sleep). The semantics follow SQS:
+
+- **Visibility.** A message is *visible* when ``visible_at <= now``. ``claim`` makes it invisible
+  for its lease (the queue's ``visibility_timeout`` unless given), increments its receive count
+  and hands out a :class:`Receipt` with a fresh random token. An expired lease makes the message
+  visible again; the next claim records a ``lease expired`` attempt.
+- **Fencing.** ``complete``, ``extend`` and ``release`` act only on messages whose current lease
+  token equals the receipt's; every other receipt (re-claimed since, or already completed) changes
+  nothing and is returned as *stale*.
+- **Dead letters.** Each queue ``q`` has a DLQ ``q.dlq`` (a standard queue that keeps messages
+  forever). A retry of a message that has been received ``max_receives`` times, or a visible
+  message found by ``claim`` with that many receives (its last lease expired), moves to the DLQ
+  with ``dead_reason`` (``max_receives``, ``expired`` by retention, or the reason given to
+  ``Outcome.dead``), its last error and its attempt history. ``redrive`` moves DLQ messages back
+  with a receive count of 0.
+- **FIFO.** In a FIFO queue only the oldest live message of a group (its *head*) can be delivered,
+  and only while it is visible: a head in flight or waiting for a retry blocks its group until it
+  is acked or dead-lettered. Groups are independent.
+- **Dedup.** A ``dedup_id`` already seen in the queue within its ``dedup_window`` returns the id of
+  the first message and stores nothing (even if that message is gone).
+- **Limits.** ``concurrency`` caps messages of an action in flight across all workers; ``rate`` is a
+  token bucket shared by all workers. Both are applied inside ``claim``.
+- **Atomicity.** A call that fails stores nothing of its batch.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sluice import codec
+from sluice.errors import MessageError, MessageTooLarge, UnknownQueue
+from sluice.model import (
+    DEFAULT_GROUP,
+    ActionLimit,
+    Enqueued,
+    Message,
+    NewMessage,
+    Outcome,
+    QueuePolicy,
+    QueueStats,
+    Receipt,
+)
+
+Clock = Callable[[], float]
+
+ATTEMPTS_KEPT = 10
+"""How many failed attempts a message remembers (the most recent ones)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A message ready for insertion: validated, encoded, with its times computed."""
+
+    queue: str
+    action: str
+    body: str
+    group: str | None
+    dedup_id: str | None
+    run_id: str | None
+    enqueued_at: float
+    visible_at: float
+    dedup_expires_at: float | None
+
+
+class Store(ABC):
+    """A durable message store. Backends: ``SqliteStore``, ``PostgresStore``."""
+
+    url: str
+    """The store's URL with any password redacted."""
+
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        self.url = url
+        self.clock: Clock = clock or time.time
+        self._policies: dict[str, QueuePolicy] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @abstractmethod
+    def migrate(self) -> None:
+        """Create or upgrade the schema; raise ``SchemaMismatch`` if it is newer than ours."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections. The store must not be used afterwards."""
+
+    # -- queues and limits ---------------------------------------------------------------------
+    @abstractmethod
+    def put_queue(self, policy: QueuePolicy) -> None:
+        """Create the queue and its DLQ, or update their policies."""
+
+    @abstractmethod
+    def queues(self) -> list[QueuePolicy]:
+        """Every queue, DLQs included, sorted by name."""
+
+    @abstractmethod
+    def put_limit(self, limit: ActionLimit) -> None:
+        """Set (or with no concurrency and no rate, remove) an action's global limits."""
+
+    @abstractmethod
+    def limits(self) -> list[ActionLimit]:
+        """Every action limit, sorted by action."""
+
+    # -- the message life cycle ---------------------------------------------------------------
+    @abstractmethod
+    def enqueue(self, messages: Sequence[NewMessage]) -> list[Enqueued]:
+        """Store messages in one transaction; one result per input, in order. Dedup-aware."""
+
+    @abstractmethod
+    def claim(
+        self, queues: Sequence[str], n: int, lease: float | None = None
+    ) -> list[Message]:
+        """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
+
+    @abstractmethod
+    def complete(self, outcomes: Sequence[Outcome]) -> list[Receipt]:
+        """Apply ack / retry / dead-letter outcomes in one transaction; return stale receipts."""
+
+    @abstractmethod
+    def extend(self, receipts: Sequence[Receipt], lease: float) -> list[Receipt]:
+        """Make the messages invisible for ``lease`` more seconds from now; return stale ones."""
+
+    @abstractmethod
+    def release(self, receipts: Sequence[Receipt]) -> list[Receipt]:
+        """Give leased messages back, visible at once, not counting the receive; return stale."""
+
+    @abstractmethod
+    def wait_for_work(self, queues: Sequence[str], timeout: float) -> bool:
+        """Block until new work may be in ``queues`` (True) or ``timeout`` passes (False)."""
+
+    # -- inspection and operations ------------------------------------------------------------
+    @abstractmethod
+    def stats(self, queues: Sequence[str] | None = None) -> list[QueueStats]:
+        """Figures of the given queues (default: every non-DLQ queue), sorted by name."""
+
+    @abstractmethod
+    def get(self, ids: Sequence[int]) -> list[Message]:
+        """The messages with these ids that still exist (acked ones are gone), by id."""
+
+    @abstractmethod
+    def peek(self, queue: str, limit: int = 100, after_id: int = 0) -> list[Message]:
+        """Messages of a queue by id, without claiming them (for listings)."""
+
+    def dlq_list(self, queue: str, limit: int = 100, after_id: int = 0) -> list[Message]:
+        """The dead letters of ``queue``, oldest first."""
+        return self.peek(self.policy(queue).dlq.name, limit, after_id)
+
+    @abstractmethod
+    def redrive(
+        self,
+        queue: str,
+        ids: Sequence[int] | None = None,
+        error_contains: str | None = None,
+    ) -> int:
+        """Move dead letters of ``queue`` (all, these ids, or those whose last error contains
+        the text) back to the queue they died in, with a fresh receive count; return how many."""
+
+    @abstractmethod
+    def purge(self, queue: str) -> int:
+        """Delete every message of ``queue`` (use ``dlq_name(q)`` for a DLQ); return how many."""
+
+    @abstractmethod
+    def expire(self) -> int:
+        """Dead-letter messages past their queue's retention (reason ``expired``) and forget
+        dedup ids past their window; return how many messages were dead-lettered."""
+
+    # -- shared logic --------------------------------------------------------------------------
+    def policy(self, queue: str) -> QueuePolicy:
+        """The policy of ``queue``, or ``UnknownQueue``."""
+        found = self._policies.get(queue)
+        if found is None:
+            self._policies = {p.name: p for p in self.queues()}
+            found = self._policies.get(queue)
+            if found is None:
+                raise UnknownQueue(
+                    f"unknown queue {queue!r}: declare it with app.queue({queue!r}) first"
+                )
+        return found
+
+    def _remember(self, policy: QueuePolicy) -> None:
+        self._policies[policy.name] = policy
+        self._policies[policy.dlq.name] = policy.dlq
+
+    def prepare(self, messages: Sequence[NewMessage], now: float) -> list[Row]:
+        """Validate and encode messages before any transaction, so a bad one stores nothing."""
+        rows = []
+        for index, message in enumerate(messages):
+            policy = self.policy(message.queue)
+            body = codec.encode(message.body)
+            size = codec.size_of(body)
+            if size > policy.max_message_bytes:
+                raise MessageTooLarge(size, policy.max_message_bytes, policy.name)
+            if message.delay < 0:
+                raise MessageError(f"message {index}: delay must be >= 0, got {message.delay}")
+            visible_at = now + message.delay
+            if message.not_before is not None:
+                visible_at = max(visible_at, message.not_before)
+            group = message.group
+            if policy.fifo and group is None:
+                group = DEFAULT_GROUP
+            expires = None
+            if message.dedup_id is not None:
+                expires = (
+                    float("inf") if policy.dedup_window is None else now + policy.dedup_window
+                )
+            rows.append(
+                Row(
+                    queue=policy.name,
+                    action=message.action,
+                    body=body,
+                    group=group,
+                    dedup_id=message.dedup_id,
+                    run_id=message.run_id,
+                    enqueued_at=now,
+                    visible_at=visible_at,
+                    dedup_expires_at=expires,
+                )
+            )
+        return rows
