@@ -49,9 +49,6 @@ from sluice.model import (
 
 Clock = Callable[[], float]
 
-ATTEMPTS_KEPT = 10
-"""How many failed attempts a message remembers (the most recent ones)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -111,9 +108,7 @@ class Store(ABC):
         """Store messages in one transaction; one result per input, in order. Dedup-aware."""
 
     @abstractmethod
-    def claim(
-        self, queues: Sequence[str], n: int, lease: float | None = None
-    ) -> list[Message]:
+    def claim(self, queues: Sequence[str], n: int, lease: float | None = None) -> list[Message]:
         """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
 
     @abstractmethod
@@ -204,9 +199,7 @@ class Store(ABC):
                 group = DEFAULT_GROUP
             expires = None
             if message.dedup_id is not None:
-                expires = (
-                    float("inf") if policy.dedup_window is None else now + policy.dedup_window
-                )
+                expires = float("inf") if policy.dedup_window is None else now + policy.dedup_window
             rows.append(
                 Row(
                     queue=policy.name,

@@ -1,0 +1,183 @@
+"""Backend-neutral decisions shared by the store backends: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from sluice import codec
+from sluice.model import ActionLimit, Attempt, Message, Outcome, QueuePolicy, Receipt
+
+ATTEMPTS_KEPT = 10
+"""How many failed attempts a message remembers (the most recent ones)."""
+
+MESSAGE_COLUMNS = (
+    "id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at, "
+    "visible_at, lease, last_error, attempts, dead_reason, source_queue"
+)
+
+
+def load_attempts(raw: Any) -> list[dict[str, Any]]:
+    """Attempts as stored: a JSON array (text on SQLite, decoded jsonb on PostgreSQL) or NULL."""
+    if raw is None:
+        return []
+    if isinstance(raw, str | bytes):
+        loaded: list[dict[str, Any]] = orjson.loads(raw)
+        return loaded
+    return list(raw)
+
+
+def add_attempt(raw: Any, at: float, receive: int, error: str) -> list[dict[str, Any]]:
+    """The attempt history with one more failure, keeping the last :data:`ATTEMPTS_KEPT`."""
+    attempts = load_attempts(raw)
+    attempts.append({"at": at, "receive": receive, "error": error})
+    return attempts[-ATTEMPTS_KEPT:]
+
+
+def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
+    """A :class:`Message` from a row in :data:`MESSAGE_COLUMNS` order."""
+    (id_, queue, action, body, group, dedup, run, receives, enqueued, visible, lease, error,
+     attempts, dead, source) = row  # fmt: skip
+    return Message(
+        id=id_,
+        queue=queue,
+        action=action,
+        body=codec.decode(body),
+        group=group,
+        dedup_id=dedup,
+        run_id=run,
+        receive_count=receives,
+        enqueued_at=enqueued,
+        visible_at=visible,
+        receipt=Receipt(id_, str(lease)) if claimed and lease is not None else None,
+        last_error=error,
+        attempts=tuple(
+            Attempt(float(a["at"]), int(a["receive"]), str(a["error"]))
+            for a in load_attempts(attempts)
+        ),
+        dead_reason=dead,
+        source_queue=source,
+    )
+
+
+@dataclass(slots=True)
+class Budgets:
+    """How many messages of each limited action one claim may still start."""
+
+    left: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, float] = field(default_factory=dict)
+    """Tokens of rate-limited actions after refill, before this claim spends any."""
+
+    @property
+    def blocked(self) -> list[str]:
+        return sorted(action for action, n in self.left.items() if n <= 0)
+
+    def take(self, action: str) -> bool:
+        """Spend one start of ``action``; False if its budget is exhausted."""
+        n = self.left.get(action)
+        if n is None:
+            return True
+        if n <= 0:
+            return False
+        self.left[action] = n - 1
+        if action in self.tokens:
+            self.tokens[action] -= 1
+        return True
+
+
+def budgets(
+    limits: Iterable[tuple[ActionLimit, float | None, float | None]],
+    in_flight: Mapping[str, int],
+    now: float,
+) -> Budgets:
+    """Per-action budgets from limits with their stored (tokens, refilled_at) and in-flight
+    counts. Tokens refill at ``rate`` per second up to ``burst``."""
+    result = Budgets()
+    for limit, tokens, refilled_at in limits:
+        allowed = math.inf
+        if limit.concurrency is not None:
+            allowed = limit.concurrency - in_flight.get(limit.action, 0)
+        if limit.rate is not None:
+            burst = limit.burst or 1.0
+            level = burst if tokens is None else tokens
+            if refilled_at is not None:
+                level = min(burst, level + max(0.0, now - refilled_at) * limit.rate)
+            result.tokens[limit.action] = level
+            allowed = min(allowed, math.floor(level))
+        result.left[limit.action] = int(max(0, allowed))
+    return result
+
+
+def pick(
+    candidates: Iterable[tuple[int, str, int]],
+    want: int,
+    policy: QueuePolicy,
+    budget: Budgets | None,
+) -> tuple[list[int], list[int]]:
+    """Split claim candidates ``(id, action, receive_count)`` into the ids to deliver (at most
+    ``want``, within budgets) and the ids that must be dead-lettered (out of receives)."""
+    deliver: list[int] = []
+    exhausted: list[int] = []
+    for id_, action, receives in candidates:
+        if policy.max_receives is not None and receives >= policy.max_receives:
+            exhausted.append(id_)
+            continue
+        if len(deliver) >= want:
+            continue
+        if budget is not None and not budget.take(action):
+            continue
+        deliver.append(id_)
+    return deliver, exhausted
+
+
+@dataclass(slots=True)
+class Plan:
+    """What ``complete`` writes: acks, retries, dead letters, and the stale receipts."""
+
+    acks: list[int] = field(default_factory=list)
+    retries: list[tuple[int, float, str, list[dict[str, Any]]]] = field(default_factory=list)
+    """(id, visible_at, error, attempts)"""
+    dead: list[tuple[int, str, str, list[dict[str, Any]]]] = field(default_factory=list)
+    """(id, dead_reason, last_error, attempts)"""
+    stale: list[Receipt] = field(default_factory=list)
+    fresh_acks: list[int] = field(default_factory=list)
+    """Indexes of outcomes that are fresh acks (their children get enqueued)."""
+
+
+def plan_outcomes(
+    outcomes: Sequence[Outcome],
+    rows: Mapping[int, tuple[Any, int, str, Any]],
+    policy_of: Any,
+    now: float,
+) -> Plan:
+    """Decide each outcome against the stored ``rows`` (id -> (lease, receive_count, queue,
+    attempts)). A receipt whose token is not the current lease, or a second outcome for the
+    same message in one batch, is stale."""
+    plan = Plan()
+    done: set[int] = set()
+    for index, outcome in enumerate(outcomes):
+        receipt = outcome.receipt
+        row = rows.get(receipt.message_id)
+        if row is None or receipt.message_id in done or str(row[0]) != receipt.token:
+            plan.stale.append(receipt)
+            continue
+        done.add(receipt.message_id)
+        _lease, receives, queue, attempts = row
+        if outcome.kind == "ack":
+            plan.acks.append(receipt.message_id)
+            plan.fresh_acks.append(index)
+            continue
+        error = outcome.error or ("discarded" if outcome.kind == "dead" else "failed")
+        history = add_attempt(attempts, now, receives, error)
+        policy: QueuePolicy = policy_of(queue)
+        if outcome.kind == "dead":
+            plan.dead.append((receipt.message_id, error, error, history))
+        elif policy.max_receives is not None and receives >= policy.max_receives:
+            plan.dead.append((receipt.message_id, "max_receives", error, history))
+        else:
+            plan.retries.append((receipt.message_id, now + outcome.delay, error, history))
+    return plan

@@ -1,0 +1,178 @@
+-- Named queries of the SQLite backend. Lists are passed as JSON arrays and read with json_each.
+
+-- name: schema_create
+CREATE TABLE IF NOT EXISTS sluice_schema (version INTEGER NOT NULL)
+
+-- name: schema_version
+SELECT version FROM sluice_schema
+
+-- name: schema_init
+INSERT INTO sluice_schema (version) VALUES (0)
+
+-- name: schema_set
+UPDATE sluice_schema SET version = ?
+
+-- name: put_queue
+INSERT INTO sluice_queues
+    (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    visibility_timeout = excluded.visibility_timeout,
+    max_receives = excluded.max_receives,
+    fifo = excluded.fifo,
+    dedup_window = excluded.dedup_window,
+    retention = excluded.retention,
+    max_message_bytes = excluded.max_message_bytes
+
+-- name: queues
+SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes
+FROM sluice_queues ORDER BY name
+
+-- name: put_limit
+INSERT INTO sluice_limits (action, concurrency, rate, burst, tokens, refilled_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (action) DO UPDATE SET
+    concurrency = excluded.concurrency,
+    rate = excluded.rate,
+    burst = excluded.burst,
+    tokens = min(coalesce(sluice_limits.tokens, excluded.tokens), excluded.tokens)
+
+-- name: delete_limit
+DELETE FROM sluice_limits WHERE action = ?
+
+-- name: limits
+SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits ORDER BY action
+
+-- name: in_flight_by_action
+SELECT action, count(*) FROM sluice_messages
+WHERE lease IS NOT NULL AND visible_at > ?
+  AND action IN (SELECT value FROM json_each(?))
+GROUP BY action
+
+-- name: save_tokens
+UPDATE sluice_limits SET tokens = ?, refilled_at = ? WHERE action = ?
+
+-- name: dedup_lookup
+SELECT dedup_id, message_id FROM sluice_dedup
+WHERE queue = ? AND dedup_id IN (SELECT value FROM json_each(?)) AND expires_at > ?
+
+-- name: dedup_upsert
+INSERT INTO sluice_dedup (queue, dedup_id, message_id, expires_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (queue, dedup_id) DO UPDATE SET
+    message_id = excluded.message_id, expires_at = excluded.expires_at
+
+-- name: insert_message
+INSERT INTO sluice_messages
+    (queue, action, body, group_id, dedup_id, run_id, enqueued_at, visible_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: last_id
+SELECT last_insert_rowid()
+
+-- name: insert_group
+INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (?, ?)
+
+-- name: claim_candidates
+SELECT id, action, receive_count, lease IS NOT NULL, attempts FROM sluice_messages
+WHERE queue = ? AND visible_at <= ?
+  AND action NOT IN (SELECT value FROM json_each(?))
+ORDER BY visible_at
+LIMIT ?
+
+-- name: claim_candidates_fifo
+SELECT m.id, m.action, m.receive_count, m.lease IS NOT NULL, m.attempts
+FROM sluice_groups AS g
+JOIN sluice_messages AS m ON m.id = (
+    SELECT h.id FROM sluice_messages AS h
+    WHERE h.queue = g.queue AND h.group_id = g.group_id
+    ORDER BY h.id LIMIT 1)
+WHERE g.queue = ? AND m.visible_at <= ?
+  AND m.action NOT IN (SELECT value FROM json_each(?))
+ORDER BY m.id
+LIMIT ?
+
+-- name: claim_mark
+UPDATE sluice_messages
+SET receive_count = receive_count + 1,
+    lease = lower(hex(randomblob(16))),
+    visible_at = ?
+WHERE id IN (SELECT value FROM json_each(?))
+RETURNING id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+          visible_at, lease, last_error, attempts, dead_reason, source_queue
+
+-- name: set_attempts
+UPDATE sluice_messages SET attempts = ? WHERE id = ?
+
+-- name: dead_letter
+UPDATE sluice_messages
+SET queue = queue || '.dlq', source_queue = queue, dead_reason = ?, last_error = ?,
+    attempts = ?, lease = NULL, visible_at = ?
+WHERE id = ?
+
+-- name: outcome_rows
+SELECT id, lease, receive_count, queue, attempts FROM sluice_messages
+WHERE id IN (SELECT value FROM json_each(?))
+
+-- name: ack
+DELETE FROM sluice_messages WHERE id = ?
+
+-- name: retry
+UPDATE sluice_messages
+SET lease = NULL, visible_at = ?, last_error = ?, attempts = ?
+WHERE id = ?
+
+-- name: extend
+UPDATE sluice_messages SET visible_at = ? WHERE id = ? AND lease = ?
+
+-- name: release
+UPDATE sluice_messages
+SET lease = NULL, visible_at = ?, receive_count = max(receive_count - 1, 0)
+WHERE id = ? AND lease = ?
+
+-- name: has_visible
+SELECT 1 FROM sluice_messages
+WHERE queue IN (SELECT value FROM json_each(?)) AND visible_at <= ?
+LIMIT 1
+
+-- name: stats
+SELECT queue,
+       coalesce(sum(visible_at <= :now), 0),
+       coalesce(sum(lease IS NOT NULL AND visible_at > :now), 0),
+       coalesce(sum(lease IS NULL AND visible_at > :now), 0),
+       min(CASE WHEN visible_at <= :now THEN enqueued_at END)
+FROM sluice_messages
+GROUP BY queue
+
+-- name: get
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue
+FROM sluice_messages WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id
+
+-- name: peek
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue
+FROM sluice_messages WHERE queue = ? AND id > ? ORDER BY id LIMIT ?
+
+-- name: redrive_candidates
+SELECT id, source_queue, group_id, last_error FROM sluice_messages WHERE queue = ?
+
+-- name: redrive
+UPDATE sluice_messages
+SET queue = source_queue, source_queue = NULL, dead_reason = NULL, receive_count = 0,
+    lease = NULL, visible_at = ?
+WHERE id = ? AND queue = ?
+
+-- name: purge
+DELETE FROM sluice_messages WHERE queue = ?
+
+-- name: expire_candidates
+SELECT id, attempts, receive_count FROM sluice_messages
+WHERE queue = ? AND enqueued_at < ? AND NOT (lease IS NOT NULL AND visible_at > ?)
+
+-- name: dedup_gc
+DELETE FROM sluice_dedup WHERE expires_at <= ?
+
+-- name: groups_gc
+DELETE FROM sluice_groups AS g
+WHERE NOT EXISTS (
+    SELECT 1 FROM sluice_messages AS m WHERE m.queue = g.queue AND m.group_id = g.group_id)

@@ -1,0 +1,496 @@
+"""The SQLite backend: one file, WAL mode, any number of processes, writes under BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from sluice.errors import SchemaMismatch, StoreError, StoreUnavailable
+from sluice.model import (
+    ActionLimit,
+    Enqueued,
+    Message,
+    NewMessage,
+    Outcome,
+    QueuePolicy,
+    QueueStats,
+    Receipt,
+    dlq_name,
+    is_dlq,
+)
+from sluice.store import sql
+from sluice.store.base import Clock, Row, Store
+from sluice.store.logic import (
+    Budgets,
+    add_attempt,
+    budgets,
+    message_from_row,
+    pick,
+    plan_outcomes,
+)
+
+BUSY_TIMEOUT = 30.0
+"""Seconds SQLite waits for the write lock before we retry."""
+LOCK_DEADLINE = 300.0
+"""Seconds of retrying a write lock before giving up with StoreError."""
+POLL = 0.02
+"""Seconds between checks of the file's data_version while waiting for work."""
+
+
+def _json(values: Sequence[Any]) -> str:
+    return orjson.dumps(list(values)).decode()
+
+
+def sqlite_path(url: str) -> str:
+    """The file path of a ``sqlite:///path`` URL (``sqlite:////abs`` is absolute)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StoreError(f"not a SQLite URL: {url!r} (expected sqlite:///path/to/file.db)")
+    path = url[len(prefix) :].split("?", 1)[0]
+    if not path:
+        raise StoreError(f"SQLite URL {url!r} names no file")
+    return path
+
+
+class SqliteStore(Store):
+    """A store in one SQLite file, shared safely by threads and processes."""
+
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        super().__init__(url, clock)
+        self.path = sqlite_path(url)
+        self._q = sql.queries("sqlite")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    # -- connections -----------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is crash-safe for the application in WAL mode; only a power loss may
+            # roll back the last transactions (never corrupt the file).
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _conn(self, slot: str = "conn") -> sqlite3.Connection:
+        if os.getpid() != self._pid:  # forked: never share a parent's connection
+            self._local = threading.local()
+            self._connections = []
+            self._pid = os.getpid()
+        conn: sqlite3.Connection | None = getattr(self._local, slot, None)
+        if conn is None:
+            conn = self._connect()
+            setattr(self._local, slot, conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, waiting (never failing) while another process writes."""
+        conn = self._conn()
+        deadline = time.monotonic() + LOCK_DEADLINE
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreUnavailable(self.url, exc) from exc
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"store {self.url} stayed locked for {LOCK_DEADLINE}s"
+                    ) from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections = []
+        self._local = threading.local()
+
+    # -- schema ------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        latest = sql.latest_version("sqlite")
+        with self._write() as db:
+            db.execute(self._q["schema_create"])
+            row = db.execute(self._q["schema_version"]).fetchone()
+            if row is None:
+                db.execute(self._q["schema_init"])
+                version = 0
+            else:
+                version = row[0]
+            if version > latest:
+                raise SchemaMismatch(
+                    f"store {self.url} has schema version {version}, newer than version "
+                    f"{latest} that this sluice knows; upgrade sluice to use it"
+                )
+            for migration in sql.migrations("sqlite")[version:]:
+                for statement in _statements(migration.sql):
+                    db.execute(statement)
+            db.execute(self._q["schema_set"], (latest,))
+
+    def schema_version(self) -> int:
+        row = self._conn().execute(self._q["schema_version"]).fetchone()
+        return int(row[0]) if row else 0
+
+    # -- queues and limits -------------------------------------------------------------------
+    def put_queue(self, policy: QueuePolicy) -> None:
+        with self._write() as db:
+            db.executemany(self._q["put_queue"], [_policy_row(policy), _policy_row(policy.dlq)])
+        self._remember(policy)
+
+    def queues(self) -> list[QueuePolicy]:
+        rows = self._conn().execute(self._q["queues"]).fetchall()
+        return [_policy_from_row(row) for row in rows]
+
+    def put_limit(self, limit: ActionLimit) -> None:
+        with self._write() as db:
+            if limit.concurrency is None and limit.rate is None:
+                db.execute(self._q["delete_limit"], (limit.action,))
+            else:
+                db.execute(
+                    self._q["put_limit"],
+                    (limit.action, limit.concurrency, limit.rate, limit.burst, limit.burst,
+                     self.clock()),
+                )  # fmt: skip
+
+    def limits(self) -> list[ActionLimit]:
+        rows = self._conn().execute(self._q["limits"]).fetchall()
+        return [ActionLimit(r[0], concurrency=r[1], rate=r[2], burst=r[3]) for r in rows]
+
+    # -- enqueue -----------------------------------------------------------------------------
+    def enqueue(self, messages: Sequence[NewMessage]) -> list[Enqueued]:
+        if not messages:
+            return []
+        now = self.clock()
+        rows = self.prepare(messages, now)
+        with self._write() as db:
+            return self._insert(db, rows, now)
+
+    def _insert(self, db: sqlite3.Connection, rows: Sequence[Row], now: float) -> list[Enqueued]:
+        results: list[Enqueued | None] = [None] * len(rows)
+        first_of: dict[tuple[str, str], int] = {}  # (queue, dedup_id) -> index of first row
+        by_queue: dict[str, list[str]] = {}
+        for index, row in enumerate(rows):
+            if row.dedup_id is not None:
+                key = (row.queue, row.dedup_id)
+                if key not in first_of:
+                    first_of[key] = index
+                    by_queue.setdefault(row.queue, []).append(row.dedup_id)
+        existing: dict[tuple[str, str], int] = {}
+        for queue, ids in by_queue.items():
+            for dedup_id, message_id in db.execute(
+                self._q["dedup_lookup"], (queue, _json(ids), now)
+            ):
+                existing[(queue, dedup_id)] = message_id
+        new = [
+            i
+            for i, row in enumerate(rows)
+            if row.dedup_id is None
+            or (
+                first_of[(row.queue, row.dedup_id)] == i
+                and (row.queue, row.dedup_id) not in existing
+            )
+        ]
+        if new:
+            db.executemany(
+                self._q["insert_message"],
+                [
+                    (r.queue, r.action, r.body, r.group, r.dedup_id, r.run_id, r.enqueued_at,
+                     r.visible_at)
+                    for r in (rows[i] for i in new)
+                ],
+            )  # fmt: skip
+            last = db.execute(self._q["last_id"]).fetchone()[0]
+            for offset, index in enumerate(new):
+                results[index] = Enqueued(last - len(new) + 1 + offset, True)
+            db.executemany(
+                self._q["dedup_upsert"],
+                [
+                    (rows[i].queue, rows[i].dedup_id, results[i].id, rows[i].dedup_expires_at)  # type: ignore[union-attr]
+                    for i in new
+                    if rows[i].dedup_id is not None
+                ],
+            )
+            groups = {
+                (rows[i].queue, rows[i].group) for i in new if self.policy(rows[i].queue).fifo
+            }
+            db.executemany(self._q["insert_group"], sorted(groups))
+        for index, row in enumerate(rows):
+            if results[index] is None:
+                assert row.dedup_id is not None
+                key = (row.queue, row.dedup_id)
+                if key in existing:
+                    results[index] = Enqueued(existing[key], False)
+                else:
+                    first = results[first_of[key]]
+                    assert first is not None
+                    results[index] = Enqueued(first.id, False)
+        return [r for r in results if r is not None]
+
+    # -- claim -------------------------------------------------------------------------------
+    def claim(self, queues: Sequence[str], n: int, lease: float | None = None) -> list[Message]:
+        if n <= 0 or not queues:
+            return []
+        policies = [self.policy(q) for q in queues]
+        now = self.clock()
+        claimed: list[Message] = []
+        with self._write() as db:
+            budget = self._budgets(db, now)
+            blocked = _json(budget.blocked if budget else [])
+            for policy in policies:
+                want = n - len(claimed)
+                if want <= 0:
+                    break
+                fetch = want if budget is None else want * 2 + 8
+                query = "claim_candidates_fifo" if policy.fifo else "claim_candidates"
+                candidates = db.execute(
+                    self._q[query], (policy.name, now, blocked, fetch)
+                ).fetchall()
+                deliver, exhausted = pick(
+                    ((c[0], c[1], c[2]) for c in candidates), want, policy, budget
+                )
+                by_id = {c[0]: c for c in candidates}
+                for id_ in exhausted:
+                    _, _, receives, _, attempts = by_id[id_]
+                    error = f"lease expired after {receives} receives"
+                    db.execute(
+                        self._q["dead_letter"],
+                        ("max_receives", error,
+                         _json(add_attempt(attempts, now, receives, "lease expired")), now, id_),
+                    )  # fmt: skip
+                for id_ in deliver:
+                    _, _, receives, leased, attempts = by_id[id_]
+                    if leased:
+                        history = add_attempt(attempts, now, receives, "lease expired")
+                        db.execute(self._q["set_attempts"], (_json(history), id_))
+                if deliver:
+                    visible_at = now + (lease if lease is not None else policy.visibility_timeout)
+                    rows = db.execute(self._q["claim_mark"], (visible_at, _json(deliver)))
+                    marked = {row[0]: row for row in rows}
+                    claimed.extend(message_from_row(marked[i], claimed=True) for i in deliver)
+            if budget is not None:
+                db.executemany(
+                    self._q["save_tokens"],
+                    [(tokens, now, action) for action, tokens in budget.tokens.items()],
+                )
+        return claimed
+
+    def _budgets(self, db: sqlite3.Connection, now: float) -> Budgets | None:
+        rows = db.execute(self._q["limits"]).fetchall()
+        if not rows:
+            return None
+        limited = [r[0] for r in rows if r[1] is not None]
+        in_flight = dict(db.execute(self._q["in_flight_by_action"], (now, _json(limited))))
+        return budgets(
+            ((ActionLimit(r[0], r[1], r[2], r[3]), r[4], r[5]) for r in rows), in_flight, now
+        )
+
+    # -- complete, extend, release ------------------------------------------------------------
+    def complete(self, outcomes: Sequence[Outcome]) -> list[Receipt]:
+        if not outcomes:
+            return []
+        now = self.clock()
+        children = [self.prepare(o.children, now) if o.children else [] for o in outcomes]
+        with self._write() as db:
+            ids = _json([o.receipt.message_id for o in outcomes])
+            rows = {r[0]: r[1:] for r in db.execute(self._q["outcome_rows"], (ids,))}
+            plan = plan_outcomes(outcomes, rows, self.policy, now)
+            db.executemany(self._q["ack"], [(i,) for i in plan.acks])
+            db.executemany(
+                self._q["retry"], [(at, err, _json(h), i) for i, at, err, h in plan.retries]
+            )
+            db.executemany(
+                self._q["dead_letter"],
+                [(reason, err, _json(h), now, i) for i, reason, err, h in plan.dead],
+            )
+            spawned = [row for index in plan.fresh_acks for row in children[index]]
+            if spawned:
+                self._insert(db, spawned, now)
+        return plan.stale
+
+    def extend(self, receipts: Sequence[Receipt], lease: float) -> list[Receipt]:
+        now = self.clock()
+        return self._fenced("extend", receipts, lambda r: (now + lease, r.message_id, r.token))
+
+    def release(self, receipts: Sequence[Receipt]) -> list[Receipt]:
+        now = self.clock()
+        return self._fenced("release", receipts, lambda r: (now, r.message_id, r.token))
+
+    def _fenced(self, query: str, receipts: Sequence[Receipt], params: Any) -> list[Receipt]:
+        stale = []
+        with self._write() as db:
+            for receipt in receipts:
+                if db.execute(self._q[query], params(receipt)).rowcount != 1:
+                    stale.append(receipt)
+        return stale
+
+    def wait_for_work(self, queues: Sequence[str], timeout: float) -> bool:
+        conn = self._conn("watch")
+        names = _json(queues)
+        deadline = time.monotonic() + timeout
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        while True:
+            if conn.execute(self._q["has_visible"], (names, self.clock())).fetchone():
+                return True
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                time.sleep(min(POLL, left))
+                current = conn.execute("PRAGMA data_version").fetchone()[0]
+                if current != version:
+                    version = current
+                    break
+
+    # -- inspection and operations ------------------------------------------------------------
+    def stats(self, queues: Sequence[str] | None = None) -> list[QueueStats]:
+        names = (
+            list(queues)
+            if queues is not None
+            else [p.name for p in self.queues() if not is_dlq(p.name)]
+        )
+        for name in names:
+            self.policy(name)
+        now = self.clock()
+        figures = {row[0]: row[1:] for row in self._conn().execute(self._q["stats"], {"now": now})}
+        result = []
+        for name in sorted(names):
+            depth, in_flight, delayed, oldest = figures.get(name, (0, 0, 0, None))
+            dlq = figures.get(dlq_name(name), (0, 0, 0, None)) if not is_dlq(name) else None
+            result.append(
+                QueueStats(
+                    queue=name,
+                    depth=depth,
+                    in_flight=in_flight,
+                    delayed=delayed,
+                    oldest_age=max(0.0, now - oldest) if oldest is not None else 0.0,
+                    dlq_depth=sum(dlq[:3]) if dlq else 0,
+                )
+            )
+        return result
+
+    def get(self, ids: Sequence[int]) -> list[Message]:
+        rows = self._conn().execute(self._q["get"], (_json(ids),)).fetchall()
+        return [message_from_row(row) for row in rows]
+
+    def peek(self, queue: str, limit: int = 100, after_id: int = 0) -> list[Message]:
+        self.policy(queue)
+        rows = self._conn().execute(self._q["peek"], (queue, after_id, limit)).fetchall()
+        return [message_from_row(row) for row in rows]
+
+    def redrive(
+        self,
+        queue: str,
+        ids: Sequence[int] | None = None,
+        error_contains: str | None = None,
+    ) -> int:
+        dlq = self.policy(queue).dlq.name
+        wanted = set(ids) if ids is not None else None
+        now = self.clock()
+        with self._write() as db:
+            chosen = [
+                (id_, source, group)
+                for id_, source, group, error in db.execute(self._q["redrive_candidates"], (dlq,))
+                if (wanted is None or id_ in wanted)
+                and (error_contains is None or (error is not None and error_contains in error))
+            ]
+            db.executemany(self._q["redrive"], [(now, id_, dlq) for id_, _, _ in chosen])
+            groups = {
+                (source, group)
+                for _, source, group in chosen
+                if group is not None and self.policy(source).fifo
+            }
+            db.executemany(self._q["insert_group"], sorted(groups))
+        return len(chosen)
+
+    def purge(self, queue: str) -> int:
+        self.policy(queue)
+        with self._write() as db:
+            return db.execute(self._q["purge"], (queue,)).rowcount
+
+    def expire(self) -> int:
+        now = self.clock()
+        expired = 0
+        with self._write() as db:
+            for policy in self.queues():
+                if policy.retention is None:
+                    continue
+                rows = db.execute(
+                    self._q["expire_candidates"], (policy.name, now - policy.retention, now)
+                ).fetchall()
+                db.executemany(
+                    self._q["dead_letter"],
+                    [
+                        ("expired", f"retention of {policy.retention:g}s passed",
+                         _json(add_attempt(attempts, now, receives, "expired")), now, id_)
+                        for id_, attempts, receives in rows
+                    ],
+                )  # fmt: skip
+                expired += len(rows)
+            db.execute(self._q["dedup_gc"], (now,))
+            db.execute(self._q["groups_gc"])
+        return expired
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a SQL script into complete statements."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            buffer = ""
+            if statement and not all(
+                part.strip().startswith("--") or not part.strip() for part in statement.splitlines()
+            ):
+                yield statement
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        raise StoreError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
+def _policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
+    return (
+        policy.name,
+        policy.visibility_timeout,
+        policy.max_receives,
+        int(policy.fifo),
+        policy.dedup_window,
+        policy.retention,
+        policy.max_message_bytes,
+    )
+
+
+def _policy_from_row(row: Sequence[Any]) -> QueuePolicy:
+    return QueuePolicy(
+        name=row[0],
+        visibility_timeout=row[1],
+        max_receives=row[2],
+        fifo=bool(row[3]),
+        dedup_window=row[4],
+        retention=row[5],
+        max_message_bytes=row[6],
+    )
