@@ -160,8 +160,10 @@ class Store(ABC):
 
     @abstractmethod
     def expire(self) -> int:
-        """Dead-letter messages past their queue's retention (reason ``expired``) and forget
-        dedup ids past their window; return how many messages were dead-lettered."""
+        """Housekeeping, run periodically: dead-letter messages past their queue's retention
+        (reason ``expired``) and visible messages out of receives (``max_receives``; ``claim``
+        also does this when it finds fewer messages than asked), forget dedup ids past their
+        window, drop empty FIFO group rows; return how many messages were dead-lettered."""
 
     # -- shared logic --------------------------------------------------------------------------
     def policy(self, queue: str) -> QueuePolicy:

@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 
-from sluice import codec
 from sluice.model import ActionLimit, Attempt, Message, Outcome, QueuePolicy, Receipt
 
 ATTEMPTS_KEPT = 10
@@ -43,24 +42,26 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
     (id_, queue, action, body, group, dedup, run, receives, enqueued, visible, lease, error,
      attempts, dead, source) = row  # fmt: skip
     return Message(
-        id=id_,
-        queue=queue,
-        action=action,
-        body=codec.decode(body),
-        group=group,
-        dedup_id=dedup,
-        run_id=run,
-        receive_count=receives,
-        enqueued_at=enqueued,
-        visible_at=visible,
-        receipt=Receipt(id_, str(lease)) if claimed and lease is not None else None,
-        last_error=error,
-        attempts=tuple(
+        id_,
+        queue,
+        action,
+        orjson.loads(body),
+        group,
+        dedup,
+        run,
+        receives,
+        enqueued,
+        visible,
+        Receipt(id_, str(lease)) if claimed and lease is not None else None,
+        error,
+        ()
+        if attempts is None
+        else tuple(
             Attempt(float(a["at"]), int(a["receive"]), str(a["error"]))
             for a in load_attempts(attempts)
         ),
-        dead_reason=dead,
-        source_queue=source,
+        dead,
+        source,
     )
 
 
@@ -112,26 +113,20 @@ def budgets(
     return result
 
 
-def pick(
-    candidates: Iterable[tuple[int, str, int]],
-    want: int,
-    policy: QueuePolicy,
-    budget: Budgets | None,
-) -> tuple[list[int], list[int]]:
-    """Split claim candidates ``(id, action, receive_count)`` into the ids to deliver (at most
-    ``want``, within budgets) and the ids that must be dead-lettered (out of receives)."""
+def pick(candidates: Iterable[tuple[int, str]], want: int, budget: Budgets) -> list[int]:
+    """The ids of claim candidates ``(id, action)`` to deliver: at most ``want``, within the
+    per-action budgets."""
     deliver: list[int] = []
-    exhausted: list[int] = []
-    for id_, action, receives in candidates:
-        if policy.max_receives is not None and receives >= policy.max_receives:
-            exhausted.append(id_)
-            continue
+    for id_, action in candidates:
         if len(deliver) >= want:
-            continue
-        if budget is not None and not budget.take(action):
-            continue
-        deliver.append(id_)
-    return deliver, exhausted
+            break
+        if budget.take(action):
+            deliver.append(id_)
+    return deliver
+
+
+NEVER = 2**62
+"""``max_receives`` bound for queues that never dead-letter."""
 
 
 @dataclass(slots=True)

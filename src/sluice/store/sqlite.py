@@ -28,6 +28,8 @@ from sluice.model import (
 from sluice.store import sql
 from sluice.store.base import Clock, Row, Store
 from sluice.store.logic import (
+    ATTEMPTS_KEPT,
+    NEVER,
     Budgets,
     add_attempt,
     budgets,
@@ -258,44 +260,54 @@ class SqliteStore(Store):
         claimed: list[Message] = []
         with self._write() as db:
             budget = self._budgets(db, now)
-            blocked = _json(budget.blocked if budget else [])
             for policy in policies:
                 want = n - len(claimed)
                 if want <= 0:
                     break
-                fetch = want if budget is None else want * 2 + 8
-                query = "claim_candidates_fifo" if policy.fifo else "claim_candidates"
-                candidates = db.execute(
-                    self._q[query], (policy.name, now, blocked, fetch)
-                ).fetchall()
-                deliver, exhausted = pick(
-                    ((c[0], c[1], c[2]) for c in candidates), want, policy, budget
-                )
-                by_id = {c[0]: c for c in candidates}
-                for id_ in exhausted:
-                    _, _, receives, _, attempts = by_id[id_]
-                    error = f"lease expired after {receives} receives"
-                    db.execute(
-                        self._q["dead_letter"],
-                        ("max_receives", error,
-                         _json(add_attempt(attempts, now, receives, "lease expired")), now, id_),
-                    )  # fmt: skip
-                for id_ in deliver:
-                    _, _, receives, leased, attempts = by_id[id_]
-                    if leased:
-                        history = add_attempt(attempts, now, receives, "lease expired")
-                        db.execute(self._q["set_attempts"], (_json(history), id_))
-                if deliver:
-                    visible_at = now + (lease if lease is not None else policy.visibility_timeout)
-                    rows = db.execute(self._q["claim_mark"], (visible_at, _json(deliver)))
-                    marked = {row[0]: row for row in rows}
-                    claimed.extend(message_from_row(marked[i], claimed=True) for i in deliver)
+                params = {
+                    "queue": policy.name,
+                    "now": now,
+                    "until": now + (lease if lease is not None else policy.visibility_timeout),
+                    "max_receives": policy.max_receives or NEVER,
+                    "kept": ATTEMPTS_KEPT,
+                    "n": want,
+                }
+                if budget is None and not policy.fifo:
+                    rows = db.execute(self._q["claim_next"], params).fetchall()
+                else:
+                    rows = self._claim_picked(db, policy, params, budget)
+                rows.sort(key=lambda row: row[0])
+                claimed.extend(message_from_row(row, claimed=True) for row in rows)
+                if len(rows) < want and policy.max_receives is not None:
+                    db.execute(self._q["dead_letter_exhausted"], params)
             if budget is not None:
                 db.executemany(
                     self._q["save_tokens"],
                     [(tokens, now, action) for action, tokens in budget.tokens.items()],
                 )
         return claimed
+
+    def _claim_picked(
+        self,
+        db: sqlite3.Connection,
+        policy: QueuePolicy,
+        params: dict[str, Any],
+        budget: Budgets | None,
+    ) -> list[Any]:
+        """Claim by choosing candidates first: FIFO heads, or within global limits."""
+        query = "claim_candidates_fifo" if policy.fifo else "claim_candidates"
+        want = params["n"]
+        blocked = budget.blocked if budget is not None else []
+        fetch = want if budget is None else want * 2 + 8
+        candidates = db.execute(
+            self._q[query], {**params, "blocked": _json(blocked), "n": fetch}
+        ).fetchall()
+        ids = (
+            [c[0] for c in candidates[:want]] if budget is None else pick(candidates, want, budget)
+        )
+        if not ids:
+            return []
+        return db.execute(self._q["claim_ids"], {**params, "ids": _json(ids)}).fetchall()
 
     def _budgets(self, db: sqlite3.Connection, now: float) -> Budgets | None:
         rows = db.execute(self._q["limits"]).fetchall()
@@ -313,37 +325,56 @@ class SqliteStore(Store):
             return []
         now = self.clock()
         children = [self.prepare(o.children, now) if o.children else [] for o in outcomes]
+        acks = [o for o in outcomes if o.kind == "ack"]
+        others = [o for o in outcomes if o.kind != "ack"]
+        stale: list[Receipt] = []
         with self._write() as db:
-            ids = _json([o.receipt.message_id for o in outcomes])
-            rows = {r[0]: r[1:] for r in db.execute(self._q["outcome_rows"], (ids,))}
-            plan = plan_outcomes(outcomes, rows, self.policy, now)
-            db.executemany(self._q["ack"], [(i,) for i in plan.acks])
-            db.executemany(
-                self._q["retry"], [(at, err, _json(h), i) for i, at, err, h in plan.retries]
-            )
-            db.executemany(
-                self._q["dead_letter"],
-                [(reason, err, _json(h), now, i) for i, reason, err, h in plan.dead],
-            )
-            spawned = [row for index in plan.fresh_acks for row in children[index]]
+            spawned: list[Row] = []
+            if acks:
+                pairs = _json([(o.receipt.message_id, o.receipt.token) for o in acks])
+                deleted = {row[0] for row in db.execute(self._q["ack_fenced"], (pairs,))}
+                for index, outcome in enumerate(outcomes):
+                    if outcome.kind != "ack":
+                        continue
+                    if outcome.receipt.message_id in deleted:
+                        deleted.discard(outcome.receipt.message_id)
+                        spawned.extend(children[index])
+                    else:
+                        stale.append(outcome.receipt)
+            if others:
+                ids = _json([o.receipt.message_id for o in others])
+                rows = {r[0]: r[1:] for r in db.execute(self._q["outcome_rows"], (ids,))}
+                plan = plan_outcomes(others, rows, self.policy, now)
+                db.executemany(
+                    self._q["retry"], [(at, err, _json(h), i) for i, at, err, h in plan.retries]
+                )
+                db.executemany(
+                    self._q["dead_letter"],
+                    [(reason, err, _json(h), now, i) for i, reason, err, h in plan.dead],
+                )
+                stale.extend(plan.stale)
             if spawned:
                 self._insert(db, spawned, now)
-        return plan.stale
+        return stale
 
     def extend(self, receipts: Sequence[Receipt], lease: float) -> list[Receipt]:
-        now = self.clock()
-        return self._fenced("extend", receipts, lambda r: (now + lease, r.message_id, r.token))
+        return self._fenced("extend", receipts, self.clock() + lease)
 
     def release(self, receipts: Sequence[Receipt]) -> list[Receipt]:
-        now = self.clock()
-        return self._fenced("release", receipts, lambda r: (now, r.message_id, r.token))
+        return self._fenced("release", receipts, self.clock())
 
-    def _fenced(self, query: str, receipts: Sequence[Receipt], params: Any) -> list[Receipt]:
-        stale = []
+    def _fenced(self, query: str, receipts: Sequence[Receipt], visible_at: float) -> list[Receipt]:
+        if not receipts:
+            return []
+        pairs = _json([(r.message_id, r.token) for r in receipts])
         with self._write() as db:
-            for receipt in receipts:
-                if db.execute(self._q[query], params(receipt)).rowcount != 1:
-                    stale.append(receipt)
+            fresh = {row[0] for row in db.execute(self._q[query], (visible_at, pairs))}
+        stale = []
+        for receipt in receipts:
+            if receipt.message_id in fresh:
+                fresh.discard(receipt.message_id)
+            else:
+                stale.append(receipt)
         return stale
 
     def wait_for_work(self, queues: Sequence[str], timeout: float) -> bool:
@@ -435,6 +466,12 @@ class SqliteStore(Store):
         expired = 0
         with self._write() as db:
             for policy in self.queues():
+                if policy.max_receives is not None:
+                    expired += db.execute(
+                        self._q["dead_letter_exhausted"],
+                        {"queue": policy.name, "now": now, "kept": ATTEMPTS_KEPT,
+                         "max_receives": policy.max_receives},
+                    ).rowcount  # fmt: skip
                 if policy.retention is None:
                     continue
                 rows = db.execute(

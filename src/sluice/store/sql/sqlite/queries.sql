@@ -45,8 +45,8 @@ SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits 
 
 -- name: in_flight_by_action
 SELECT action, count(*) FROM sluice_messages
-WHERE lease IS NOT NULL AND visible_at > ?
-  AND action IN (SELECT value FROM json_each(?))
+WHERE queue IN (SELECT name FROM sluice_queues) AND visible_at > ?
+  AND lease IS NOT NULL AND action IN (SELECT value FROM json_each(?))
 GROUP BY action
 
 -- name: save_tokens
@@ -73,35 +73,66 @@ SELECT last_insert_rowid()
 INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (?, ?)
 
 -- name: claim_candidates
-SELECT id, action, receive_count, lease IS NOT NULL, attempts FROM sluice_messages
-WHERE queue = ? AND visible_at <= ?
-  AND action NOT IN (SELECT value FROM json_each(?))
+SELECT id, action FROM sluice_messages
+WHERE queue = :queue AND visible_at <= :now AND receive_count < :max_receives
+  AND action NOT IN (SELECT value FROM json_each(:blocked))
 ORDER BY visible_at
-LIMIT ?
+LIMIT :n
 
 -- name: claim_candidates_fifo
-SELECT m.id, m.action, m.receive_count, m.lease IS NOT NULL, m.attempts
+SELECT m.id, m.action
 FROM sluice_groups AS g
 JOIN sluice_messages AS m ON m.id = (
     SELECT h.id FROM sluice_messages AS h
     WHERE h.queue = g.queue AND h.group_id = g.group_id
     ORDER BY h.id LIMIT 1)
-WHERE g.queue = ? AND m.visible_at <= ?
-  AND m.action NOT IN (SELECT value FROM json_each(?))
+WHERE g.queue = :queue AND m.visible_at <= :now AND m.receive_count < :max_receives
+  AND m.action NOT IN (SELECT value FROM json_each(:blocked))
 ORDER BY m.id
-LIMIT ?
+LIMIT :n
 
--- name: claim_mark
+-- name: claim_ids
 UPDATE sluice_messages
 SET receive_count = receive_count + 1,
     lease = lower(hex(randomblob(16))),
-    visible_at = ?
-WHERE id IN (SELECT value FROM json_each(?))
+    visible_at = :until,
+    attempts = CASE WHEN lease IS NULL THEN attempts ELSE json_insert(
+        CASE WHEN json_array_length(attempts) >= :kept THEN json_remove(attempts, '$[0]')
+             ELSE coalesce(attempts, '[]') END,
+        '$[#]', json_object('at', :now, 'receive', receive_count, 'error', 'lease expired'))
+    END
+WHERE id IN (SELECT value FROM json_each(:ids))
 RETURNING id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
           visible_at, lease, last_error, attempts, dead_reason, source_queue
 
--- name: set_attempts
-UPDATE sluice_messages SET attempts = ? WHERE id = ?
+-- name: claim_next
+UPDATE sluice_messages
+SET receive_count = receive_count + 1,
+    lease = lower(hex(randomblob(16))),
+    visible_at = :until,
+    attempts = CASE WHEN lease IS NULL THEN attempts ELSE json_insert(
+        CASE WHEN json_array_length(attempts) >= :kept THEN json_remove(attempts, '$[0]')
+             ELSE coalesce(attempts, '[]') END,
+        '$[#]', json_object('at', :now, 'receive', receive_count, 'error', 'lease expired'))
+    END
+WHERE id IN (
+    SELECT id FROM sluice_messages
+    WHERE queue = :queue AND visible_at <= :now AND receive_count < :max_receives
+    ORDER BY visible_at
+    LIMIT :n)
+RETURNING id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+          visible_at, lease, last_error, attempts, dead_reason, source_queue
+
+-- name: dead_letter_exhausted
+UPDATE sluice_messages
+SET queue = queue || '.dlq', source_queue = queue, dead_reason = 'max_receives',
+    last_error = 'lease expired after ' || receive_count || ' receives',
+    attempts = json_insert(
+        CASE WHEN json_array_length(attempts) >= :kept THEN json_remove(attempts, '$[0]')
+             ELSE coalesce(attempts, '[]') END,
+        '$[#]', json_object('at', :now, 'receive', receive_count, 'error', 'lease expired')),
+    lease = NULL, visible_at = :now
+WHERE queue = :queue AND visible_at <= :now AND receive_count >= :max_receives
 
 -- name: dead_letter
 UPDATE sluice_messages
@@ -109,12 +140,14 @@ SET queue = queue || '.dlq', source_queue = queue, dead_reason = ?, last_error =
     attempts = ?, lease = NULL, visible_at = ?
 WHERE id = ?
 
+-- name: ack_fenced
+DELETE FROM sluice_messages
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+RETURNING id
+
 -- name: outcome_rows
 SELECT id, lease, receive_count, queue, attempts FROM sluice_messages
 WHERE id IN (SELECT value FROM json_each(?))
-
--- name: ack
-DELETE FROM sluice_messages WHERE id = ?
 
 -- name: retry
 UPDATE sluice_messages
@@ -122,12 +155,15 @@ SET lease = NULL, visible_at = ?, last_error = ?, attempts = ?
 WHERE id = ?
 
 -- name: extend
-UPDATE sluice_messages SET visible_at = ? WHERE id = ? AND lease = ?
+UPDATE sluice_messages SET visible_at = ?
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+RETURNING id
 
 -- name: release
 UPDATE sluice_messages
 SET lease = NULL, visible_at = ?, receive_count = max(receive_count - 1, 0)
-WHERE id = ? AND lease = ?
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+RETURNING id
 
 -- name: has_visible
 SELECT 1 FROM sluice_messages

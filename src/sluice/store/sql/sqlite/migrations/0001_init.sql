@@ -30,8 +30,8 @@ CREATE TABLE sluice_messages (
 CREATE INDEX sluice_messages_ready ON sluice_messages (queue, visible_at);
 -- FIFO: the head of a group
 CREATE INDEX sluice_messages_group ON sluice_messages (queue, group_id, id) WHERE group_id IS NOT NULL;
--- concurrency limits: leased messages of an action
-CREATE INDEX sluice_messages_leased ON sluice_messages (action, visible_at) WHERE lease IS NOT NULL;
+-- No index serves the concurrency limits' in-flight counts: one on leased rows doubled the cost
+-- of every claim and ack; the counts scan the invisible part of sluice_messages_ready instead.
 
 CREATE TABLE sluice_dedup (
     queue      TEXT    NOT NULL,
