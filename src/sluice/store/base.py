@@ -152,7 +152,8 @@ class Store(ABC):
         error_contains: str | None = None,
     ) -> int:
         """Move dead letters of ``queue`` (all, these ids, or those whose last error contains
-        the text) back to the queue they died in, with a fresh receive count; return how many."""
+        the text) back to the queue they died in, with a fresh receive count; return how many.
+        Retention restarts at the redrive, so an old message is not expired again at once."""
 
     @abstractmethod
     def purge(self, queue: str) -> int:

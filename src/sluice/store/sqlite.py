@@ -447,7 +447,9 @@ class SqliteStore(Store):
                 if (wanted is None or id_ in wanted)
                 and (error_contains is None or (error is not None and error_contains in error))
             ]
-            db.executemany(self._q["redrive"], [(now, id_, dlq) for id_, _, _ in chosen])
+            db.executemany(
+                self._q["redrive"], [{"now": now, "id": id_, "dlq": dlq} for id_, _, _ in chosen]
+            )
             groups = {
                 (source, group)
                 for _, source, group in chosen

@@ -195,8 +195,8 @@ SELECT id, source_queue, group_id, last_error FROM sluice_messages WHERE queue =
 -- name: redrive
 UPDATE sluice_messages
 SET queue = source_queue, source_queue = NULL, dead_reason = NULL, receive_count = 0,
-    lease = NULL, visible_at = ?
-WHERE id = ? AND queue = ?
+    lease = NULL, visible_at = :now, enqueued_at = :now
+WHERE id = :id AND queue = :dlq
 
 -- name: purge
 DELETE FROM sluice_messages WHERE queue = ?
