@@ -1,0 +1,38 @@
+# sluice developer commands. `make test` and `make demo` create .venv and install first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test lint typecheck bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install sluice with its dev tools
+
+demo: $(STAMP) ## run the demo on the embedded SQLite default (no server needed)
+	$(BIN)/sluice demo
+
+test: $(STAMP) ## run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest -q -n 2
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP) ## mypy --strict on the package
+	$(BIN)/mypy
+
+bench: $(STAMP) ## run the benchmarks (by hand; results go to docs/benchmarks.md)
+	$(BIN)/python bench/store.py --backend both
+
+clean: ## remove the venv, caches and demo files
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-demo.db*
