@@ -36,6 +36,7 @@ from sluice.store.logic import (
     message_from_row,
     pick,
     plan_outcomes,
+    split_dedup,
 )
 
 BUSY_TIMEOUT = 30.0
@@ -191,65 +192,39 @@ class SqliteStore(Store):
             return self._insert(db, rows, now)
 
     def _insert(self, db: sqlite3.Connection, rows: Sequence[Row], now: float) -> list[Enqueued]:
-        results: list[Enqueued | None] = [None] * len(rows)
-        first_of: dict[tuple[str, str], int] = {}  # (queue, dedup_id) -> index of first row
-        by_queue: dict[str, list[str]] = {}
-        for index, row in enumerate(rows):
-            if row.dedup_id is not None:
-                key = (row.queue, row.dedup_id)
-                if key not in first_of:
-                    first_of[key] = index
-                    by_queue.setdefault(row.queue, []).append(row.dedup_id)
+        split = split_dedup(rows)
         existing: dict[tuple[str, str], int] = {}
-        for queue, ids in by_queue.items():
-            for dedup_id, message_id in db.execute(
-                self._q["dedup_lookup"], (queue, _json(ids), now)
-            ):
-                existing[(queue, dedup_id)] = message_id
-        new = [
-            i
-            for i, row in enumerate(rows)
-            if row.dedup_id is None
-            or (
-                first_of[(row.queue, row.dedup_id)] == i
-                and (row.queue, row.dedup_id) not in existing
-            )
-        ]
-        if new:
-            db.executemany(
-                self._q["insert_message"],
-                [
-                    (r.queue, r.action, r.body, r.group, r.dedup_id, r.run_id, r.enqueued_at,
-                     r.visible_at)
-                    for r in (rows[i] for i in new)
-                ],
-            )  # fmt: skip
-            last = db.execute(self._q["last_id"]).fetchone()[0]
-            for offset, index in enumerate(new):
-                results[index] = Enqueued(last - len(new) + 1 + offset, True)
-            db.executemany(
-                self._q["dedup_upsert"],
-                [
-                    (rows[i].queue, rows[i].dedup_id, results[i].id, rows[i].dedup_expires_at)  # type: ignore[union-attr]
-                    for i in new
-                    if rows[i].dedup_id is not None
-                ],
-            )
-            groups = {
-                (rows[i].queue, rows[i].group) for i in new if self.policy(rows[i].queue).fifo
-            }
-            db.executemany(self._q["insert_group"], sorted(groups))
-        for index, row in enumerate(rows):
-            if results[index] is None:
-                assert row.dedup_id is not None
-                key = (row.queue, row.dedup_id)
-                if key in existing:
-                    results[index] = Enqueued(existing[key], False)
-                else:
-                    first = results[first_of[key]]
-                    assert first is not None
-                    results[index] = Enqueued(first.id, False)
-        return [r for r in results if r is not None]
+        by_queue: dict[str, list[str]] = {}
+        for queue, dedup_id in split.keys:
+            by_queue.setdefault(queue, []).append(dedup_id)
+        for queue, dedup_ids in by_queue.items():
+            found = db.execute(self._q["dedup_lookup"], (queue, _json(dedup_ids), now))
+            existing.update(((queue, dedup_id), message_id) for dedup_id, message_id in found)
+        new = split.new_rows(existing)
+        if not new:
+            return split.results([], [], existing)
+        db.executemany(
+            self._q["insert_message"],
+            [
+                (r.queue, r.action, r.body, r.group, r.dedup_id, r.run_id, r.enqueued_at,
+                 r.visible_at)
+                for r in (rows[i] for i in new)
+            ],
+        )  # fmt: skip
+        # AUTOINCREMENT ids are consecutive inside one write transaction.
+        last = db.execute(self._q["last_id"]).fetchone()[0]
+        ids = list(range(last - len(new) + 1, last + 1))
+        db.executemany(
+            self._q["dedup_upsert"],
+            [
+                (rows[i].queue, rows[i].dedup_id, id_, rows[i].dedup_expires_at)
+                for i, id_ in zip(new, ids, strict=True)
+                if rows[i].dedup_id is not None
+            ],
+        )
+        groups = {(rows[i].queue, rows[i].group) for i in new if self.policy(rows[i].queue).fifo}
+        db.executemany(self._q["insert_group"], sorted(groups))
+        return split.results(new, ids, existing)
 
     # -- claim -------------------------------------------------------------------------------
     def claim(self, queues: Sequence[str], n: int, lease: float | None = None) -> list[Message]:

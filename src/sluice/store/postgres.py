@@ -1,0 +1,561 @@
+"""The PostgreSQL backend: any number of processes on any machines, one server."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from sluice.errors import SchemaMismatch, StoreUnavailable
+from sluice.model import (
+    ActionLimit,
+    Enqueued,
+    Message,
+    NewMessage,
+    Outcome,
+    QueuePolicy,
+    QueueStats,
+    Receipt,
+    dlq_name,
+    is_dlq,
+)
+from sluice.store import sql
+from sluice.store.base import Clock, Row, Store
+from sluice.store.logic import (
+    ATTEMPTS_KEPT,
+    NEVER,
+    Budgets,
+    add_attempt,
+    budgets,
+    message_from_row,
+    pick,
+    plan_outcomes,
+    split_dedup,
+)
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a connection before the store is declared unavailable."""
+POOL_SIZE = 4
+
+
+class PostgresStore(Store):
+    """A store in a PostgreSQL database, shared by processes on any number of machines."""
+
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        from sluice.store import redact
+
+        super().__init__(redact(url), clock)
+        self._dsn = url
+        self._q = sql.queries("postgres")
+        self._pool: ConnectionPool | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._listener: psycopg.Connection[Any] | None = None
+
+    # -- connections -----------------------------------------------------------------------
+    def _get_pool(self) -> ConnectionPool:
+        if self._pool is not None and self._pid == os.getpid():
+            return self._pool
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                # After a fork the parent's sockets must not be used: start afresh.
+                self._pid = os.getpid()
+                self._listener = None
+                pool = ConnectionPool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=POOL_SIZE,
+                    open=False,
+                    timeout=CONNECT_TIMEOUT,
+                    kwargs={"connect_timeout": int(CONNECT_TIMEOUT)},
+                    name="sluice",
+                )
+                try:
+                    pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+                except PoolTimeout as exc:
+                    pool.close()
+                    raise StoreUnavailable(self.url, self._why(exc)) from exc
+                self._pool = pool
+        return self._pool
+
+    def _why(self, exc: BaseException) -> str:
+        """The cause of a connection failure, found by one direct attempt."""
+        try:
+            psycopg.connect(self._dsn, connect_timeout=int(CONNECT_TIMEOUT)).close()
+        except psycopg.Error as direct:
+            return str(direct).strip() or type(direct).__name__
+        return str(exc)
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Cursor[Any]]:
+        """One transaction on a pooled connection; connection failures become StoreUnavailable."""
+        try:
+            with self._get_pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield cur
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool = None
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+
+    # -- schema ------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        latest = sql.latest_version("postgres")
+        with self._tx() as cur:
+            cur.execute(self._q["schema_lock"])
+            cur.execute(self._q["schema_create"])
+            row = cur.execute(self._q["schema_version"]).fetchone()
+            if row is None:
+                cur.execute(self._q["schema_init"])
+                version = 0
+            else:
+                version = row[0]
+            if version > latest:
+                raise SchemaMismatch(
+                    f"store {self.url} has schema version {version}, newer than version "
+                    f"{latest} that this sluice knows; upgrade sluice to use it"
+                )
+            for migration in sql.migrations("postgres")[version:]:
+                cur.execute(migration.sql.encode())
+            cur.execute(self._q["schema_set"], (latest,))
+
+    def schema_version(self) -> int:
+        with self._tx() as cur:
+            row = cur.execute(self._q["schema_version"]).fetchone()
+        return int(row[0]) if row else 0
+
+    # -- queues and limits -------------------------------------------------------------------
+    def put_queue(self, policy: QueuePolicy) -> None:
+        with self._tx() as cur:
+            cur.executemany(self._q["put_queue"], [_policy_row(policy), _policy_row(policy.dlq)])
+        self._remember(policy)
+
+    def queues(self) -> list[QueuePolicy]:
+        with self._tx() as cur:
+            rows = cur.execute(self._q["queues"]).fetchall()
+        return [_policy_from_row(row) for row in rows]
+
+    def put_limit(self, limit: ActionLimit) -> None:
+        with self._tx() as cur:
+            if limit.concurrency is None and limit.rate is None:
+                cur.execute(self._q["delete_limit"], (limit.action,))
+            else:
+                cur.execute(
+                    self._q["put_limit"],
+                    (limit.action, limit.concurrency, limit.rate, limit.burst, limit.burst,
+                     self.clock()),
+                )  # fmt: skip
+
+    def limits(self) -> list[ActionLimit]:
+        with self._tx() as cur:
+            rows = cur.execute(self._q["limits"]).fetchall()
+        return [ActionLimit(r[0], concurrency=r[1], rate=r[2], burst=r[3]) for r in rows]
+
+    # -- enqueue -----------------------------------------------------------------------------
+    def enqueue(self, messages: Sequence[NewMessage]) -> list[Enqueued]:
+        if not messages:
+            return []
+        now = self.clock()
+        rows = self.prepare(messages, now)
+        with self._tx() as cur:
+            return self._insert(cur, rows, now)
+
+    def _insert(self, cur: psycopg.Cursor[Any], rows: Sequence[Row], now: float) -> list[Enqueued]:
+        split = split_dedup(rows)
+        existing = self._dedup_lookup(cur, split.keys, now)
+        new = split.new_rows(existing)
+        if not new:
+            return split.results([], [], existing)
+        ids = [r[0] for r in cur.execute(self._q["reserve_ids"], (len(new),))]
+        keyed = [(rows[i], ids[k]) for k, i in enumerate(new) if rows[i].dedup_id is not None]
+        if keyed:
+            won = {
+                (q, d)
+                for q, d in cur.execute(
+                    self._q["dedup_claim"],
+                    {
+                        "queues": [r.queue for r, _ in keyed],
+                        "dedup_ids": [r.dedup_id for r, _ in keyed],
+                        "ids": [i for _, i in keyed],
+                        "expires": [r.dedup_expires_at for r, _ in keyed],
+                        "now": now,
+                    },
+                )
+            }
+            lost = [(r.queue, r.dedup_id) for r, _ in keyed if (r.queue, r.dedup_id) not in won]
+            if lost:
+                # A concurrent producer committed the same dedup id first (the upsert waited
+                # for it): its message stands, and ours is not inserted.
+                existing.update(self._dedup_lookup(cur, lost, now))  # type: ignore[arg-type]
+                kept = [
+                    (i, id_)
+                    for i, id_ in zip(new, ids, strict=True)
+                    if rows[i].dedup_id is None or (rows[i].queue, rows[i].dedup_id) in won
+                ]
+                new, ids = [i for i, _ in kept], [id_ for _, id_ in kept]  # fmt: skip
+        with cur.copy(self._q["copy_messages"]) as copy:
+            for k, i in enumerate(new):
+                r = rows[i]
+                copy.write_row(
+                    (ids[k], r.queue, r.action, r.body, r.group, r.dedup_id, r.run_id,
+                     r.enqueued_at, r.visible_at)
+                )  # fmt: skip
+        groups = sorted(
+            {(rows[i].queue, rows[i].group or "") for i in new if self.policy(rows[i].queue).fifo}
+        )
+        if groups:
+            cur.execute(self._q["groups_shared_lock"])
+            cur.execute(self._q["insert_groups"], ([q for q, _ in groups], [g for _, g in groups]))
+        cur.execute(self._q["notify"], (sorted({rows[i].queue for i in new}),))
+        return split.results(new, ids, existing)
+
+    def _dedup_lookup(
+        self, cur: psycopg.Cursor[Any], keys: Sequence[tuple[str, str]], now: float
+    ) -> dict[tuple[str, str], int]:
+        if not keys:
+            return {}
+        found = cur.execute(
+            self._q["dedup_lookup"],
+            {"queues": [q for q, _ in keys], "dedup_ids": [d for _, d in keys], "now": now},
+        )
+        return {(q, d): m for q, d, m in found}
+
+    # -- claim -------------------------------------------------------------------------------
+    def claim(self, queues: Sequence[str], n: int, lease: float | None = None) -> list[Message]:
+        if n <= 0 or not queues:
+            return []
+        policies = [self.policy(q) for q in queues]
+        now = self.clock()
+        claimed: list[Message] = []
+        with self._tx() as cur:
+            budget = self._budgets(cur, now)
+            for policy in policies:
+                want = n - len(claimed)
+                if want <= 0:
+                    break
+                params = {
+                    "queue": policy.name,
+                    "now": now,
+                    "until": now + (lease if lease is not None else policy.visibility_timeout),
+                    "max_receives": policy.max_receives or NEVER,
+                    "kept": ATTEMPTS_KEPT,
+                    "n": want,
+                }
+                if budget is None and not policy.fifo:
+                    rows = cur.execute(self._q["claim_next"], params).fetchall()
+                else:
+                    rows = self._claim_picked(cur, policy, params, budget)
+                rows.sort(key=lambda row: row[0])
+                claimed.extend(message_from_row(row, claimed=True) for row in rows)
+                if len(rows) < want and policy.max_receives is not None:
+                    cur.execute(self._q["dead_letter_exhausted"], params)
+            if budget is not None and budget.tokens:
+                cur.execute(
+                    self._q["save_tokens"],
+                    {
+                        "actions": list(budget.tokens),
+                        "tokens": list(budget.tokens.values()),
+                        "now": now,
+                    },
+                )
+        return claimed
+
+    def _claim_picked(
+        self,
+        cur: psycopg.Cursor[Any],
+        policy: QueuePolicy,
+        params: dict[str, Any],
+        budget: Budgets | None,
+    ) -> list[Any]:
+        """Claim by choosing candidates first: FIFO heads, or within global limits."""
+        query = "claim_candidates_fifo" if policy.fifo else "claim_candidates"
+        want = params["n"]
+        blocked = budget.blocked if budget is not None else []
+        fetch = want if budget is None else want * 2 + 8
+        candidates = cur.execute(
+            self._q[query], {**params, "blocked": blocked, "n": fetch}
+        ).fetchall()
+        ids = (
+            [c[0] for c in candidates[:want]] if budget is None else pick(candidates, want, budget)
+        )
+        if not ids:
+            return []
+        return cur.execute(self._q["claim_ids"], {**params, "ids": ids}).fetchall()
+
+    def _budgets(self, cur: psycopg.Cursor[Any], now: float) -> Budgets | None:
+        rows = cur.execute(self._q["limits"]).fetchall()
+        if not rows:
+            return None
+        # Lock the limit rows so concurrent claimers spend the same slots and tokens in turn.
+        rows = cur.execute(self._q["limits_locked"]).fetchall()
+        limited = [r[0] for r in rows if r[1] is not None]
+        in_flight = dict(cur.execute(self._q["in_flight_by_action"], (now, limited)).fetchall())
+        return budgets(
+            ((ActionLimit(r[0], r[1], r[2], r[3]), r[4], r[5]) for r in rows), in_flight, now
+        )
+
+    # -- complete, extend, release ------------------------------------------------------------
+    def complete(self, outcomes: Sequence[Outcome]) -> list[Receipt]:
+        if not outcomes:
+            return []
+        now = self.clock()
+        children = [self.prepare(o.children, now) if o.children else [] for o in outcomes]
+        acks = [o for o in outcomes if o.kind == "ack"]
+        others = [o for o in outcomes if o.kind != "ack"]
+        stale: list[Receipt] = []
+        with self._tx() as cur:
+            spawned: list[Row] = []
+            if acks:
+                deleted = {
+                    row[0]
+                    for row in cur.execute(
+                        self._q["ack_fenced"],
+                        ([o.receipt.message_id for o in acks], [o.receipt.token for o in acks]),
+                    )
+                }
+                for index, outcome in enumerate(outcomes):
+                    if outcome.kind != "ack":
+                        continue
+                    if outcome.receipt.message_id in deleted:
+                        deleted.discard(outcome.receipt.message_id)
+                        spawned.extend(children[index])
+                    else:
+                        stale.append(outcome.receipt)
+            if others:
+                ids = [o.receipt.message_id for o in others]
+                found = cur.execute(self._q["outcome_rows"], (ids,)).fetchall()
+                rows = {r[0]: r[1:] for r in found}
+                plan = plan_outcomes(others, rows, self.policy, now)
+                if plan.retries:
+                    ids_, at, errors, history = zip(*plan.retries, strict=True)
+                    cur.execute(
+                        self._q["retry"],
+                        {"ids": list(ids_), "at": list(at), "errors": list(errors),
+                         "attempts": [Jsonb(h) for h in history]},
+                    )  # fmt: skip
+                if plan.dead:
+                    self._dead_letter(cur, plan.dead, now)
+                stale.extend(plan.stale)
+            if spawned:
+                self._insert(cur, spawned, now)
+        return stale
+
+    def _dead_letter(
+        self, cur: psycopg.Cursor[Any], dead: Sequence[tuple[int, str, str, Any]], now: float
+    ) -> None:
+        ids, reasons, errors, history = zip(*dead, strict=True)
+        cur.execute(
+            self._q["dead_letter"],
+            {"ids": list(ids), "reasons": list(reasons), "errors": list(errors),
+             "attempts": [Jsonb(h) for h in history], "now": now},
+        )  # fmt: skip
+
+    def extend(self, receipts: Sequence[Receipt], lease: float) -> list[Receipt]:
+        return self._fenced("extend", receipts, self.clock() + lease)
+
+    def release(self, receipts: Sequence[Receipt]) -> list[Receipt]:
+        return self._fenced("release", receipts, self.clock(), notify=True)
+
+    def _fenced(
+        self, query: str, receipts: Sequence[Receipt], visible_at: float, notify: bool = False
+    ) -> list[Receipt]:
+        if not receipts:
+            return []
+        with self._tx() as cur:
+            rows = cur.execute(
+                self._q[query],
+                (visible_at, [r.message_id for r in receipts], [r.token for r in receipts]),
+            ).fetchall()
+            if notify and rows:
+                cur.execute(self._q["notify"], (sorted({row[1] for row in rows}),))
+        fresh = {row[0] for row in rows}
+        stale = []
+        for receipt in receipts:
+            if receipt.message_id in fresh:
+                fresh.discard(receipt.message_id)
+            else:
+                stale.append(receipt)
+        return stale
+
+    def wait_for_work(self, queues: Sequence[str], timeout: float) -> bool:
+        names = set(queues)
+        deadline = time.monotonic() + timeout
+        try:
+            listener = self._listen()
+            with self._tx() as cur:
+                if cur.execute(self._q["has_visible"], (list(names), self.clock())).fetchone():
+                    return True
+            while (left := deadline - time.monotonic()) > 0:
+                for note in listener.notifies(timeout=left, stop_after=1):
+                    if note.payload in names:
+                        return True
+            return False
+        except psycopg.OperationalError:
+            # The listener died (server restart, terminated backend): drop it so the next call
+            # listens again, and report possible work so the caller sweeps for what it missed.
+            self._drop_listener()
+            return True
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        if self._listener is None or self._listener.closed or self._pid != os.getpid():
+            self._get_pool()
+            try:
+                conn = psycopg.connect(
+                    self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)
+                )
+            except psycopg.OperationalError as exc:
+                raise StoreUnavailable(self.url, exc) from exc
+            conn.execute(self._q["listen"])
+            self._listener = conn
+        return self._listener
+
+    def _drop_listener(self) -> None:
+        if self._listener is not None:
+            with suppress(psycopg.Error):
+                self._listener.close()
+            self._listener = None
+
+    # -- inspection and operations ------------------------------------------------------------
+    def stats(self, queues: Sequence[str] | None = None) -> list[QueueStats]:
+        names = (
+            list(queues)
+            if queues is not None
+            else [p.name for p in self.queues() if not is_dlq(p.name)]
+        )
+        for name in names:
+            self.policy(name)
+        now = self.clock()
+        wanted = names + [dlq_name(n) for n in names if not is_dlq(n)]
+        with self._tx() as cur:
+            rows = cur.execute(self._q["stats"], {"now": now, "queues": wanted}).fetchall()
+        return _stats(names, {row[0]: row[1:] for row in rows}, now)
+
+    def get(self, ids: Sequence[int]) -> list[Message]:
+        with self._tx() as cur:
+            rows = cur.execute(self._q["get"], (list(ids),)).fetchall()
+        return [message_from_row(row) for row in rows]
+
+    def peek(self, queue: str, limit: int = 100, after_id: int = 0) -> list[Message]:
+        self.policy(queue)
+        with self._tx() as cur:
+            rows = cur.execute(self._q["peek"], (queue, after_id, limit)).fetchall()
+        return [message_from_row(row) for row in rows]
+
+    def redrive(
+        self,
+        queue: str,
+        ids: Sequence[int] | None = None,
+        error_contains: str | None = None,
+    ) -> int:
+        dlq = self.policy(queue).dlq.name
+        wanted = set(ids) if ids is not None else None
+        now = self.clock()
+        with self._tx() as cur:
+            chosen = [
+                (id_, source, group)
+                for id_, source, group, error in cur.execute(self._q["redrive_candidates"], (dlq,))
+                if (wanted is None or id_ in wanted)
+                and (error_contains is None or (error is not None and error_contains in error))
+            ]
+            if not chosen:
+                return 0
+            cur.execute(self._q["redrive"], {"now": now, "ids": [c[0] for c in chosen], "dlq": dlq})
+            groups = sorted({(s, g) for _, s, g in chosen if g is not None and self.policy(s).fifo})
+            if groups:
+                cur.execute(self._q["groups_shared_lock"])
+                cur.execute(
+                    self._q["insert_groups"], ([s for s, _ in groups], [g for _, g in groups])
+                )
+            cur.execute(self._q["notify"], (sorted({c[1] for c in chosen}),))
+        return len(chosen)
+
+    def purge(self, queue: str) -> int:
+        self.policy(queue)
+        with self._tx() as cur:
+            return cur.execute(self._q["purge"], (queue,)).rowcount
+
+    def expire(self) -> int:
+        now = self.clock()
+        expired = 0
+        policies = self.queues()
+        with self._tx() as cur:
+            for policy in policies:
+                if policy.max_receives is not None:
+                    expired += cur.execute(
+                        self._q["dead_letter_exhausted"],
+                        {"queue": policy.name, "now": now, "kept": ATTEMPTS_KEPT,
+                         "max_receives": policy.max_receives},
+                    ).rowcount  # fmt: skip
+                if policy.retention is None:
+                    continue
+                rows = cur.execute(
+                    self._q["expire_candidates"], (policy.name, now - policy.retention, now)
+                ).fetchall()
+                if rows:
+                    reason = f"retention of {policy.retention:g}s passed"
+                    self._dead_letter(
+                        cur,
+                        [(id_, "expired", reason, add_attempt(attempts, now, receives, "expired"))
+                         for id_, attempts, receives in rows],
+                        now,
+                    )  # fmt: skip
+                expired += len(rows)
+            cur.execute(self._q["dedup_gc"], (now,))
+            cur.execute(self._q["groups_exclusive_lock"])
+            cur.execute(self._q["groups_gc"])
+        return expired
+
+
+def _stats(names: Sequence[str], figures: dict[str, Any], now: float) -> list[QueueStats]:
+    result = []
+    for name in sorted(names):
+        depth, in_flight, delayed, oldest = figures.get(name, (0, 0, 0, None))
+        dlq = figures.get(dlq_name(name), (0, 0, 0, None)) if not is_dlq(name) else None
+        result.append(
+            QueueStats(
+                queue=name,
+                depth=depth,
+                in_flight=in_flight,
+                delayed=delayed,
+                oldest_age=max(0.0, now - oldest) if oldest is not None else 0.0,
+                dlq_depth=sum(dlq[:3]) if dlq else 0,
+            )
+        )
+    return result
+
+
+def _policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
+    return (
+        policy.name,
+        policy.visibility_timeout,
+        policy.max_receives,
+        policy.fifo,
+        policy.dedup_window,
+        policy.retention,
+        policy.max_message_bytes,
+    )
+
+
+def _policy_from_row(row: Sequence[Any]) -> QueuePolicy:
+    return QueuePolicy(
+        name=row[0],
+        visibility_timeout=row[1],
+        max_receives=row[2],
+        fifo=bool(row[3]),
+        dedup_window=row[4],
+        retention=row[5],
+        max_message_bytes=row[6],
+    )

@@ -1,0 +1,268 @@
+-- Named queries of the PostgreSQL backend. Lists are passed as arrays and read with unnest.
+-- Claims lock candidate rows FOR UPDATE SKIP LOCKED so concurrent claimers never wait on or
+-- take each other's messages.
+
+-- name: schema_lock
+SELECT pg_advisory_xact_lock(7418500001)
+
+-- name: schema_create
+CREATE TABLE IF NOT EXISTS sluice_schema (version integer NOT NULL)
+
+-- name: schema_version
+SELECT version FROM sluice_schema
+
+-- name: schema_init
+INSERT INTO sluice_schema (version) VALUES (0)
+
+-- name: schema_set
+UPDATE sluice_schema SET version = %s
+
+-- name: put_queue
+INSERT INTO sluice_queues
+    (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (name) DO UPDATE SET
+    visibility_timeout = excluded.visibility_timeout,
+    max_receives = excluded.max_receives,
+    fifo = excluded.fifo,
+    dedup_window = excluded.dedup_window,
+    retention = excluded.retention,
+    max_message_bytes = excluded.max_message_bytes
+
+-- name: queues
+SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes
+FROM sluice_queues ORDER BY name
+
+-- name: put_limit
+INSERT INTO sluice_limits (action, concurrency, rate, burst, tokens, refilled_at)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT (action) DO UPDATE SET
+    concurrency = excluded.concurrency,
+    rate = excluded.rate,
+    burst = excluded.burst,
+    tokens = least(coalesce(sluice_limits.tokens, excluded.tokens), excluded.tokens)
+
+-- name: delete_limit
+DELETE FROM sluice_limits WHERE action = %s
+
+-- name: limits
+SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits ORDER BY action
+
+-- name: limits_locked
+SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits
+ORDER BY action FOR UPDATE
+
+-- name: in_flight_by_action
+SELECT action, count(*) FROM sluice_messages
+WHERE queue IN (SELECT name FROM sluice_queues) AND visible_at > %s
+  AND lease IS NOT NULL AND action = ANY(%s)
+GROUP BY action
+
+-- name: save_tokens
+UPDATE sluice_limits AS l SET tokens = t.tokens, refilled_at = %(now)s
+FROM unnest(%(actions)s::text[], %(tokens)s::float8[]) AS t(action, tokens)
+WHERE l.action = t.action
+
+-- name: reserve_ids
+SELECT nextval('sluice_message_ids') FROM generate_series(1, %s)
+
+-- name: dedup_lookup
+SELECT d.queue, d.dedup_id, d.message_id FROM sluice_dedup AS d
+JOIN unnest(%(queues)s::text[], %(dedup_ids)s::text[]) AS k(queue, dedup_id)
+  ON d.queue = k.queue AND d.dedup_id = k.dedup_id
+WHERE d.expires_at > %(now)s
+
+-- name: dedup_claim
+INSERT INTO sluice_dedup (queue, dedup_id, message_id, expires_at)
+SELECT * FROM unnest(%(queues)s::text[], %(dedup_ids)s::text[], %(ids)s::bigint[],
+                     %(expires)s::float8[])
+ON CONFLICT (queue, dedup_id) DO UPDATE SET
+    message_id = excluded.message_id, expires_at = excluded.expires_at
+WHERE sluice_dedup.expires_at <= %(now)s
+RETURNING queue, dedup_id
+
+-- name: copy_messages
+COPY sluice_messages (id, queue, action, body, group_id, dedup_id, run_id, enqueued_at,
+                      visible_at) FROM STDIN
+
+-- name: groups_shared_lock
+SELECT pg_advisory_xact_lock_shared(7418500002)
+
+-- name: groups_exclusive_lock
+SELECT pg_advisory_xact_lock(7418500002)
+
+-- name: insert_groups
+INSERT INTO sluice_groups (queue, group_id)
+SELECT * FROM unnest(%s::text[], %s::text[])
+ON CONFLICT DO NOTHING
+
+-- name: notify
+SELECT pg_notify('sluice_work', q) FROM unnest(%s::text[]) AS q
+
+-- name: claim_next
+WITH picked AS (
+    SELECT id FROM sluice_messages
+    WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count < %(max_receives)s
+    ORDER BY visible_at
+    LIMIT %(n)s
+    FOR UPDATE SKIP LOCKED)
+UPDATE sluice_messages AS m
+SET receive_count = m.receive_count + 1,
+    lease = gen_random_uuid()::text,
+    visible_at = %(until)s,
+    attempts = CASE WHEN m.lease IS NULL THEN m.attempts ELSE (
+        CASE WHEN jsonb_array_length(coalesce(m.attempts, '[]')) >= %(kept)s
+             THEN m.attempts - 0 ELSE coalesce(m.attempts, '[]') END
+        || jsonb_build_array(jsonb_build_object(
+            'at', %(now)s::float8, 'receive', m.receive_count, 'error', 'lease expired')))
+    END
+FROM picked
+WHERE m.id = picked.id
+RETURNING m.id, m.queue, m.action, m.body, m.group_id, m.dedup_id, m.run_id, m.receive_count,
+          m.enqueued_at, m.visible_at, m.lease, m.last_error, m.attempts, m.dead_reason,
+          m.source_queue
+
+-- name: claim_candidates
+SELECT id, action FROM sluice_messages
+WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count < %(max_receives)s
+  AND action <> ALL(%(blocked)s::text[])
+ORDER BY visible_at
+LIMIT %(n)s
+FOR UPDATE SKIP LOCKED
+
+-- name: claim_candidates_fifo
+SELECT m.id, m.action
+FROM sluice_groups AS g
+CROSS JOIN LATERAL (
+    SELECT h.id FROM sluice_messages AS h
+    WHERE h.queue = g.queue AND h.group_id = g.group_id
+    ORDER BY h.id LIMIT 1) AS head
+JOIN sluice_messages AS m ON m.id = head.id
+WHERE g.queue = %(queue)s AND m.visible_at <= %(now)s AND m.receive_count < %(max_receives)s
+  AND m.action <> ALL(%(blocked)s::text[])
+ORDER BY m.id
+LIMIT %(n)s
+FOR UPDATE OF m SKIP LOCKED
+
+-- name: claim_ids
+UPDATE sluice_messages AS m
+SET receive_count = m.receive_count + 1,
+    lease = gen_random_uuid()::text,
+    visible_at = %(until)s,
+    attempts = CASE WHEN m.lease IS NULL THEN m.attempts ELSE (
+        CASE WHEN jsonb_array_length(coalesce(m.attempts, '[]')) >= %(kept)s
+             THEN m.attempts - 0 ELSE coalesce(m.attempts, '[]') END
+        || jsonb_build_array(jsonb_build_object(
+            'at', %(now)s::float8, 'receive', m.receive_count, 'error', 'lease expired')))
+    END
+WHERE m.id = ANY(%(ids)s::bigint[])
+RETURNING m.id, m.queue, m.action, m.body, m.group_id, m.dedup_id, m.run_id, m.receive_count,
+          m.enqueued_at, m.visible_at, m.lease, m.last_error, m.attempts, m.dead_reason,
+          m.source_queue
+
+-- name: dead_letter_exhausted
+WITH picked AS (
+    SELECT id FROM sluice_messages
+    WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count >= %(max_receives)s
+    FOR UPDATE SKIP LOCKED)
+UPDATE sluice_messages AS m
+SET queue = m.queue || '.dlq', source_queue = m.queue, dead_reason = 'max_receives',
+    last_error = 'lease expired after ' || m.receive_count || ' receives',
+    attempts = CASE WHEN jsonb_array_length(coalesce(m.attempts, '[]')) >= %(kept)s
+                    THEN m.attempts - 0 ELSE coalesce(m.attempts, '[]') END
+        || jsonb_build_array(jsonb_build_object(
+            'at', %(now)s::float8, 'receive', m.receive_count, 'error', 'lease expired')),
+    lease = NULL, visible_at = %(now)s
+FROM picked
+WHERE m.id = picked.id
+
+-- name: dead_letter
+UPDATE sluice_messages AS m
+SET queue = m.queue || '.dlq', source_queue = m.queue, dead_reason = d.reason,
+    last_error = d.error, attempts = d.attempts, lease = NULL, visible_at = %(now)s
+FROM unnest(%(ids)s::bigint[], %(reasons)s::text[], %(errors)s::text[],
+            %(attempts)s::jsonb[]) AS d(id, reason, error, attempts)
+WHERE m.id = d.id
+
+-- name: ack_fenced
+DELETE FROM sluice_messages AS m
+USING unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+WHERE m.id = r.id AND m.lease = r.lease
+RETURNING m.id
+
+-- name: outcome_rows
+SELECT id, lease, receive_count, queue, attempts FROM sluice_messages
+WHERE id = ANY(%s::bigint[])
+FOR UPDATE
+
+-- name: retry
+UPDATE sluice_messages AS m
+SET lease = NULL, visible_at = r.at, last_error = r.error, attempts = r.attempts
+FROM unnest(%(ids)s::bigint[], %(at)s::float8[], %(errors)s::text[], %(attempts)s::jsonb[])
+     AS r(id, at, error, attempts)
+WHERE m.id = r.id
+
+-- name: extend
+UPDATE sluice_messages AS m SET visible_at = %s
+FROM unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+WHERE m.id = r.id AND m.lease = r.lease
+RETURNING m.id
+
+-- name: release
+UPDATE sluice_messages AS m
+SET lease = NULL, visible_at = %s, receive_count = greatest(m.receive_count - 1, 0)
+FROM unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+WHERE m.id = r.id AND m.lease = r.lease
+RETURNING m.id, m.queue
+
+-- name: has_visible
+SELECT 1 FROM sluice_messages WHERE queue = ANY(%s::text[]) AND visible_at <= %s LIMIT 1
+
+-- name: listen
+LISTEN sluice_work
+
+-- name: stats
+SELECT queue,
+       count(*) FILTER (WHERE visible_at <= %(now)s),
+       count(*) FILTER (WHERE lease IS NOT NULL AND visible_at > %(now)s),
+       count(*) FILTER (WHERE lease IS NULL AND visible_at > %(now)s),
+       min(enqueued_at) FILTER (WHERE visible_at <= %(now)s)
+FROM sluice_messages
+WHERE queue = ANY(%(queues)s::text[])
+GROUP BY queue
+
+-- name: get
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue
+FROM sluice_messages WHERE id = ANY(%s::bigint[]) ORDER BY id
+
+-- name: peek
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue
+FROM sluice_messages WHERE queue = %s AND id > %s ORDER BY id LIMIT %s
+
+-- name: redrive_candidates
+SELECT id, source_queue, group_id, last_error FROM sluice_messages WHERE queue = %s
+FOR UPDATE
+
+-- name: redrive
+UPDATE sluice_messages
+SET queue = source_queue, source_queue = NULL, dead_reason = NULL, receive_count = 0,
+    lease = NULL, visible_at = %(now)s, enqueued_at = %(now)s
+WHERE id = ANY(%(ids)s::bigint[]) AND queue = %(dlq)s
+
+-- name: purge
+DELETE FROM sluice_messages WHERE queue = %s
+
+-- name: expire_candidates
+SELECT id, attempts, receive_count FROM sluice_messages
+WHERE queue = %s AND enqueued_at < %s AND NOT (lease IS NOT NULL AND visible_at > %s)
+FOR UPDATE SKIP LOCKED
+
+-- name: dedup_gc
+DELETE FROM sluice_dedup WHERE expires_at <= %s
+
+-- name: groups_gc
+DELETE FROM sluice_groups AS g
+WHERE NOT EXISTS (
+    SELECT 1 FROM sluice_messages AS m WHERE m.queue = g.queue AND m.group_id = g.group_id)
