@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sluice.model import ActionLimit, QueuePolicy
+from sluice.model import ActionLimit, QueuePolicy, validate_queue_name
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 
@@ -43,6 +43,7 @@ class App:
         max_message_bytes: int = 256 * 1024,
     ) -> QueuePolicy:
         """Declare a queue (and its DLQ ``name.dlq``) with its policy; durations in seconds."""
+        validate_queue_name(name)
         policy = QueuePolicy(
             name=name,
             visibility_timeout=visibility_timeout,  # type: ignore[arg-type]

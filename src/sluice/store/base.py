@@ -45,6 +45,7 @@ from sluice.model import (
     QueuePolicy,
     QueueStats,
     Receipt,
+    validate_queue_name,
 )
 
 Clock = Callable[[], float]
@@ -86,9 +87,15 @@ class Store(ABC):
         """Release connections. The store must not be used afterwards."""
 
     # -- queues and limits ---------------------------------------------------------------------
-    @abstractmethod
     def put_queue(self, policy: QueuePolicy) -> None:
         """Create the queue and its DLQ, or update their policies."""
+        validate_queue_name(policy.name)
+        self._put_policies([policy, policy.dlq])
+        self._remember(policy)
+
+    @abstractmethod
+    def _put_policies(self, policies: Sequence[QueuePolicy]) -> None:
+        """Upsert these queue policies in one transaction."""
 
     @abstractmethod
     def queues(self) -> list[QueuePolicy]:

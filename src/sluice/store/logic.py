@@ -108,7 +108,8 @@ def budgets(
             if refilled_at is not None:
                 level = min(burst, level + max(0.0, now - refilled_at) * limit.rate)
             result.tokens[limit.action] = level
-            allowed = min(allowed, math.floor(level))
+            # Epoch floats resolve ~0.2 us: forgive that much drift so no token is lost to it.
+            allowed = min(allowed, math.floor(level + 1e-3))
         result.left[limit.action] = int(max(0, allowed))
     return result
 

@@ -138,10 +138,9 @@ class PostgresStore(Store):
         return int(row[0]) if row else 0
 
     # -- queues and limits -------------------------------------------------------------------
-    def put_queue(self, policy: QueuePolicy) -> None:
+    def _put_policies(self, policies: Sequence[QueuePolicy]) -> None:
         with self._tx() as cur:
-            cur.executemany(self._q["put_queue"], [_policy_row(policy), _policy_row(policy.dlq)])
-        self._remember(policy)
+            cur.executemany(self._q["put_queue"], [_policy_row(p) for p in policies])
 
     def queues(self) -> list[QueuePolicy]:
         with self._tx() as cur:

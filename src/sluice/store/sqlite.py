@@ -158,10 +158,9 @@ class SqliteStore(Store):
         return int(row[0]) if row else 0
 
     # -- queues and limits -------------------------------------------------------------------
-    def put_queue(self, policy: QueuePolicy) -> None:
+    def _put_policies(self, policies: Sequence[QueuePolicy]) -> None:
         with self._write() as db:
-            db.executemany(self._q["put_queue"], [_policy_row(policy), _policy_row(policy.dlq)])
-        self._remember(policy)
+            db.executemany(self._q["put_queue"], [_policy_row(p) for p in policies])
 
     def queues(self) -> list[QueuePolicy]:
         rows = self._conn().execute(self._q["queues"]).fetchall()

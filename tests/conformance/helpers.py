@@ -1,0 +1,24 @@
+"""Small helpers for the conformance suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.model import Message, NewMessage, Outcome, QueuePolicy
+from sluice.store import Store
+
+
+def declare(store: Store, name: str = "q", **policy: Any) -> QueuePolicy:
+    queue = QueuePolicy(name, **policy)
+    store.put_queue(queue)
+    return queue
+
+
+def put(store: Store, queue: str, *bodies: Any, **fields: Any) -> list[int]:
+    results = store.enqueue([NewMessage(queue, body, action="act", **fields) for body in bodies])
+    return [r.id for r in results]
+
+
+def ack_all(store: Store, messages: list[Message]) -> None:
+    stale = store.complete([Outcome.ack(m.receipt) for m in messages if m.receipt])
+    assert stale == []

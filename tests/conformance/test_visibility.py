@@ -1,0 +1,119 @@
+"""Visibility, leases, extend and release."""
+
+from __future__ import annotations
+
+from sluice.model import NewMessage, Outcome
+from sluice.store import Store
+from tests.conformance.helpers import ack_all, declare, put
+from tests.conftest import FakeClock
+
+
+def test_enqueue_returns_ids_in_order_and_claim_returns_bodies_intact(store: Store) -> None:
+    declare(store)
+    bodies = [{"name": "Zoë ✓", "nested": {"list": [1, 2.5, None, True]}}, 2**53 + 1, "x", []]
+    ids = put(store, "q", *bodies)
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    claimed = store.claim(["q"], 10)
+    assert sorted((m.id, m.body) for m in claimed) == list(zip(ids, bodies, strict=True))
+    assert all(m.receive_count == 1 and m.receipt is not None for m in claimed)
+
+
+def test_claim_of_an_empty_queue_returns_nothing(store: Store) -> None:
+    declare(store)
+    assert store.claim(["q"], 10) == []
+
+
+def test_claim_takes_at_most_n_across_several_queues(store: Store) -> None:
+    declare(store, "a")
+    declare(store, "b")
+    put(store, "a", *range(3))
+    put(store, "b", *range(3))
+    first = store.claim(["a", "b"], 4)
+    assert len(first) == 4
+    rest = store.claim(["a", "b"], 10)
+    assert len(rest) == 2
+    assert {m.queue for m in first + rest} == {"a", "b"}
+
+
+def test_a_claimed_message_is_invisible_until_its_lease_expires(
+    store: Store, clock: FakeClock
+) -> None:
+    declare(store, visibility_timeout=30)
+    [id_] = put(store, "q", "m")
+    assert [m.id for m in store.claim(["q"], 1)] == [id_]
+    clock.advance(29)
+    assert store.claim(["q"], 1) == []
+    clock.advance(2)
+    again = store.claim(["q"], 1)
+    assert [(m.id, m.receive_count) for m in again] == [(id_, 2)]
+    assert [a.error for a in again[0].attempts] == ["lease expired"]
+
+
+def test_claim_lease_overrides_the_visibility_timeout(store: Store, clock: FakeClock) -> None:
+    declare(store, visibility_timeout=30)
+    put(store, "q", "m")
+    store.claim(["q"], 1, lease=5)
+    clock.advance(6)
+    assert len(store.claim(["q"], 1)) == 1
+
+
+def test_extend_keeps_a_message_invisible_past_its_first_lease(
+    store: Store, clock: FakeClock
+) -> None:
+    declare(store, visibility_timeout=30)
+    put(store, "q", "m")
+    [message] = store.claim(["q"], 1)
+    clock.advance(25)
+    assert message.receipt is not None
+    assert store.extend([message.receipt], 30) == []
+    clock.advance(25)
+    assert store.claim(["q"], 1) == []
+    clock.advance(10)
+    assert len(store.claim(["q"], 1)) == 1
+
+
+def test_release_makes_a_message_visible_at_once_without_counting_the_receive(
+    store: Store,
+) -> None:
+    declare(store)
+    put(store, "q", "m")
+    [message] = store.claim(["q"], 1)
+    assert message.receipt is not None
+    assert store.release([message.receipt]) == []
+    [again] = store.claim(["q"], 1)
+    assert again.receive_count == 1
+
+
+def test_ack_removes_the_message(store: Store) -> None:
+    declare(store)
+    [id_] = put(store, "q", "m")
+    ack_all(store, store.claim(["q"], 1))
+    assert store.get([id_]) == []
+    assert store.stats(["q"])[0].depth == 0
+
+
+def test_retry_with_delay_hides_the_message_for_the_delay(store: Store, clock: FakeClock) -> None:
+    declare(store)
+    put(store, "q", "m")
+    [message] = store.claim(["q"], 1)
+    assert message.receipt is not None
+    assert store.complete([Outcome.retry(message.receipt, "busy", delay=60)]) == []
+    clock.advance(59)
+    assert store.claim(["q"], 1) == []
+    clock.advance(2)
+    [again] = store.claim(["q"], 1)
+    assert again.receive_count == 2
+    assert again.last_error == "busy"
+
+
+def test_children_of_an_ack_are_enqueued_in_the_same_transaction(store: Store) -> None:
+    declare(store)
+    declare(store, "next")
+    put(store, "q", "parent")
+    [message] = store.claim(["q"], 1)
+    assert message.receipt is not None
+    child = NewMessage("next", {"from": message.id}, action="follow")
+    assert store.complete([Outcome.ack(message.receipt, children=(child,))]) == []
+    [spawned] = store.claim(["next"], 1)
+    assert spawned.body == {"from": message.id}
+    assert spawned.action == "follow"
