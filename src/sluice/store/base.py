@@ -83,6 +83,10 @@ class Store(ABC):
         """Create or upgrade the schema; raise ``SchemaMismatch`` if it is newer than ours."""
 
     @abstractmethod
+    def schema_version(self) -> int:
+        """The schema version stored in the database (0 before the first migration)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections. The store must not be used afterwards."""
 

@@ -68,30 +68,31 @@ class PostgresStore(Store):
                 # After a fork the parent's sockets must not be used: start afresh.
                 self._pid = os.getpid()
                 self._listener = None
-                pool = ConnectionPool(
-                    self._dsn,
-                    min_size=1,
-                    max_size=POOL_SIZE,
-                    open=False,
-                    timeout=CONNECT_TIMEOUT,
-                    kwargs={"connect_timeout": int(CONNECT_TIMEOUT)},
-                    name="sluice",
-                )
-                try:
-                    pool.open(wait=True, timeout=CONNECT_TIMEOUT)
-                except PoolTimeout as exc:
-                    pool.close()
-                    raise StoreUnavailable(self.url, self._why(exc)) from exc
-                self._pool = pool
+                self._pool = self._open_pool()
         return self._pool
 
-    def _why(self, exc: BaseException) -> str:
-        """The cause of a connection failure, found by one direct attempt."""
+    def _open_pool(self) -> ConnectionPool:
+        # One direct attempt first: a dead server fails fast with its real cause instead of
+        # the pool retrying in the background.
         try:
             psycopg.connect(self._dsn, connect_timeout=int(CONNECT_TIMEOUT)).close()
-        except psycopg.Error as direct:
-            return str(direct).strip() or type(direct).__name__
-        return str(exc)
+        except psycopg.Error as exc:
+            raise StoreUnavailable(self.url, str(exc).strip() or type(exc).__name__) from exc
+        pool = ConnectionPool(
+            self._dsn,
+            min_size=1,
+            max_size=POOL_SIZE,
+            open=False,
+            timeout=CONNECT_TIMEOUT,
+            kwargs={"connect_timeout": int(CONNECT_TIMEOUT)},
+            name="sluice",
+        )
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except PoolTimeout as exc:
+            pool.close()
+            raise StoreUnavailable(self.url, exc) from exc
+        return pool
 
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Cursor[Any]]:

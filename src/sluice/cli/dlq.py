@@ -1,0 +1,88 @@
+"""``sluice dlq``: list, redrive and purge dead letters."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sluice.cli import Context, cli, pass_context
+from sluice.cli.format import age, clip
+
+
+@cli.group()
+def dlq() -> None:
+    """Inspect and act on a queue's dead letters."""
+
+
+@dlq.command("list")
+@click.argument("queue")
+@click.option("--limit", default=100, show_default=True, help="How many to show.")
+@pass_context
+def list_(ctx: Context, queue: str, limit: int) -> None:
+    """List a queue's dead letters, oldest first."""
+    with ctx.store() as store:
+        dead = store.dlq_list(queue, limit=limit)
+    now = time.time()
+    if ctx.as_json:
+        ctx.emit(
+            [
+                {
+                    "id": m.id,
+                    "action": m.action,
+                    "receive_count": m.receive_count,
+                    "dead_reason": m.dead_reason,
+                    "last_error": m.last_error,
+                    "enqueued_at": m.enqueued_at,
+                    "dead_since": m.visible_at,
+                    "body": m.body,
+                }
+                for m in dead
+            ]
+        )
+        return
+    table = Table(title=f"dead letters of {queue}")
+    for column in ("id", "receives", "reason", "last error", "dead for"):
+        table.add_column(column)
+    for m in dead:
+        table.add_row(
+            str(m.id),
+            str(m.receive_count),
+            m.dead_reason or "",
+            clip(m.last_error),
+            age(max(0.0, now - m.visible_at)),
+        )
+    Console().print(table)
+
+
+@dlq.command()
+@click.argument("queue")
+@click.option("--id", "ids", type=int, multiple=True, help="Only this message (repeatable).")
+@click.option("--error-contains", default=None, help="Only those whose last error has this.")
+@pass_context
+def redrive(ctx: Context, queue: str, ids: tuple[int, ...], error_contains: str | None) -> None:
+    """Move dead letters back to their queue with a fresh receive count."""
+    with ctx.store() as store:
+        moved = store.redrive(queue, ids=list(ids) or None, error_contains=error_contains)
+    if ctx.as_json:
+        ctx.emit({"queue": queue, "redriven": moved})
+    else:
+        click.echo(f"redrove {moved} message{'s' * (moved != 1)} from {queue}.dlq to {queue}")
+
+
+@dlq.command()
+@click.argument("queue")
+@click.option("--yes", is_flag=True, help="Confirm: the dead letters are deleted for good.")
+@pass_context
+def purge(ctx: Context, queue: str, yes: bool) -> None:
+    """Delete every dead letter of a queue (needs --yes)."""
+    if not yes:
+        raise click.UsageError(f"purge deletes every dead letter of {queue} for good: add --yes")
+    with ctx.store() as store:
+        deleted = store.purge(store.policy(queue).dlq.name)
+    if ctx.as_json:
+        ctx.emit({"queue": queue, "purged": deleted})
+    else:
+        click.echo(f"purged {deleted} dead letter{'s' * (deleted != 1)} of {queue}")
