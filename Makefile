@@ -25,8 +25,8 @@ test: $(STAMP) ## run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -q -n 2
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 
 typecheck: $(STAMP) ## mypy --strict on the package
 	$(BIN)/mypy
