@@ -43,6 +43,8 @@ from sluice.store.logic import (
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a connection before the store is declared unavailable."""
 POOL_SIZE = 4
+LIMITS_TTL = 1.0
+"""Seconds a claimer trusts its knowledge of whether any action limit exists."""
 
 
 class PostgresStore(Store):
@@ -58,6 +60,8 @@ class PostgresStore(Store):
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
+        self._has_limits = False
+        self._limits_read_at = -LIMITS_TTL
 
     # -- connections -----------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool:
@@ -84,7 +88,9 @@ class PostgresStore(Store):
             max_size=POOL_SIZE,
             open=False,
             timeout=CONNECT_TIMEOUT,
-            kwargs={"connect_timeout": int(CONNECT_TIMEOUT)},
+            # Autocommit: a single-statement call (the common claim, an ack batch) costs one
+            # round trip; multi-statement calls open an explicit transaction in _tx.
+            kwargs={"connect_timeout": int(CONNECT_TIMEOUT), "autocommit": True},
             name="sluice",
         )
         try:
@@ -102,6 +108,24 @@ class PostgresStore(Store):
                 yield cur
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(self.url, exc) from exc
+
+    @contextmanager
+    def _auto(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A pooled connection in autocommit mode, for calls made of one atomic statement."""
+        try:
+            with self._get_pool().connection() as conn, conn.cursor() as cur:
+                yield cur
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+
+    def _limits_exist(self) -> bool:
+        """Whether any action limit is set, re-read at most every LIMITS_TTL seconds. Only
+        picks the claim path: the fast claim statement skips limited actions by itself."""
+        if time.monotonic() - self._limits_read_at > LIMITS_TTL:
+            with self._auto() as cur:
+                self._has_limits = cur.execute(self._q["any_limit"]).fetchone() is not None
+            self._limits_read_at = time.monotonic()
+        return self._has_limits
 
     def close(self) -> None:
         with self._lock:
@@ -149,6 +173,7 @@ class PostgresStore(Store):
         return [_policy_from_row(row) for row in rows]
 
     def put_limit(self, limit: ActionLimit) -> None:
+        self._limits_read_at = -LIMITS_TTL
         with self._tx() as cur:
             if limit.concurrency is None and limit.rate is None:
                 cur.execute(self._q["delete_limit"], (limit.action,))
@@ -239,29 +264,12 @@ class PostgresStore(Store):
             return []
         policies = [self.policy(q) for q in queues]
         now = self.clock()
-        claimed: list[Message] = []
+        if not self._limits_exist() and not any(p.fifo for p in policies):
+            with self._auto() as cur:
+                return self._claim_each(cur, policies, n, now, lease, None)
         with self._tx() as cur:
             budget = self._budgets(cur, now)
-            for policy in policies:
-                want = n - len(claimed)
-                if want <= 0:
-                    break
-                params = {
-                    "queue": policy.name,
-                    "now": now,
-                    "until": now + (lease if lease is not None else policy.visibility_timeout),
-                    "max_receives": policy.max_receives or NEVER,
-                    "kept": ATTEMPTS_KEPT,
-                    "n": want,
-                }
-                if budget is None and not policy.fifo:
-                    rows = cur.execute(self._q["claim_next"], params).fetchall()
-                else:
-                    rows = self._claim_picked(cur, policy, params, budget)
-                rows.sort(key=lambda row: row[0])
-                claimed.extend(message_from_row(row, claimed=True) for row in rows)
-                if len(rows) < want and policy.max_receives is not None:
-                    cur.execute(self._q["dead_letter_exhausted"], params)
+            claimed = self._claim_each(cur, policies, n, now, lease, budget)
             if budget is not None and budget.tokens:
                 cur.execute(
                     self._q["save_tokens"],
@@ -271,6 +279,39 @@ class PostgresStore(Store):
                         "now": now,
                     },
                 )
+        return claimed
+
+    def _claim_each(
+        self,
+        cur: psycopg.Cursor[Any],
+        policies: Sequence[QueuePolicy],
+        n: int,
+        now: float,
+        lease: float | None,
+        budget: Budgets | None,
+    ) -> list[Message]:
+        """Claim from each queue in turn until ``n`` messages are claimed."""
+        claimed: list[Message] = []
+        for policy in policies:
+            want = n - len(claimed)
+            if want <= 0:
+                break
+            params = {
+                "queue": policy.name,
+                "now": now,
+                "until": now + (lease if lease is not None else policy.visibility_timeout),
+                "max_receives": policy.max_receives or NEVER,
+                "kept": ATTEMPTS_KEPT,
+                "n": want,
+            }
+            if budget is None and not policy.fifo:
+                rows = cur.execute(self._q["claim_next"], params).fetchall()
+            else:
+                rows = self._claim_picked(cur, policy, params, budget)
+            rows.sort(key=lambda row: row[0])
+            claimed.extend(message_from_row(row, claimed=True) for row in rows)
+            if len(rows) < want and policy.max_receives is not None:
+                cur.execute(self._q["dead_letter_exhausted"], params)
         return claimed
 
     def _claim_picked(
@@ -316,7 +357,8 @@ class PostgresStore(Store):
         acks = [o for o in outcomes if o.kind == "ack"]
         others = [o for o in outcomes if o.kind != "ack"]
         stale: list[Receipt] = []
-        with self._tx() as cur:
+        single = not others and not any(o.children for o in acks)
+        with self._auto() if single else self._tx() as cur:
             spawned: list[Row] = []
             if acks:
                 deleted = {

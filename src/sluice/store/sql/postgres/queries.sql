@@ -48,6 +48,9 @@ DELETE FROM sluice_limits WHERE action = %s
 -- name: limits
 SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits ORDER BY action
 
+-- name: any_limit
+SELECT 1 FROM sluice_limits LIMIT 1
+
 -- name: limits_locked
 SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits
 ORDER BY action FOR UPDATE
@@ -103,6 +106,7 @@ SELECT pg_notify('sluice_work', q) FROM unnest(%s::text[]) AS q
 WITH picked AS (
     SELECT id FROM sluice_messages
     WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count < %(max_receives)s
+      AND action NOT IN (SELECT action FROM sluice_limits)
     ORDER BY visible_at
     LIMIT %(n)s
     FOR UPDATE SKIP LOCKED)
