@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from sluice.errors import SchemaMismatch, StoreUnavailable
+from sluice.model import NewMessage
 from sluice.store import Store, open_store
 from tests.conformance.helpers import declare, put
 
@@ -53,3 +54,15 @@ def test_an_unreachable_sqlite_file_names_the_url(tmp_path: object) -> None:
     url = f"sqlite:///{tmp_path}/no/such/dir/x.db"
     with pytest.raises(StoreUnavailable, match="no/such/dir"):
         open_store(url).migrate()
+
+
+def test_enqueue_to_a_dead_database_raises_store_unavailable(tmp_path: object) -> None:
+    from tests.conftest import PG_URL
+
+    missing_db = PG_URL.rsplit("/", 1)[0] + "/sluice_no_such_database"
+    for url in (missing_db, f"sqlite:///{tmp_path}/gone/x.db"):
+        store = open_store(url)
+        with pytest.raises(StoreUnavailable) as caught:
+            store.enqueue([NewMessage("q", "lost?")])
+        assert url.split("://")[0] in str(caught.value)
+        store.close()
