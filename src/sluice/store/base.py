@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sluice import codec
 from sluice.errors import MessageError, MessageTooLarge, UnknownQueue
@@ -49,10 +49,10 @@ from sluice.model import (
 )
 
 Clock = Callable[[], float]
+INFINITY = float("inf")
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """A message ready for insertion: validated, encoded, with its times computed."""
 
     queue: str
@@ -197,12 +197,14 @@ class Store(ABC):
     def prepare(self, messages: Sequence[NewMessage], now: float) -> list[Row]:
         """Validate and encode messages before any transaction, so a bad one stores nothing."""
         rows = []
+        policies: dict[str, QueuePolicy] = {}
         for index, message in enumerate(messages):
-            policy = self.policy(message.queue)
-            body = codec.encode(message.body)
-            size = codec.size_of(body)
-            if size > policy.max_message_bytes:
-                raise MessageTooLarge(size, policy.max_message_bytes, policy.name)
+            policy = policies.get(message.queue)
+            if policy is None:
+                policy = policies[message.queue] = self.policy(message.queue)
+            raw = codec.encode_bytes(message.body)
+            if len(raw) > policy.max_message_bytes:
+                raise MessageTooLarge(len(raw), policy.max_message_bytes, policy.name)
             if message.delay < 0:
                 raise MessageError(f"message {index}: delay must be >= 0, got {message.delay}")
             visible_at = now + message.delay
@@ -213,18 +215,18 @@ class Store(ABC):
                 group = DEFAULT_GROUP
             expires = None
             if message.dedup_id is not None:
-                expires = float("inf") if policy.dedup_window is None else now + policy.dedup_window
+                expires = INFINITY if policy.dedup_window is None else now + policy.dedup_window
             rows.append(
-                Row(
-                    queue=policy.name,
-                    action=message.action,
-                    body=body,
-                    group=group,
-                    dedup_id=message.dedup_id,
-                    run_id=message.run_id,
-                    enqueued_at=now,
-                    visible_at=visible_at,
-                    dedup_expires_at=expires,
-                )
-            )
+                Row(policy.name, message.action, raw.decode(), group, message.dedup_id,
+                    message.run_id, now, visible_at, expires)
+            )  # fmt: skip
         return rows
+
+    def fifo_groups(self, rows: Sequence[Row], indexes: Sequence[int]) -> list[tuple[str, str]]:
+        """The distinct (queue, group) pairs of the FIFO rows among ``indexes``, sorted."""
+        fifo = {name for name in {rows[i].queue for i in indexes} if self.policy(name).fifo}
+        if not fifo:
+            return []
+        return sorted(
+            {(rows[i].queue, rows[i].group or "") for i in indexes if rows[i].queue in fifo}
+        )

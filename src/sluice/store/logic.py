@@ -193,6 +193,8 @@ class DedupSplit:
 
     def new_rows(self, existing: Mapping[tuple[str, str], int]) -> list[int]:
         """Indexes of rows to insert: no dedup id, or the first of an id not already stored."""
+        if not self.first_of:
+            return list(range(len(self.rows)))
         new = []
         for index, row in enumerate(self.rows):
             key = None if row.dedup_id is None else (row.queue, row.dedup_id)
@@ -204,6 +206,8 @@ class DedupSplit:
         self, new: Sequence[int], ids: Sequence[int], existing: Mapping[tuple[str, str], int]
     ) -> list[Enqueued]:
         """One result per row: the new ids in ``new`` order, else the id the dedup id names."""
+        if len(new) == len(self.rows):
+            return [Enqueued(id_, True) for id_ in ids]
         assigned = dict(zip(new, ids, strict=True))
         results = []
         for index, row in enumerate(self.rows):

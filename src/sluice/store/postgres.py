@@ -232,15 +232,9 @@ class PostgresStore(Store):
                 ]
                 new, ids = [i for i, _ in kept], [id_ for _, id_ in kept]  # fmt: skip
         with cur.copy(self._q["copy_messages"]) as copy:
-            for k, i in enumerate(new):
-                r = rows[i]
-                copy.write_row(
-                    (ids[k], r.queue, r.action, r.body, r.group, r.dedup_id, r.run_id,
-                     r.enqueued_at, r.visible_at)
-                )  # fmt: skip
-        groups = sorted(
-            {(rows[i].queue, rows[i].group or "") for i in new if self.policy(rows[i].queue).fifo}
-        )
+            for id_, index in zip(ids, new, strict=True):
+                copy.write_row((id_, *rows[index][:8]))  # copy_messages: id + a Row's first 8
+        groups = self.fifo_groups(rows, new)
         if groups:
             cur.execute(self._q["groups_shared_lock"])
             cur.execute(self._q["insert_groups"], ([q for q, _ in groups], [g for _, g in groups]))

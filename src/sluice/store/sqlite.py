@@ -204,12 +204,9 @@ class SqliteStore(Store):
             return split.results([], [], existing)
         db.executemany(
             self._q["insert_message"],
-            [
-                (r.queue, r.action, r.body, r.group, r.dedup_id, r.run_id, r.enqueued_at,
-                 r.visible_at)
-                for r in (rows[i] for i in new)
-            ],
-        )  # fmt: skip
+            # insert_message takes a Row's first eight fields, in order
+            [row[:8] for row in rows] if len(new) == len(rows) else [rows[i][:8] for i in new],
+        )
         # AUTOINCREMENT ids are consecutive inside one write transaction.
         last = db.execute(self._q["last_id"]).fetchone()[0]
         ids = list(range(last - len(new) + 1, last + 1))
@@ -221,8 +218,9 @@ class SqliteStore(Store):
                 if rows[i].dedup_id is not None
             ],
         )
-        groups = {(rows[i].queue, rows[i].group) for i in new if self.policy(rows[i].queue).fifo}
-        db.executemany(self._q["insert_group"], sorted(groups))
+        groups = self.fifo_groups(rows, new)
+        if groups:
+            db.executemany(self._q["insert_group"], groups)
         return split.results(new, ids, existing)
 
     # -- claim -------------------------------------------------------------------------------
