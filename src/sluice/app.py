@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
-from sluice.model import ActionLimit, QueuePolicy, validate_queue_name
+from sluice.errors import ConfigError, UnknownAction
+from sluice.model import (
+    ActionLimit,
+    ActionPolicy,
+    NewMessage,
+    QueuePolicy,
+    validate_queue_name,
+)
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
+from sluice.worker.actions import Action, Handler
 
 
 class App:
@@ -19,6 +28,7 @@ class App:
         self._clock = clock
         self._store: Store | None = None
         self._queues: dict[str, QueuePolicy] = {}
+        self.actions: dict[str, Action] = {}
 
     @property
     def store(self) -> Store:
@@ -28,6 +38,8 @@ class App:
             store.migrate()
             for policy in self._queues.values():
                 store.put_queue(policy)
+            for action in self.actions.values():
+                store.put_limit(_limit_of(action))
             self._store = store
         return self._store
 
@@ -66,6 +78,100 @@ class App:
         self.store.put_limit(limit)
         return limit
 
+    def action(
+        self,
+        name: str | None = None,
+        *,
+        queue: str = "default",
+        batch_size: int = 1,
+        batch_window: float = 0.0,
+        batch_bytes: int | None = None,
+        timeout: float = 300.0,
+        concurrency: int | None = None,
+        rate: str | float | None = None,
+        retry_base: float = 1.0,
+        retry_cap: float = 300.0,
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler as an action (named after the function unless ``name`` is given).
+
+        ``fn(body, ctx)`` when ``batch_size`` is 1, else ``fn(messages, ctx)``; sync or async.
+        ``concurrency`` and ``rate`` ("50/s", "30/m") are global limits enforced by the store.
+        """
+        policy = ActionPolicy(
+            queue=queue,
+            batch_size=batch_size,
+            batch_window=batch_window,
+            batch_bytes=batch_bytes,
+            timeout=timeout,
+            concurrency=concurrency,
+            rate=rate,  # type: ignore[arg-type]
+            retry_base=retry_base,
+            retry_cap=retry_cap,
+        )
+
+        def register(handler: Handler) -> Handler:
+            action = Action(name or handler.__name__, handler, policy)
+            if action.name in self.actions:
+                raise ConfigError(f"action {action.name!r} is registered twice")
+            if queue not in self._queues:
+                self.queue(queue)
+            self.actions[action.name] = action
+            if self._store is not None:
+                self._store.put_limit(_limit_of(action))
+            return handler
+
+        return register
+
+    def new_message(
+        self,
+        action: str,
+        body: Any,
+        *,
+        group: str | None = None,
+        dedup_id: str | None = None,
+        delay: float = 0.0,
+        run: str | None = None,
+    ) -> NewMessage:
+        """A message for ``action``, on the action's queue; ``UnknownAction`` if unregistered."""
+        found = self.actions.get(action)
+        if found is None:
+            known = ", ".join(sorted(self.actions)) or "none registered"
+            raise UnknownAction(f"unknown action {action!r} (known: {known})")
+        return NewMessage(
+            found.policy.queue, body, action=action, group=group, dedup_id=dedup_id,
+            delay=delay, run_id=run,
+        )  # fmt: skip
+
+    def enqueue(
+        self,
+        action: str,
+        body: Any,
+        *,
+        group: str | None = None,
+        dedup_id: str | None = None,
+        delay: float = 0.0,
+        run: str | None = None,
+    ) -> int:
+        """Enqueue one message for ``action`` and return its id (the existing id on a dedup
+        hit)."""
+        message = self.new_message(
+            action, body, group=group, dedup_id=dedup_id, delay=delay, run=run
+        )
+        return self.store.enqueue([message])[0].id
+
+    def work(
+        self,
+        queues: Sequence[str] | None = None,
+        *,
+        concurrency: int = 10,
+        stop_when_idle: bool = False,
+    ) -> None:
+        """Run a worker in this thread until stopped (Ctrl-C / SIGTERM), or until no work is
+        left when ``stop_when_idle``."""
+        from sluice.worker.runtime import Worker
+
+        Worker(self, queues=queues, concurrency=concurrency, stop_when_idle=stop_when_idle).run()
+
     @property
     def queues(self) -> Sequence[QueuePolicy]:
         """The queues this app declared."""
@@ -82,3 +188,8 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _limit_of(action: Action) -> ActionLimit:
+    """The store limit of an action (no limits: a removal)."""
+    return ActionLimit(action.name, concurrency=action.policy.concurrency, rate=action.policy.rate)

@@ -6,12 +6,17 @@
     ├── ConfigError                 a value in a policy or URL is invalid
     │   └── InvalidQueueName
     ├── UnknownQueue                a message names a queue the store does not know
+    ├── UnknownAction               an enqueue names an action the app does not know
     ├── MessageError                a message cannot be stored as given
     │   ├── MessageTooLarge
     │   └── BodyNotSerializable
-    └── StoreError                  the store cannot do what was asked
-        ├── StoreUnavailable        the database cannot be reached
-        └── SchemaMismatch          the store's schema is newer than this library
+    ├── StoreError                  the store cannot do what was asked
+    │   ├── StoreUnavailable        the database cannot be reached
+    │   └── SchemaMismatch          the store's schema is newer than this library
+    └── HandlerSignal               raised by a handler to steer what happens to its messages
+        ├── Retry                   retry after a given delay
+        ├── Backoff                 downstream is overloaded: retry later, run fewer at once
+        └── Discard                 dead-letter at once with a reason
 
 An exception's docstring is its default message.
 """
@@ -36,6 +41,10 @@ class InvalidQueueName(ConfigError):
 
 class UnknownQueue(SluiceError, LookupError):
     """The queue is not known to this store: declare it with app.queue(name) first."""
+
+
+class UnknownAction(SluiceError, LookupError):
+    """The action is not registered with this app: declare it with @app.action first."""
 
 
 class MessageError(SluiceError, ValueError):
@@ -73,3 +82,27 @@ class StoreUnavailable(StoreError):
 
 class SchemaMismatch(StoreError):
     """The store's schema was written by a newer sluice; upgrade sluice to use it."""
+
+
+class HandlerSignal(SluiceError):
+    """A handler's instruction about the messages it was given."""
+
+
+class Retry(HandlerSignal):
+    """Retry the message(s) after ``delay`` seconds instead of the computed backoff."""
+
+    def __init__(self, delay: float = 0.0, reason: str | None = None) -> None:
+        super().__init__(reason or f"retry requested in {delay:g}s")
+        self.delay = delay
+
+
+class Backoff(HandlerSignal):
+    """The downstream system is overloaded: retry with backoff and lower the concurrency."""
+
+
+class Discard(HandlerSignal):
+    """Dead-letter the message(s) at once with this reason; no more retries."""
+
+    def __init__(self, reason: str = "discarded by handler") -> None:
+        super().__init__(reason)
+        self.reason = reason

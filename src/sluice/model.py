@@ -269,3 +269,50 @@ class QueueStats:
     delayed: int
     oldest_age: float
     dlq_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActionPolicy:
+    """How an action's messages are batched, limited, timed and retried.
+
+    ``batch_size`` messages at most per call (1: the handler gets one body), waiting at most
+    ``batch_window`` seconds to fill a batch and capping it at ``batch_bytes`` of bodies.
+    ``timeout``: a call running longer fails. Retries back off exponentially from
+    ``retry_base`` seconds up to ``retry_cap``, with full jitter.
+    """
+
+    queue: str
+    batch_size: int = 1
+    batch_window: float = 0.0
+    batch_bytes: int | None = None
+    timeout: float = 300.0
+    concurrency: int | None = None
+    rate: float | None = None
+    retry_base: float = 1.0
+    retry_cap: float = 300.0
+
+    def __post_init__(self) -> None:
+        validate_queue_name(self.queue)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
+            raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        set_ = object.__setattr__
+        set_(self, "batch_window", seconds(self.batch_window, "batch_window"))
+        set_(self, "timeout", seconds(self.timeout, "timeout"))
+        if self.timeout <= 0:
+            raise ConfigError("timeout must be > 0 seconds")
+        set_(self, "retry_base", seconds(self.retry_base, "retry_base"))
+        set_(self, "retry_cap", seconds(self.retry_cap, "retry_cap"))
+        if self.batch_bytes is not None and self.batch_bytes < 1:
+            raise ConfigError(f"batch_bytes must be positive, got {self.batch_bytes!r}")
+        if self.rate is not None:
+            set_(self, "rate", parse_rate(self.rate))
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """Returned by a batch handler: only the messages in ``failed`` (id -> reason) are retried;
+    the rest of the batch is acked."""
+
+    failed: dict[int, str] = field(default_factory=dict)

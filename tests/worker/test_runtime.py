@@ -1,0 +1,248 @@
+"""The worker runtime on both backends: handlers, batches, retries, signals, chaining."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import sluice
+from sluice import App, Context, Message, Partial
+
+
+def make_app(url: str, **queue: Any) -> App:
+    app = App(url)
+    app.queue("jobs", **{"max_receives": 3, **queue})
+    app.queue("next")
+    return app
+
+
+def test_a_sync_handler_processes_every_message_once(url: str) -> None:
+    app = make_app(url)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    @app.action(queue="jobs")
+    def record(body: dict[str, int], ctx: Context) -> None:
+        with lock:
+            seen.append(body["n"])
+
+    for n in range(300):
+        app.enqueue("record", {"n": n})
+    app.work(concurrency=8, stop_when_idle=True)
+    assert sorted(seen) == list(range(300))
+    assert app.store.stats(["jobs"])[0].depth == 0
+    app.close()
+
+
+def test_an_async_handler_runs_on_the_loop(url: str) -> None:
+    app = make_app(url)
+    seen: list[int] = []
+
+    @app.action(queue="jobs")
+    async def record(body: int, ctx: Context) -> None:
+        await asyncio.sleep(0)
+        seen.append(body)
+
+    for n in range(20):
+        app.enqueue("record", n)
+    app.work(stop_when_idle=True)
+    assert sorted(seen) == list(range(20))
+    app.close()
+
+
+def test_a_failing_handler_is_retried_then_dead_lettered_with_its_error(url: str) -> None:
+    app = make_app(url)
+    calls: list[int] = []
+
+    @app.action(queue="jobs", retry_base=0.0)
+    def explode(body: int, ctx: Context) -> None:
+        calls.append(ctx.message.receive_count)
+        raise ValueError(f"bad input {body}")
+
+    app.enqueue("explode", 7)
+    app.work(stop_when_idle=True)
+    assert calls == [1, 2, 3]
+    [dead] = app.store.dlq_list("jobs")
+    assert dead.dead_reason == "max_receives"
+    assert dead.last_error is not None
+    assert dead.last_error.startswith("ValueError: bad input 7 at explode (test_runtime.py:")
+    assert len(dead.attempts) == 3
+    app.close()
+
+
+def test_retry_asks_for_a_delay_and_discard_dead_letters_at_once(url: str) -> None:
+    app = make_app(url)
+    attempts: list[float] = []
+
+    @app.action(queue="jobs")
+    def picky(body: str, ctx: Context) -> None:
+        if body == "poison":
+            raise sluice.Discard("unparseable row")
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            raise sluice.Retry(delay=0.3)
+
+    app.enqueue("picky", "poison")
+    app.enqueue("picky", "later")
+    app.work(stop_when_idle=True, concurrency=1)
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= 0.25
+    [dead] = app.store.dlq_list("jobs")
+    assert (dead.body, dead.dead_reason, dead.receive_count) == ("poison", "unparseable row", 1)
+    app.close()
+
+
+def test_partial_batch_failure_retries_only_the_failed(url: str) -> None:
+    app = make_app(url)
+    batches: list[list[int]] = []
+
+    @app.action(queue="jobs", batch_size=10, retry_base=0.0)
+    def load(messages: list[Message], ctx: Context) -> Partial:
+        batches.append([m.body for m in messages])
+        return Partial(failed={m.id: "odd" for m in messages if m.body % 2 and m.receive_count < 2})
+
+    for n in range(10):
+        app.enqueue("load", n)
+    app.work(stop_when_idle=True)
+    assert batches[0] == list(range(10))
+    assert sorted(n for batch in batches[1:] for n in batch) == [1, 3, 5, 7, 9]
+    assert app.store.dlq_list("jobs") == []
+    app.close()
+
+
+def test_a_raising_batch_handler_fails_the_whole_batch(url: str) -> None:
+    app = make_app(url, max_receives=1)
+
+    @app.action(queue="jobs", batch_size=5)
+    def load(messages: list[Message], ctx: Context) -> None:
+        raise RuntimeError("database down")
+
+    for n in range(5):
+        app.enqueue("load", n)
+    app.work(stop_when_idle=True)
+    assert sorted(m.body for m in app.store.dlq_list("jobs")) == [0, 1, 2, 3, 4]
+    app.close()
+
+
+def test_batch_window_dispatches_a_partial_batch_and_batch_bytes_splits(url: str) -> None:
+    app = make_app(url)
+    sizes: list[int] = []
+
+    @app.action(queue="jobs", batch_size=100, batch_window=0.2, batch_bytes=2500)
+    def load(messages: list[Message], ctx: Context) -> None:
+        sizes.append(len(messages))
+
+    for n in range(7):
+        app.enqueue("load", "x" * 1000 + str(n))
+    app.work(stop_when_idle=True)
+    assert sum(sizes) == 7
+    assert max(sizes) == 2  # two bodies of ~1 kB fit in 2,500 bytes, three do not
+    app.close()
+
+
+def test_children_are_enqueued_only_when_the_handler_succeeds(url: str) -> None:
+    app = make_app(url, max_receives=2)
+    followed: list[str] = []
+
+    @app.action(queue="jobs", retry_base=0.0)
+    def first(body: str, ctx: Context) -> None:
+        ctx.enqueue("second", f"after {body}")
+        if body == "fails":
+            raise RuntimeError("nope")
+
+    @app.action(queue="next")
+    def second(body: str, ctx: Context) -> None:
+        followed.append(body)
+
+    app.enqueue("first", "works")
+    app.enqueue("first", "fails")
+    app.work(stop_when_idle=True)
+    assert followed == ["after works"]
+    app.close()
+
+
+def test_an_unknown_action_is_refused_at_enqueue(url: str) -> None:
+    app = make_app(url)
+
+    @app.action(queue="jobs")
+    def known(body: Any, ctx: Context) -> None: ...
+
+    with pytest.raises(sluice.UnknownAction, match=r"'unknown'.*known"):
+        app.enqueue("unknown", {})
+    app.close()
+
+
+def test_a_message_no_worker_knows_is_dead_lettered_not_retried(url: str) -> None:
+    app = make_app(url)
+
+    @app.action(queue="jobs")
+    def known(body: Any, ctx: Context) -> None: ...
+
+    app.store.enqueue([sluice.NewMessage("jobs", {}, action="retired")])
+    app.work(stop_when_idle=True)
+    [dead] = app.store.dlq_list("jobs")
+    assert dead.dead_reason == "unknown action 'retired': no worker registers it"
+    app.close()
+
+
+def test_a_handler_past_its_timeout_is_failed(url: str) -> None:
+    app = make_app(url, max_receives=1)
+    release = threading.Event()
+
+    @app.action(queue="jobs", timeout=0.2)
+    def hang(body: Any, ctx: Context) -> None:
+        release.wait(5)
+
+    app.enqueue("hang", 1)
+    app.work(stop_when_idle=True)
+    release.set()
+    [dead] = app.store.dlq_list("jobs")
+    assert dead.last_error == "timed out after 0.2s"
+    app.close()
+
+
+def test_idempotency_key_is_stable_across_redeliveries(url: str) -> None:
+    app = make_app(url)
+    keys: list[str] = []
+
+    @app.action(queue="jobs", retry_base=0.0)
+    def send(body: Any, ctx: Context) -> None:
+        keys.append(ctx.idempotency_key)
+        if len(keys) < 2:
+            raise RuntimeError("flaky")
+
+    app.enqueue("send", 1)
+    app.work(stop_when_idle=True)
+    assert len(keys) == 2 and keys[0] == keys[1]
+    app.close()
+
+
+def test_stop_releases_unstarted_work_and_finishes_running_calls(url: str) -> None:
+    app = make_app(url, visibility_timeout=300)
+    started = threading.Event()
+    done: list[int] = []
+
+    @app.action(queue="jobs")
+    def slow(body: int, ctx: Context) -> None:
+        started.set()
+        time.sleep(0.3)
+        done.append(body)
+
+    for n in range(20):
+        app.enqueue("slow", n)
+    worker = sluice.Worker(app, concurrency=2)
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    assert started.wait(10)
+    worker.stop()
+    runner.join(30)
+    assert not runner.is_alive()
+    stats = app.store.stats(["jobs"])[0]
+    assert stats.in_flight == 0  # nothing left leased: released or acked
+    assert stats.depth == 20 - len(done)
+    assert 1 <= len(done) <= 4
+    app.close()
