@@ -236,7 +236,8 @@ OutcomeKind = Literal["ack", "retry", "dead"]
 class Outcome:
     """What became of one claimed message; applied by ``Store.complete``.
 
-    ``children`` are messages enqueued in the same transaction, only if the receipt is fresh.
+    ``children`` are messages enqueued in the same transaction, only if the receipt is fresh;
+    so are the ``once`` keys of an ack.
     """
 
     receipt: Receipt
@@ -244,10 +245,14 @@ class Outcome:
     delay: float = 0.0
     error: str | None = None
     children: tuple[NewMessage, ...] = field(default=())
+    once: tuple[str, ...] = field(default=())
+    """Effect keys recorded in the once-ledger with a fresh ack (see ``Store.once_seen``)."""
 
     @classmethod
-    def ack(cls, receipt: Receipt, children: tuple[NewMessage, ...] = ()) -> Outcome:
-        return cls(receipt, "ack", children=children)
+    def ack(
+        cls, receipt: Receipt, children: tuple[NewMessage, ...] = (), once: tuple[str, ...] = ()
+    ) -> Outcome:
+        return cls(receipt, "ack", children=children, once=once)
 
     @classmethod
     def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:

@@ -31,7 +31,8 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple
 
 from sluice import codec
 from sluice.errors import MessageError, MessageTooLarge, UnknownQueue
@@ -123,8 +124,21 @@ class Store(ABC):
         """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
 
     @abstractmethod
-    def complete(self, outcomes: Sequence[Outcome]) -> list[Receipt]:
-        """Apply ack / retry / dead-letter outcomes in one transaction; return stale receipts."""
+    def complete(self, outcomes: Sequence[Outcome], tx: Any = None) -> list[Receipt]:
+        """Apply ack / retry / dead-letter outcomes in one transaction; return stale receipts.
+
+        With ``tx`` (a connection from :meth:`begin`) the outcomes join that transaction and
+        the caller commits it, so writes made there commit with the acks or not at all."""
+
+    @abstractmethod
+    def begin(self) -> AbstractContextManager[Any]:
+        """A transaction on the store's database: yields the native connection (``sqlite3`` or
+        ``psycopg``), commits on normal exit, rolls back on an exception. On SQLite it holds
+        the write lock until it ends: keep it short."""
+
+    @abstractmethod
+    def once_seen(self, keys: Sequence[str]) -> set[str]:
+        """Which of these effect keys the once-ledger already holds."""
 
     @abstractmethod
     def extend(self, receipts: Sequence[Receipt], lease: float) -> list[Receipt]:

@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -343,7 +343,19 @@ class PostgresStore(Store):
         )
 
     # -- complete, extend, release ------------------------------------------------------------
-    def complete(self, outcomes: Sequence[Outcome]) -> list[Receipt]:
+    @contextmanager
+    def begin(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._get_pool().connection() as conn, conn.transaction():
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+
+    def once_seen(self, keys: Sequence[str]) -> set[str]:
+        with self._auto() as cur:
+            return {row[0] for row in cur.execute(self._q["once_seen"], (list(keys),))}
+
+    def complete(self, outcomes: Sequence[Outcome], tx: Any = None) -> list[Receipt]:
         if not outcomes:
             return []
         now = self.clock()
@@ -351,9 +363,14 @@ class PostgresStore(Store):
         acks = [o for o in outcomes if o.kind == "ack"]
         others = [o for o in outcomes if o.kind != "ack"]
         stale: list[Receipt] = []
-        single = not others and not any(o.children for o in acks)
-        with self._auto() if single else self._tx() as cur:
+        single = not others and not any(o.children or o.once for o in acks)
+        if tx is not None:
+            context: AbstractContextManager[psycopg.Cursor[Any]] = tx.cursor()
+        else:
+            context = self._auto() if single else self._tx()
+        with context as cur:
             spawned: list[Row] = []
+            once: list[tuple[str, int]] = []
             if acks:
                 deleted = {
                     row[0]
@@ -368,8 +385,14 @@ class PostgresStore(Store):
                     if outcome.receipt.message_id in deleted:
                         deleted.discard(outcome.receipt.message_id)
                         spawned.extend(children[index])
+                        once.extend((key, outcome.receipt.message_id) for key in outcome.once)
                     else:
                         stale.append(outcome.receipt)
+                if once:
+                    cur.execute(
+                        self._q["once_record"],
+                        ([k for k, _ in once], [m for _, m in once], [now] * len(once)),
+                    )
             if others:
                 ids = [o.receipt.message_id for o in others]
                 found = cur.execute(self._q["outcome_rows"], (ids,)).fetchall()

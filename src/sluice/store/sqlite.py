@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import orjson
@@ -103,9 +103,9 @@ class SqliteStore(Store):
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, waiting (never failing) while another process writes."""
-        conn = self._conn()
+        conn = conn or self._conn()
         deadline = time.monotonic() + LOCK_DEADLINE
         while True:
             try:
@@ -292,7 +292,15 @@ class SqliteStore(Store):
         )
 
     # -- complete, extend, release ------------------------------------------------------------
-    def complete(self, outcomes: Sequence[Outcome]) -> list[Receipt]:
+    def begin(self) -> AbstractContextManager[sqlite3.Connection]:
+        # A connection of its own, so the thread's usual one stays free for reads.
+        return self._write(self._conn("tx"))
+
+    def once_seen(self, keys: Sequence[str]) -> set[str]:
+        rows = self._conn().execute(self._q["once_seen"], (_json(keys),))
+        return {row[0] for row in rows}
+
+    def complete(self, outcomes: Sequence[Outcome], tx: Any = None) -> list[Receipt]:
         if not outcomes:
             return []
         now = self.clock()
@@ -300,8 +308,9 @@ class SqliteStore(Store):
         acks = [o for o in outcomes if o.kind == "ack"]
         others = [o for o in outcomes if o.kind != "ack"]
         stale: list[Receipt] = []
-        with self._write() as db:
+        with nullcontext(tx) if tx is not None else self._write() as db:
             spawned: list[Row] = []
+            once: list[tuple[str, int, float]] = []
             if acks:
                 pairs = _json([(o.receipt.message_id, o.receipt.token) for o in acks])
                 deleted = {row[0] for row in db.execute(self._q["ack_fenced"], (pairs,))}
@@ -311,8 +320,10 @@ class SqliteStore(Store):
                     if outcome.receipt.message_id in deleted:
                         deleted.discard(outcome.receipt.message_id)
                         spawned.extend(children[index])
+                        once.extend((key, outcome.receipt.message_id, now) for key in outcome.once)
                     else:
                         stale.append(outcome.receipt)
+                db.executemany(self._q["once_record"], once)
             if others:
                 ids = _json([o.receipt.message_id for o in others])
                 rows = {r[0]: r[1:] for r in db.execute(self._q["outcome_rows"], (ids,))}

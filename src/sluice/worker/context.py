@@ -1,26 +1,59 @@
-"""The ``ctx`` a handler receives: its messages, chaining, idempotency keys, a logger."""
+"""The ``ctx`` a handler receives: its messages, chaining, exactly-once tools, a logger."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sluice.errors import SluiceError
 from sluice.model import Message, NewMessage
 
 if TYPE_CHECKING:
     from sluice.app import App
 
 
+class OnceReservations:
+    """Effect keys claimed by this worker's calls whose acks are not written yet, so that two
+    calls of one worker never both make an effect the ledger does not hold yet."""
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+        self._lock = threading.Lock()
+
+    def reserve(self, key: str) -> bool:
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            return True
+
+    def release(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            self._keys.difference_update(keys)
+
+
+class _Rollback(Exception):
+    """Thrown into a handler's transaction to roll it back."""
+
+
 @dataclass
 class Context:
-    """What a handler can use besides its bodies. Messages it enqueues are committed with the
-    ack of its batch: a handler that fails spawns nothing."""
+    """What a handler can use besides its bodies. Messages it enqueues and effects it records
+    with :meth:`once` are committed with the ack of its call: a failed call leaves neither."""
 
     app: App
     messages: list[Message]
     log: logging.Logger
+    is_async: bool = False
     children: list[NewMessage] = field(default_factory=list)
+    once_keys: list[str] = field(default_factory=list)
+    reservations: OnceReservations = field(default_factory=OnceReservations)
+    _tx_scope: AbstractContextManager[Any] | None = field(default=None, repr=False)
+    _tx: Any = field(default=None, repr=False)
 
     @property
     def message(self) -> Message:
@@ -36,6 +69,45 @@ class Context:
     def idempotency_key(self) -> str:
         """A key stable across redeliveries of this message, for systems that drop repeats."""
         return f"sluice-{self.message.queue}-{self.message.id}"
+
+    @property
+    def transaction(self) -> Any:
+        """A connection to the store's database (``sqlite3`` or ``psycopg``) in a transaction
+        that commits together with this call's ack, or not at all: writes made through it
+        happen exactly once per message, crash or not. Sync handlers only."""
+        if self._tx is None:
+            if self.is_async:
+                raise SluiceError("ctx.transaction is available to sync handlers only")
+            self._tx_scope = self.app.store.begin()
+            self._tx = self._tx_scope.__enter__()
+        return self._tx
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+    def end_transaction(self, commit: bool) -> None:
+        """Commit or roll back the transaction opened by :attr:`transaction`, if any."""
+        scope, self._tx_scope, self._tx = self._tx_scope, None, None
+        if scope is None:
+            return
+        if commit:
+            scope.__exit__(None, None, None)
+        else:
+            error = _Rollback()
+            scope.__exit__(_Rollback, error, None)
+
+    def once(self, key: str) -> bool:
+        """True if the effect named ``key`` has not been made yet (make it now); False if a
+        delivery of this or any message already recorded it. The key is recorded with this
+        call's ack, so a crash between the effect and the ack can still repeat the effect;
+        only :attr:`transaction` and :attr:`idempotency_key` close that gap."""
+        if key in self.once_keys or key in self.app.store.once_seen([key]):
+            return False
+        if not self.reservations.reserve(key):
+            return False
+        self.once_keys.append(key)
+        return True
 
     def enqueue(
         self,

@@ -18,6 +18,7 @@ import traceback
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -25,7 +26,7 @@ import orjson
 from sluice.errors import Backoff, Discard, Retry, StoreUnavailable
 from sluice.model import Message, Outcome, Partial, Receipt
 from sluice.worker.actions import Action
-from sluice.worker.context import Context
+from sluice.worker.context import Context, OnceReservations
 from sluice.worker.retry import backoff
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Worker:
         self._buffered_since: dict[str, float] = {}
         self._running = 0
         self._outcomes: list[Outcome] = []
+        self._once = OnceReservations()
         lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
         self._lease = lease
         self._max_batch = max(
@@ -198,7 +200,7 @@ class Worker:
         task.add_done_callback(self._calls.discard)
 
     async def _call(self, action: Action, batch: list[Message]) -> None:
-        ctx = Context(self.app, batch, self.log)
+        ctx = Context(self.app, batch, self.log, is_async=action.is_async, reservations=self._once)
         argument: Any = batch if action.takes_batches else batch[0].body
         started = time.monotonic()
         try:
@@ -206,9 +208,23 @@ class Worker:
                 work = action.handler(argument, ctx)
             else:
                 loop = asyncio.get_running_loop()
-                work = loop.run_in_executor(self._handlers, action.handler, argument, ctx)
+                work = loop.run_in_executor(
+                    self._handlers, self._run_sync, action, argument, ctx, batch
+                )
             result = await asyncio.wait_for(work, action.policy.timeout)
+            if isinstance(result, _Completed):  # acked in the handler's own transaction
+                self._finish(
+                    result.outcomes, action=action.name, batch=batch, started=started, submit=False
+                )
+                self._once.release(ctx.once_keys)  # committed to the ledger, or rolled back
+                if result.stale:  # a lease had passed: the whole transaction was rolled back
+                    self.counts["stale"] += len(result.stale)
+                    self.log.warning("rolled back a call: %d leases had passed", len(result.stale))
+                self._dispatch_ready()
+                return
             outcomes = self._success(batch, result, ctx, action)
+            if not any(o.kind == "ack" for o in outcomes):
+                self._once.release(ctx.once_keys)
         except TimeoutError:
             self._expired.update(m.id for m in batch)
             error = f"timed out after {action.policy.timeout:g}s"
@@ -225,22 +241,43 @@ class Worker:
         finally:
             self._running -= 1
             self._slot_freed.set()
+        if any(o.kind != "ack" for o in outcomes) and not any(o.once for o in outcomes):
+            self._once.release(ctx.once_keys)
         self._finish(outcomes, action=action.name, batch=batch, started=started)
         self._dispatch_ready()
+
+    def _run_sync(self, action: Action, argument: Any, ctx: Context, batch: list[Message]) -> Any:
+        """Run a sync handler in its thread. If it used ``ctx.transaction``, complete its
+        outcomes in that transaction: commit only if every receipt is still fresh."""
+        try:
+            result = action.handler(argument, ctx)
+        except BaseException:
+            ctx.end_transaction(commit=False)
+            raise
+        if not ctx.in_transaction:
+            return result
+        outcomes = self._success(batch, result, ctx, action)
+        try:
+            stale = self.store.complete(outcomes, tx=ctx.transaction)
+        except BaseException:
+            ctx.end_transaction(commit=False)
+            raise
+        ctx.end_transaction(commit=not stale)
+        return _Completed(outcomes, stale)
 
     def _success(
         self, batch: list[Message], result: Any, ctx: Context, action: Action
     ) -> list[Outcome]:
         failed = result.failed if isinstance(result, Partial) else {}
         outcomes: list[Outcome] = []
-        children = tuple(ctx.children)
+        children, once = tuple(ctx.children), tuple(ctx.once_keys)
         for message in batch:
             assert message.receipt is not None
             if message.id in failed:
                 outcomes.append(self._retry(message, action, failed[message.id]))
             else:
-                outcomes.append(Outcome.ack(message.receipt, children))
-                children = ()  # the batch's children ride with its first ack
+                outcomes.append(Outcome.ack(message.receipt, children, once))
+                children, once = (), ()  # the call's children and effects ride its first ack
         return outcomes
 
     @staticmethod
@@ -256,7 +293,10 @@ class Worker:
         action: str,
         batch: list[Message] | None = None,
         started: float | None = None,
+        submit: bool = True,
     ) -> None:
+        """Log and count outcomes, stop heartbeating their messages, and hand them to the
+        completer unless they were already written (``submit=False``)."""
         took = round((time.monotonic() - started) * 1000, 1) if started is not None else 0.0
         messages = {m.id: m for m in batch or []}
         for outcome in outcomes:
@@ -278,7 +318,8 @@ class Worker:
                     }
                 ).decode(),
             )
-        self._outcomes.extend(outcomes)
+        if submit:
+            self._outcomes.extend(outcomes)
 
     # -- background services ----------------------------------------------------------------
     async def _complete_loop(self) -> None:
@@ -290,6 +331,7 @@ class Worker:
         while self._outcomes:
             batch, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
             stale = await self._store_call(self.store.complete, batch)
+            self._once.release(key for outcome in batch for key in outcome.once)
             if stale:
                 self.counts["stale"] += len(stale)
                 self.log.warning("%d outcomes were stale (their leases had passed)", len(stale))
@@ -336,6 +378,14 @@ class Worker:
     async def _wait_event(event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
+
+
+@dataclass(frozen=True)
+class _Completed:
+    """A call whose outcomes were completed inside its own transaction."""
+
+    outcomes: list[Outcome]
+    stale: list[Receipt]
 
 
 def _describe(exc: BaseException) -> str:

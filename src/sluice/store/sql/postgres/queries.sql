@@ -270,3 +270,11 @@ DELETE FROM sluice_dedup WHERE expires_at <= %s
 DELETE FROM sluice_groups AS g
 WHERE NOT EXISTS (
     SELECT 1 FROM sluice_messages AS m WHERE m.queue = g.queue AND m.group_id = g.group_id)
+
+-- name: once_record
+INSERT INTO sluice_once (key, message_id, at)
+SELECT * FROM unnest(%s::text[], %s::bigint[], %s::float8[])
+ON CONFLICT (key) DO NOTHING
+
+-- name: once_seen
+SELECT key FROM sluice_once WHERE key = ANY(%s::text[])

@@ -212,3 +212,9 @@ DELETE FROM sluice_dedup WHERE expires_at <= ?
 DELETE FROM sluice_groups AS g
 WHERE NOT EXISTS (
     SELECT 1 FROM sluice_messages AS m WHERE m.queue = g.queue AND m.group_id = g.group_id)
+
+-- name: once_record
+INSERT INTO sluice_once (key, message_id, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING
+
+-- name: once_seen
+SELECT key FROM sluice_once WHERE key IN (SELECT value FROM json_each(?))
