@@ -55,7 +55,7 @@ def cli(ctx: click.Context, url: str | None, as_json: bool) -> None:
 
 def main() -> None:
     """Console entry point: sluice errors print one line (password redacted) and exit 1."""
-    from sluice.cli import demo, dlq, queues  # noqa: F401  (registers the commands)
+    from sluice.cli import demo, dlq, queues, worker  # noqa: F401  (registers the commands)
 
     try:
         cli.main(standalone_mode=False)

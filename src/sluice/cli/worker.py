@@ -1,0 +1,34 @@
+"""``sluice worker module:app``: run workers for an app's actions."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from sluice.cli import cli
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--queues", default=None, help="Comma-separated queues (default: all the app's).")
+@click.option("--concurrency", default=10, show_default=True, help="Handler calls per process.")
+@click.option("--processes", default=1, show_default=True, help="Worker processes to run.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="One JSON line per message outcome, or plain text.",
+)
+def worker(
+    target: str, queues: str | None, concurrency: int, processes: int, log_format: str
+) -> None:
+    """Run workers for the actions of TARGET (module:app) until SIGTERM or Ctrl-C."""
+    from sluice.worker.supervisor import run_worker, supervise
+
+    names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
+    if processes <= 1:
+        run_worker(target, names, concurrency, log_format)
+    else:
+        sys.exit(supervise(target, names, concurrency, processes, log_format))

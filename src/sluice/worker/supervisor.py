@@ -1,0 +1,93 @@
+"""Run a worker in several processes and stop them together."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from sluice.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sluice.app import App
+
+
+def load_app(target: str) -> App:
+    """The ``App`` named by ``module:attribute`` (the current directory is importable)."""
+    from sluice.app import App
+
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"expected module:attribute (like myproject.jobs:app), got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import {module_name!r}: {exc}") from exc
+    app = getattr(module, attribute, None)
+    if not isinstance(app, App):
+        raise ConfigError(f"{target!r} is not a sluice.App (found {type(app).__name__})")
+    return app
+
+
+def configure_logging(log_format: str) -> None:
+    """One JSON line per outcome (``json``) or timestamped text, on stderr."""
+    text = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(message)s" if log_format == "json" else text,
+    )
+
+
+def run_worker(
+    target: str, queues: Sequence[str] | None, concurrency: int, log_format: str = "json"
+) -> None:
+    """Load the app and run one worker in this process until SIGTERM / Ctrl-C."""
+    from sluice.worker.runtime import Worker
+
+    configure_logging(log_format)
+    app = load_app(target)
+    try:
+        Worker(app, queues=queues, concurrency=concurrency).run()
+    finally:
+        app.close()
+
+
+def supervise(
+    target: str,
+    queues: Sequence[str] | None,
+    concurrency: int,
+    processes: int,
+    log_format: str = "json",
+) -> int:
+    """Run ``processes`` worker processes; SIGTERM / Ctrl-C stops them all gracefully.
+    Returns the worst exit code."""
+    load_app(target)  # fail here, once, on a bad target
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(
+            target=run_worker, args=(target, queues, concurrency, log_format), name=f"worker-{i}"
+        )
+        for i in range(processes)
+    ]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    return max(abs(child.exitcode or 0) for child in children)
