@@ -228,9 +228,9 @@ class SqliteStore(Store):
         if n <= 0 or not queues:
             return []
         policies = [self.policy(q) for q in queues]
-        now = self.clock()
         claimed: list[Message] = []
         with self._write() as db:
+            now = self.clock()  # read under the write lock: claims see time move forward
             budget = self._budgets(db, now)
             for policy in policies:
                 want = n - len(claimed)

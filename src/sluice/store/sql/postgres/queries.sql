@@ -62,7 +62,8 @@ WHERE queue IN (SELECT name FROM sluice_queues) AND visible_at > %s
 GROUP BY action
 
 -- name: save_tokens
-UPDATE sluice_limits AS l SET tokens = t.tokens, refilled_at = %(now)s
+UPDATE sluice_limits AS l
+SET tokens = t.tokens, refilled_at = greatest(l.refilled_at, %(now)s)
 FROM unnest(%(actions)s::text[], %(tokens)s::float8[]) AS t(action, tokens)
 WHERE l.action = t.action
 

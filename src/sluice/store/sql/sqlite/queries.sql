@@ -50,7 +50,7 @@ WHERE queue IN (SELECT name FROM sluice_queues) AND visible_at > ?
 GROUP BY action
 
 -- name: save_tokens
-UPDATE sluice_limits SET tokens = ?, refilled_at = ? WHERE action = ?
+UPDATE sluice_limits SET tokens = ?, refilled_at = max(coalesce(refilled_at, 0), ?) WHERE action = ?
 
 -- name: dedup_lookup
 SELECT dedup_id, message_id FROM sluice_dedup
