@@ -117,3 +117,47 @@ def test_global_rate_holds_across_three_processes(url: str) -> None:
         allowed = limit.burst + 50 * (at - started) + 1
         assert index <= allowed, f"{index} claims after {at - started:.2f}s"
     store.close()
+
+
+def _claim_for(url: str, until: float, threads: int, results: Any) -> None:
+    """Claim from several threads until the wall clock reaches ``until``; report the count."""
+    import threading
+
+    counts: list[int] = []
+
+    def claim() -> None:
+        own = open_store(url)
+        while time.time() < until:
+            counts.append(len(own.claim(["q"], 10)))
+        own.close()
+
+    workers = [threading.Thread(target=claim) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    results.put(sum(counts))
+
+
+def test_rate_holds_when_claimers_queue_for_the_lock(url: str) -> None:
+    """Claimers that wait for each other must not credit the same refill interval twice."""
+    store = open_store(url)
+    store.migrate()
+    store.put_queue(QueuePolicy("q", visibility_timeout=600))
+    limit = ActionLimit("m", rate=100.0)
+    created = time.time()
+    store.put_limit(limit)
+    store.enqueue([NewMessage("q", n, action="m") for n in range(2000)])
+    results = SPAWN.Queue()
+    until = time.time() + 5.0  # spawned interpreters start within this
+    processes = [SPAWN.Process(target=_claim_for, args=(url, until, 4, results)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    total = sum(results.get(timeout=60) for _ in processes)
+    for process in processes:
+        process.join(timeout=30)
+    assert limit.burst is not None
+    # From the limit's creation to the end: at most rate x time + burst.
+    assert total <= 100 * (until - created) + limit.burst + 1
+    assert total >= 100 * 3  # and the bucket does refill
+    store.close()
