@@ -136,13 +136,16 @@ class ActionLimit:
 
     ``concurrency``: messages of the action in flight at most. ``rate``: messages started per
     second, as a token bucket holding at most ``burst`` tokens (default: a tenth of a second's
-    worth, at least one), shared by every worker.
+    worth, at least one), shared by every worker. ``effective`` (read from the store) is the
+    adaptive concurrency in force: halved when a handler raises ``Backoff``, regrown by one
+    slot per full window of successes, never above ``concurrency``.
     """
 
     action: str
     concurrency: int | None = None
     rate: float | None = None
     burst: float | None = None
+    effective: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.action, str) or not self.action:

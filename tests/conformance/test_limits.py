@@ -63,3 +63,16 @@ def test_limits_apply_to_fifo_heads(store: Store) -> None:
     store.put_limit(ActionLimit("act", concurrency=2))
     store.enqueue([NewMessage("f", n, action="act", group=f"g{n}") for n in range(5)])
     assert len(store.claim(["f"], 10)) == 2
+
+
+def test_backoffs_shrink_the_effective_concurrency_and_successes_regrow_it(store: Store) -> None:
+    declare(store)
+    store.put_limit(ActionLimit("api", concurrency=8))
+    _put(store, "api", 20)
+    store.adapt({"api": (2, 0), "unlimited": (5, 0)})
+    [limit] = store.limits()
+    assert limit.effective == 2.0
+    assert len(store.claim(["q"], 100)) == 2
+    store.adapt({"api": (0, 50)})
+    [limit] = store.limits()
+    assert limit.effective is not None and 8.0 >= limit.effective > 2.0

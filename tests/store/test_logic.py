@@ -105,3 +105,18 @@ def test_plan_outcomes_fences_and_dead_letters_after_max_receives() -> None:
         (3, "poison", "poison"),
     ]
     assert plan.stale == [Receipt(3, "tok3"), Receipt(4, "gone"), Receipt(1, "stale")]
+
+
+def test_adaptive_concurrency_halves_on_backoff_and_regrows_one_slot_per_window() -> None:
+    from sluice.store.logic import adapted
+
+    assert adapted(None, 8, backoffs=1, successes=0) == 4.0
+    assert adapted(4.0, 8, backoffs=3, successes=10) == 1.0  # never below one
+    grown = adapted(4.0, 8, backoffs=0, successes=4)
+    assert 4.9 < grown < 5.0  # about one slot after a full window of 4 successes
+    assert adapted(7.9, 8, backoffs=0, successes=100) == 8.0  # never above the limit
+
+
+def test_effective_concurrency_caps_the_budget() -> None:
+    limit = ActionLimit("a", concurrency=10, effective=2.7)
+    assert budgets([(limit, None, None)], {"a": 1}, now=0.0).left == {"a": 1}

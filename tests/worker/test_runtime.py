@@ -246,3 +246,23 @@ def test_stop_releases_unstarted_work_and_finishes_running_calls(url: str) -> No
     assert stats.depth == 20 - len(done)
     assert 1 <= len(done) <= 4
     app.close()
+
+
+def test_backoff_lowers_the_actions_effective_concurrency(url: str) -> None:
+    app = make_app(url, max_receives=10)
+    calls: list[int] = []
+
+    @app.action(queue="jobs", concurrency=8, retry_base=0.0)
+    def call_api(body: int, ctx: Context) -> None:
+        calls.append(body)
+        if ctx.message.receive_count == 1:
+            raise sluice.Backoff("429 Too Many Requests")
+
+    for n in range(6):
+        app.enqueue("call_api", n)
+    app.work(stop_when_idle=True, concurrency=1)
+    [limit] = app.store.limits()
+    assert limit.concurrency == 8
+    assert limit.effective is not None and limit.effective < 8
+    assert sorted(set(calls)) == list(range(6)) and len(calls) == 12
+    app.close()

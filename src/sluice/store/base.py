@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
@@ -112,7 +112,13 @@ class Store(ABC):
 
     @abstractmethod
     def limits(self) -> list[ActionLimit]:
-        """Every action limit, sorted by action."""
+        """Every action limit, sorted by action, with its effective concurrency."""
+
+    @abstractmethod
+    def adapt(self, signals: Mapping[str, tuple[int, int]]) -> None:
+        """Move the effective concurrency of actions by ``(backoffs, successes)`` seen since
+        the last call (see ``logic.adapted``); actions without a concurrency limit are
+        ignored."""
 
     # -- the message life cycle ---------------------------------------------------------------
     @abstractmethod

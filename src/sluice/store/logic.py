@@ -101,7 +101,10 @@ def budgets(
     for limit, tokens, refilled_at in limits:
         allowed = math.inf
         if limit.concurrency is not None:
-            allowed = limit.concurrency - in_flight.get(limit.action, 0)
+            slots = limit.concurrency
+            if limit.effective is not None:
+                slots = min(slots, max(1, math.floor(limit.effective)))
+            allowed = slots - in_flight.get(limit.action, 0)
         if limit.rate is not None:
             burst = limit.burst or 1.0
             level = burst if tokens is None else tokens
@@ -228,3 +231,16 @@ def split_dedup(rows: Sequence[Any]) -> DedupSplit:
         if row.dedup_id is not None:
             split.first_of.setdefault((row.queue, row.dedup_id), index)
     return split
+
+
+def adapted(effective: float | None, concurrency: int, backoffs: int, successes: int) -> float:
+    """Additive-increase, multiplicative-decrease of an action's effective concurrency: halved
+    per ``Backoff``, else grown by 1/effective per success (one slot per full window)."""
+    level = float(concurrency) if effective is None else effective
+    if backoffs:
+        return max(1.0, level * 0.5**backoffs)
+    for _ in range(successes):
+        level += 1.0 / level
+        if level >= concurrency:
+            return float(concurrency)
+    return level

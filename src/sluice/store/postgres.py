@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
@@ -32,6 +32,7 @@ from sluice.store.logic import (
     ATTEMPTS_KEPT,
     NEVER,
     Budgets,
+    adapted,
     add_attempt,
     budgets,
     message_from_row,
@@ -187,7 +188,21 @@ class PostgresStore(Store):
     def limits(self) -> list[ActionLimit]:
         with self._tx() as cur:
             rows = cur.execute(self._q["limits"]).fetchall()
-        return [ActionLimit(r[0], concurrency=r[1], rate=r[2], burst=r[3]) for r in rows]
+        return [ActionLimit(r[0], r[1], r[2], r[3], effective=r[6]) for r in rows]
+
+    def adapt(self, signals: Mapping[str, tuple[int, int]]) -> None:
+        if not signals:
+            return
+        with self._tx() as cur:
+            rows = cur.execute(self._q["adapt_read"]).fetchall()
+            cur.executemany(
+                self._q["adapt_write"],
+                [
+                    (adapted(effective, concurrency, *signals[action]), action)
+                    for action, concurrency, effective in rows
+                    if action in signals
+                ],
+            )
 
     # -- enqueue -----------------------------------------------------------------------------
     def enqueue(self, messages: Sequence[NewMessage]) -> list[Enqueued]:
@@ -339,7 +354,7 @@ class PostgresStore(Store):
         limited = [r[0] for r in rows if r[1] is not None]
         in_flight = dict(cur.execute(self._q["in_flight_by_action"], (now, limited)).fetchall())
         return budgets(
-            ((ActionLimit(r[0], r[1], r[2], r[3]), r[4], r[5]) for r in rows), in_flight, now
+            ((ActionLimit(r[0], r[1], r[2], r[3], r[6]), r[4], r[5]) for r in rows), in_flight, now
         )
 
     # -- complete, extend, release ------------------------------------------------------------

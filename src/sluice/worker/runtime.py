@@ -72,6 +72,7 @@ class Worker:
         self._running = 0
         self._outcomes: list[Outcome] = []
         self._once = OnceReservations()
+        self._signals: dict[str, list[int]] = {}  # action -> [backoffs, successes] to report
         lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
         self._lease = lease
         self._max_batch = max(
@@ -223,6 +224,7 @@ class Worker:
                 self._dispatch_ready()
                 return
             outcomes = self._success(batch, result, ctx, action)
+            self._signal(action, backoff=False)
             if not any(o.kind == "ack" for o in outcomes):
                 self._once.release(ctx.once_keys)
         except TimeoutError:
@@ -236,6 +238,7 @@ class Worker:
         except Backoff as exc:
             error = f"Backoff: {exc}"
             outcomes = [self._retry(m, action, error) for m in batch]
+            self._signal(action, backoff=True)
         except Exception as exc:
             outcomes = [self._retry(m, action, _describe(exc)) for m in batch]
         finally:
@@ -279,6 +282,11 @@ class Worker:
                 outcomes.append(Outcome.ack(message.receipt, children, once))
                 children, once = (), ()  # the call's children and effects ride its first ack
         return outcomes
+
+    def _signal(self, action: Action, *, backoff: bool) -> None:
+        """Note a Backoff or a success for the action's adaptive concurrency, if it has one."""
+        if action.policy.concurrency is not None:
+            self._signals.setdefault(action.name, [0, 0])[0 if backoff else 1] += 1
 
     @staticmethod
     def _retry(message: Message, action: Action, error: str) -> Outcome:
@@ -328,6 +336,10 @@ class Worker:
             await self._flush()
 
     async def _flush(self) -> None:
+        if self._signals:
+            signals = {name: (b, s) for name, (b, s) in self._signals.items()}
+            self._signals = {}
+            await self._store_call(self.store.adapt, signals)
         while self._outcomes:
             batch, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
             stale = await self._store_call(self.store.complete, batch)

@@ -46,13 +46,14 @@ ON CONFLICT (action) DO UPDATE SET
 DELETE FROM sluice_limits WHERE action = %s
 
 -- name: limits
-SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits ORDER BY action
+SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
+ORDER BY action
 
 -- name: any_limit
 SELECT 1 FROM sluice_limits LIMIT 1
 
 -- name: limits_locked
-SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits
+SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
 ORDER BY action FOR UPDATE
 
 -- name: in_flight_by_action
@@ -279,3 +280,9 @@ ON CONFLICT (key) DO NOTHING
 
 -- name: once_seen
 SELECT key FROM sluice_once WHERE key = ANY(%s::text[])
+
+-- name: adapt_read
+SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NOT NULL FOR UPDATE
+
+-- name: adapt_write
+UPDATE sluice_limits SET effective = %s WHERE action = %s

@@ -41,7 +41,8 @@ ON CONFLICT (action) DO UPDATE SET
 DELETE FROM sluice_limits WHERE action = ?
 
 -- name: limits
-SELECT action, concurrency, rate, burst, tokens, refilled_at FROM sluice_limits ORDER BY action
+SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
+ORDER BY action
 
 -- name: in_flight_by_action
 SELECT action, count(*) FROM sluice_messages
@@ -218,3 +219,9 @@ INSERT INTO sluice_once (key, message_id, at) VALUES (?, ?, ?) ON CONFLICT (key)
 
 -- name: once_seen
 SELECT key FROM sluice_once WHERE key IN (SELECT value FROM json_each(?))
+
+-- name: adapt_read
+SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NOT NULL
+
+-- name: adapt_write
+UPDATE sluice_limits SET effective = ? WHERE action = ?
