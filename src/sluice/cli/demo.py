@@ -9,7 +9,7 @@ from rich.table import Table
 from sluice.cli import cli
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--store",
     "url",
@@ -18,8 +18,12 @@ from sluice.cli import cli
     help="Store URL (the embedded SQLite file by default).",
 )
 @click.option("--messages", default=50_000, show_default=True, help="How many rows to enqueue.")
-def demo(url: str, messages: int) -> None:
-    """Enqueue rows with dedup, drain them with 2 competing processes, dead-letter poison."""
+@click.pass_context
+def demo(ctx: click.Context, url: str, messages: int) -> None:
+    """Without a story: enqueue rows with dedup, drain them with 2 competing processes,
+    dead-letter poison. Stories: handoff."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sluice.demos import drain
 
     console = Console()
@@ -51,3 +55,40 @@ def demo(url: str, messages: int) -> None:
             dead.add_row(str(id_), reason, error)
         console.print(dead)
     console.print("Inspect the store: sluice --url " + url + " queues")
+
+
+@demo.command()
+@click.option("--store", "url", default="sqlite:///sluice-handoff.db", show_default=True)
+@click.option("--rows", default=20_000, show_default=True, help="Rows in the CSV.")
+@click.option("--kill-every", default=3.0, show_default=True, help="Seconds between SIGKILLs.")
+@click.option("--workdir", default="handoff-demo", show_default=True, help="Where the CSV goes.")
+def handoff(url: str, rows: int, kill_every: float, workdir: str) -> None:
+    """CSV rows to a flaky third-party API, exactly once, while workers are SIGKILLed."""
+    from pathlib import Path
+
+    from sluice.demos import handoff as story
+
+    console = Console()
+    console.print(
+        f"[bold]hand-off[/bold] on {url}: {rows:,} rows, 3 workers, one SIGKILLed every "
+        f"{kill_every:g}s, API allows {story.MAX_IN_FLIGHT} requests in flight"
+    )
+    summary = story.run(url, rows, Path(workdir), kill_every)
+    table = Table(show_header=False, title="summary")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    curve = summary.effective
+    points = [curve[int(i * (len(curve) - 1) / 9)] for i in range(10)] if curve else []
+    for key, value in [
+        ("rows in the CSV", f"{summary.rows:,}"),
+        ("rows acked", f"{summary.acked:,}"),
+        ("rows received by the API", f"{summary.received:,}"),
+        ("duplicates recorded by the API", f"{summary.duplicates_recorded:,}"),
+        ("repeat requests dropped by key", f"{summary.repeats_dropped:,}"),
+        ("429s answered", f"{summary.throttled:,}"),
+        ("workers SIGKILLed", f"{summary.kills:,}"),
+        ("wall time", f"{summary.seconds:.1f} s"),
+        ("adaptive concurrency over time", " ".join(f"{p:.0f}" for p in points)),
+    ]:
+        table.add_row(key, value)
+    console.print(table)
