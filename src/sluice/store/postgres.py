@@ -44,6 +44,8 @@ from sluice.store.logic import (
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a connection before the store is declared unavailable."""
 POOL_SIZE = 4
+VACUUM_DEAD_TUPLES = 50_000
+"""Dead message tuples (beyond the live ones) that make expire() vacuum the table."""
 LIMITS_TTL = 1.0
 """Seconds a claimer trusts its knowledge of whether any action limit exists."""
 
@@ -592,7 +594,16 @@ class PostgresStore(Store):
             cur.execute(self._q["dedup_gc"], (now,))
             cur.execute(self._q["groups_exclusive_lock"])
             cur.execute(self._q["groups_gc"])
+        self._vacuum_if_bloated()
         return expired
+
+    def _vacuum_if_bloated(self) -> None:
+        """Vacuum the message table when dead tuples pile up faster than autovacuum (which
+        wakes once a minute) clears them: claims walk the dead index entries until then."""
+        with self._auto() as cur:
+            row = cur.execute(self._q["dead_tuples"]).fetchone()
+            if row is not None and row[0] > VACUUM_DEAD_TUPLES and row[0] > row[1]:
+                cur.execute(self._q["vacuum"])
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

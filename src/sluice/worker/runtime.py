@@ -37,6 +37,8 @@ FLUSH_EVERY = 0.005
 FLUSH_AT = 500
 """Outcomes that trigger a flush at once."""
 MAX_PREFETCH = 1000
+MAINTENANCE_EVERY = 30.0
+"""Seconds between housekeeping passes (Store.expire) of each worker."""
 
 
 class Worker:
@@ -104,6 +106,7 @@ class Worker:
         background = [
             asyncio.create_task(self._complete_loop()),
             asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._maintenance_loop()),
         ]
         try:
             await self._claim_loop()
@@ -356,6 +359,15 @@ class Worker:
                 stale = await self._store_call(self.store.extend, receipts, self._lease)
                 for receipt in stale:
                     self._held.pop(receipt.message_id, None)
+
+    async def _maintenance_loop(self) -> None:
+        """Housekeeping any worker may do (it is idempotent): retention, receives run out,
+        dedup ids and FIFO groups past their time, table bloat."""
+        while True:
+            await asyncio.sleep(MAINTENANCE_EVERY)
+            expired = await self._store_call(self.store.expire)
+            if expired:
+                self.log.info("dead-lettered %d expired or exhausted messages", expired)
 
     async def _shutdown(self) -> None:
         """Give back what has not started; let running calls finish within the grace period;

@@ -286,3 +286,9 @@ SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NO
 
 -- name: adapt_write
 UPDATE sluice_limits SET effective = %s WHERE action = %s
+
+-- name: dead_tuples
+SELECT n_dead_tup, n_live_tup FROM pg_stat_user_tables WHERE relname = 'sluice_messages'
+
+-- name: vacuum
+VACUUM (ANALYZE) sluice_messages
