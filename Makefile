@@ -22,7 +22,8 @@ demo: $(STAMP) ## run the demo on the embedded SQLite default (no server needed)
 	$(BIN)/sluice demo
 
 test: $(STAMP) ## run the whole test suite (SQLite and PostgreSQL)
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check src tests $(wildcard bench)
