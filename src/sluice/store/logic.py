@@ -9,7 +9,18 @@ from typing import Any
 
 import orjson
 
-from sluice.model import ActionLimit, Attempt, Enqueued, Message, Outcome, QueuePolicy, Receipt
+from sluice.model import (
+    ActionLimit,
+    Attempt,
+    Enqueued,
+    Message,
+    Outcome,
+    QueuePolicy,
+    QueueStats,
+    Receipt,
+    dlq_name,
+    is_dlq,
+)
 
 ATTEMPTS_KEPT = 10
 """How many failed attempts a message remembers (the most recent ones)."""
@@ -244,3 +255,49 @@ def adapted(effective: float | None, concurrency: int, backoffs: int, successes:
         if level >= concurrency:
             return float(concurrency)
     return level
+
+
+def queue_stats(names: Sequence[str], figures: Mapping[str, Any], now: float) -> list[QueueStats]:
+    """QueueStats of ``names`` from per-queue (visible, in flight, delayed, oldest enqueued_at)
+    figures, DLQ depths included."""
+    result = []
+    for name in sorted(names):
+        depth, in_flight, delayed, oldest = figures.get(name, (0, 0, 0, None))
+        dlq = figures.get(dlq_name(name), (0, 0, 0, None)) if not is_dlq(name) else None
+        result.append(
+            QueueStats(
+                queue=name,
+                depth=depth,
+                in_flight=in_flight,
+                delayed=delayed,
+                oldest_age=max(0.0, now - oldest) if oldest is not None else 0.0,
+                dlq_depth=sum(dlq[:3]) if dlq else 0,
+            )
+        )
+    return result
+
+
+def policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
+    """The sluice_queues row of a policy (put_queue parameters)."""
+    return (
+        policy.name,
+        policy.visibility_timeout,
+        policy.max_receives,
+        policy.fifo,
+        policy.dedup_window,
+        policy.retention,
+        policy.max_message_bytes,
+    )
+
+
+def policy_from_row(row: Sequence[Any]) -> QueuePolicy:
+    """A policy from a sluice_queues row."""
+    return QueuePolicy(
+        name=row[0],
+        visibility_timeout=row[1],
+        max_receives=row[2],
+        fifo=bool(row[3]),
+        dedup_window=row[4],
+        retention=row[5],
+        max_message_bytes=row[6],
+    )

@@ -38,6 +38,9 @@ from sluice.store.logic import (
     message_from_row,
     pick,
     plan_outcomes,
+    policy_from_row,
+    policy_row,
+    queue_stats,
     split_dedup,
 )
 
@@ -169,12 +172,12 @@ class PostgresStore(Store):
     # -- queues and limits -------------------------------------------------------------------
     def _put_policies(self, policies: Sequence[QueuePolicy]) -> None:
         with self._tx() as cur:
-            cur.executemany(self._q["put_queue"], [_policy_row(p) for p in policies])
+            cur.executemany(self._q["put_queue"], [policy_row(p) for p in policies])
 
     def queues(self) -> list[QueuePolicy]:
         with self._tx() as cur:
             rows = cur.execute(self._q["queues"]).fetchall()
-        return [_policy_from_row(row) for row in rows]
+        return [policy_from_row(row) for row in rows]
 
     def put_limit(self, limit: ActionLimit) -> None:
         self._limits_read_at = -LIMITS_TTL
@@ -519,7 +522,7 @@ class PostgresStore(Store):
         wanted = names + [dlq_name(n) for n in names if not is_dlq(n)]
         with self._tx() as cur:
             rows = cur.execute(self._q["stats"], {"now": now, "queues": wanted}).fetchall()
-        return _stats(names, {row[0]: row[1:] for row in rows}, now)
+        return queue_stats(names, {row[0]: row[1:] for row in rows}, now)
 
     def get(self, ids: Sequence[int]) -> list[Message]:
         with self._tx() as cur:
@@ -612,45 +615,3 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     bitmap scan plus a sort of every visible message; the ordered index scan is right at any
     size, so sluice's sessions do without bitmap scans."""
     conn.execute("SET enable_bitmapscan = off")
-
-
-def _stats(names: Sequence[str], figures: dict[str, Any], now: float) -> list[QueueStats]:
-    result = []
-    for name in sorted(names):
-        depth, in_flight, delayed, oldest = figures.get(name, (0, 0, 0, None))
-        dlq = figures.get(dlq_name(name), (0, 0, 0, None)) if not is_dlq(name) else None
-        result.append(
-            QueueStats(
-                queue=name,
-                depth=depth,
-                in_flight=in_flight,
-                delayed=delayed,
-                oldest_age=max(0.0, now - oldest) if oldest is not None else 0.0,
-                dlq_depth=sum(dlq[:3]) if dlq else 0,
-            )
-        )
-    return result
-
-
-def _policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
-    return (
-        policy.name,
-        policy.visibility_timeout,
-        policy.max_receives,
-        policy.fifo,
-        policy.dedup_window,
-        policy.retention,
-        policy.max_message_bytes,
-    )
-
-
-def _policy_from_row(row: Sequence[Any]) -> QueuePolicy:
-    return QueuePolicy(
-        name=row[0],
-        visibility_timeout=row[1],
-        max_receives=row[2],
-        fifo=bool(row[3]),
-        dedup_window=row[4],
-        retention=row[5],
-        max_message_bytes=row[6],
-    )

@@ -22,7 +22,6 @@ from sluice.model import (
     QueuePolicy,
     QueueStats,
     Receipt,
-    dlq_name,
     is_dlq,
 )
 from sluice.store import sql
@@ -37,6 +36,9 @@ from sluice.store.logic import (
     message_from_row,
     pick,
     plan_outcomes,
+    policy_from_row,
+    policy_row,
+    queue_stats,
     split_dedup,
 )
 
@@ -161,11 +163,11 @@ class SqliteStore(Store):
     # -- queues and limits -------------------------------------------------------------------
     def _put_policies(self, policies: Sequence[QueuePolicy]) -> None:
         with self._write() as db:
-            db.executemany(self._q["put_queue"], [_policy_row(p) for p in policies])
+            db.executemany(self._q["put_queue"], [policy_row(p) for p in policies])
 
     def queues(self) -> list[QueuePolicy]:
         rows = self._conn().execute(self._q["queues"]).fetchall()
-        return [_policy_from_row(row) for row in rows]
+        return [policy_from_row(row) for row in rows]
 
     def put_limit(self, limit: ActionLimit) -> None:
         with self._write() as db:
@@ -404,21 +406,7 @@ class SqliteStore(Store):
             self.policy(name)
         now = self.clock()
         figures = {row[0]: row[1:] for row in self._conn().execute(self._q["stats"], {"now": now})}
-        result = []
-        for name in sorted(names):
-            depth, in_flight, delayed, oldest = figures.get(name, (0, 0, 0, None))
-            dlq = figures.get(dlq_name(name), (0, 0, 0, None)) if not is_dlq(name) else None
-            result.append(
-                QueueStats(
-                    queue=name,
-                    depth=depth,
-                    in_flight=in_flight,
-                    delayed=delayed,
-                    oldest_age=max(0.0, now - oldest) if oldest is not None else 0.0,
-                    dlq_depth=sum(dlq[:3]) if dlq else 0,
-                )
-            )
-        return result
+        return queue_stats(names, figures, now)
 
     def get(self, ids: Sequence[int]) -> list[Message]:
         rows = self._conn().execute(self._q["get"], (_json(ids),)).fetchall()
@@ -507,27 +495,3 @@ def _statements(script: str) -> Iterator[str]:
         part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
     ):
         raise StoreError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
-
-
-def _policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
-    return (
-        policy.name,
-        policy.visibility_timeout,
-        policy.max_receives,
-        int(policy.fifo),
-        policy.dedup_window,
-        policy.retention,
-        policy.max_message_bytes,
-    )
-
-
-def _policy_from_row(row: Sequence[Any]) -> QueuePolicy:
-    return QueuePolicy(
-        name=row[0],
-        visibility_timeout=row[1],
-        max_receives=row[2],
-        fifo=bool(row[3]),
-        dedup_window=row[4],
-        retention=row[5],
-        max_message_bytes=row[6],
-    )
