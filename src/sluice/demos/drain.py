@@ -71,11 +71,14 @@ def run(url: str, messages: int, processes: int = 2, batch: int = 100) -> Summar
     store.purge(QUEUE + ".dlq")
     started = time.perf_counter()
     created = repeats = 0
+    tag = f"{time.time():.0f}"  # this run's dedup ids: a rerun within the window is not masked
     for start in range(0, messages, 1000):
         numbers = range(start, min(start + 1000, messages))
         # every tenth message is sent twice: dedup keeps one
-        chunk = [NewMessage(QUEUE, {"n": n}, dedup_id=f"row-{n}") for n in numbers]
-        chunk += [NewMessage(QUEUE, {"n": n}, dedup_id=f"row-{n}") for n in numbers if n % 10 == 0]
+        chunk = [NewMessage(QUEUE, {"n": n}, dedup_id=f"{tag}-row-{n}") for n in numbers]
+        chunk += [
+            NewMessage(QUEUE, {"n": n}, dedup_id=f"{tag}-row-{n}") for n in numbers if n % 10 == 0
+        ]
         results = store.enqueue(chunk)
         created += sum(r.created for r in results)
         repeats += sum(not r.created for r in results)
