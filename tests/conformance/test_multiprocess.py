@@ -17,9 +17,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 SPAWN = multiprocessing.get_context("spawn")
 
 
-def _drain(url: str, queue: str, batch: int, hold: float, results: Any) -> None:
-    """Claim and ack until the queue stays empty; report (id, claimed_at, acked_at) tuples."""
+def _drain(url: str, queue: str, batch: int, hold: float, results: Any, start: Any) -> None:
+    """Claim and ack until the queue stays empty; report (id, claimed_at, acked_at) tuples.
+    All drainers start together (``start`` is a barrier), so none drains alone."""
     store = open_store(url)
+    start.wait(timeout=60)
     seen: list[tuple[int, float, float]] = []
     idle_since: float | None = None
     while True:
@@ -45,8 +47,9 @@ def _drain(url: str, queue: str, batch: int, hold: float, results: Any) -> None:
 
 def _run(url: str, queue: str, processes: int, batch: int, hold: float) -> list[list[Any]]:
     results = SPAWN.Queue()
+    start = SPAWN.Barrier(processes)
     workers = [
-        SPAWN.Process(target=_drain, args=(url, queue, batch, hold, results))
+        SPAWN.Process(target=_drain, args=(url, queue, batch, hold, results, start))
         for _ in range(processes)
     ]
     for worker in workers:
