@@ -11,7 +11,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { echo "'$(PYTHON) -m venv' failed: sluice needs Python >= 3.11 \
+	with venv (Debian/Ubuntu: apt install python3-venv), or pass PYTHON=/path/to/python3" >&2; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -37,4 +38,4 @@ bench: $(STAMP) ## run the benchmarks (by hand; results go to docs/benchmarks.md
 	$(BIN)/python bench/worker.py --backend both
 
 clean: ## remove the venv, caches and demo files
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-demo.db*
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-demo.db* sluice-handoff.db* handoff-demo

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -88,6 +89,20 @@ def test_dlq_redrive_by_error_then_by_id(filled: str) -> None:
     assert json.loads(sluice("--json", "dlq", "list", "orders", url=filled).stdout) == []
 
 
+def test_dlq_redrive_everything_and_list_with_a_limit(filled: str) -> None:
+    [first] = json.loads(
+        sluice("--json", "dlq", "list", "orders", "--limit", "1", url=filled).stdout
+    )
+    assert first["dead_reason"] == "max_receives"
+    result = sluice("dlq", "redrive", "orders", url=filled)
+    assert result.returncode == 0, result.stderr
+    assert "redrove 3 messages from orders.dlq to orders" in result.stdout
+    figures = json.loads(sluice("--json", "queues", url=filled).stdout)
+    [orders] = [q for q in figures if q["queue"] == "orders"]
+    assert (orders["depth"], orders["dlq_depth"]) == (7, 0)
+    assert "no dead letters in orders.dlq" in sluice("dlq", "list", "orders", url=filled).stdout
+
+
 def test_dlq_purge_needs_yes(filled: str) -> None:
     refused = sluice("dlq", "purge", "orders", url=filled)
     assert refused.returncode != 0
@@ -105,6 +120,48 @@ def test_an_unknown_queue_is_one_clear_line(filled: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("queues", "show", "nope"), ("dlq", "redrive", "nope"), ("dlq", "purge", "nope", "--yes")],
+)
+def test_every_command_names_an_unknown_queue(filled: str, args: tuple[str, ...]) -> None:
+    result = sluice(*args, url=filled)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: unknown queue 'nope': declare it with app.queue('nope') first"
+    )
+
+
+def test_an_invalid_queue_name_is_explained(filled: str) -> None:
+    result = sluice("queues", "show", "no spaces!", url=filled)
+    assert result.returncode == 1
+    assert "invalid queue name 'no spaces!'" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = sluice("dlq", "list", "orders.dlq", url=filled)
+    assert result.returncode == 1
+    assert "'orders.dlq' is a dead-letter queue: name its queue instead ('orders')" in (
+        result.stderr
+    )
+
+
+def test_an_empty_store_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/empty.db"
+    result = sluice("queues", url=url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"no queues in {url}"
+    assert json.loads(sluice("--json", "queues", url=url).stdout) == []
+
+
+def test_the_password_never_shows(pg_url: str) -> None:
+    parts = urlsplit(pg_url)
+    secret = parts.password or "hunter2"  # trust auth ignores a password it did not ask for
+    netloc = f"{parts.username or ''}:{secret}@{parts.hostname}:{parts.port or 5432}"
+    result = sluice("queues", url=urlunsplit(parts._replace(netloc=netloc)))
+    assert result.returncode == 0, result.stderr
+    assert f"{parts.username or ''}:***@" in result.stdout
+    assert secret not in result.stdout + result.stderr
+
+
 def test_an_unreachable_store_names_the_url_without_password() -> None:
     result = sluice("queues", url="postgresql://ops:s3cret@127.0.0.1:1/db")
     assert result.returncode == 1
@@ -119,8 +176,59 @@ def test_an_unsupported_url_is_explained() -> None:
     assert "unsupported store URL" in result.stderr
 
 
+def test_a_malformed_url_is_one_line_without_password() -> None:
+    result = sluice("--url", "postgresql://ops:s3cret@127.0.0.1:99999/db", "queues")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: invalid store URL 'postgresql://ops:***@127.0.0.1:99999/db': "
+        "Port out of range 0-65535"
+    )
+
+
+def test_a_missing_sqlite_directory_is_one_line(tmp_path: Path) -> None:
+    result = sluice("queues", url=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: store sqlite:///")
+    assert "unavailable" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_help_lists_the_commands() -> None:
     result = sluice("--help")
     assert result.returncode == 0
     for command in ("queues", "dlq", "demo"):
         assert command in result.stdout
+
+
+BOOM = """
+import sys
+import sluice.cli
+
+def boom(url):
+    raise OSError("disk on fire at postgresql://ops:s3cret@db/x")
+
+sluice.cli.open_store = boom
+sys.argv = ["sluice", "--url", "sqlite:///x.db", "queues"]
+sluice.cli.main()
+"""
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path) -> None:
+    def run(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", BOOM],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, **env},
+            check=False,
+        )
+
+    result = run()
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: unexpected OSError: disk on fire at postgresql://ops:***@db/x "
+        "(SLUICE_DEBUG=1 shows the traceback)\n"
+    )
+    debug = run(SLUICE_DEBUG="1")
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr and "OSError" in debug.stderr

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sluice.cli import Context, cli, pass_context
+from sluice.cli import Context, cli, pass_context, queue_name
 from sluice.cli.format import age, clip
 
 
@@ -18,8 +18,10 @@ def dlq() -> None:
 
 
 @dlq.command("list")
-@click.argument("queue")
-@click.option("--limit", default=100, show_default=True, help="How many to show.")
+@click.argument("queue", callback=queue_name)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="How many to show."
+)
 @pass_context
 def list_(ctx: Context, queue: str, limit: int) -> None:
     """List a queue's dead letters, oldest first."""
@@ -43,6 +45,9 @@ def list_(ctx: Context, queue: str, limit: int) -> None:
             ]
         )
         return
+    if not dead:
+        click.echo(f"no dead letters in {queue}.dlq")
+        return
     table = Table(title=f"dead letters of {queue}")
     for column in ("id", "receives", "reason", "last error", "dead for"):
         table.add_column(column)
@@ -58,7 +63,7 @@ def list_(ctx: Context, queue: str, limit: int) -> None:
 
 
 @dlq.command()
-@click.argument("queue")
+@click.argument("queue", callback=queue_name)
 @click.option("--id", "ids", type=int, multiple=True, help="Only this message (repeatable).")
 @click.option("--error-contains", default=None, help="Only those whose last error has this.")
 @pass_context
@@ -73,7 +78,7 @@ def redrive(ctx: Context, queue: str, ids: tuple[int, ...], error_contains: str 
 
 
 @dlq.command()
-@click.argument("queue")
+@click.argument("queue", callback=queue_name)
 @click.option("--yes", is_flag=True, help="Confirm: the dead letters are deleted for good.")
 @pass_context
 def purge(ctx: Context, queue: str, yes: bool) -> None:

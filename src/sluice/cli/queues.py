@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sluice.cli import Context, cli, pass_context
+from sluice.cli import Context, cli, pass_context, queue_name, redact_all
 from sluice.cli.format import age, duration
 
 
@@ -25,7 +25,10 @@ def queues(click_ctx: click.Context, ctx: Context) -> None:
     if ctx.as_json:
         ctx.emit([{**dataclasses.asdict(s), "fifo": policies[s.queue].fifo} for s in stats])
         return
-    table = Table(title=f"queues in {ctx.url and _safe(ctx.url)}")
+    if not stats:
+        click.echo(f"no queues in {redact_all(ctx.url)}")
+        return
+    table = Table(title=f"queues in {redact_all(ctx.url)}")
     for column in ("queue", "type", "depth", "in flight", "delayed", "oldest", "DLQ"):
         table.add_column(column, justify="left" if column in ("queue", "type") else "right")
     for s in stats:
@@ -42,7 +45,7 @@ def queues(click_ctx: click.Context, ctx: Context) -> None:
 
 
 @queues.command("show")
-@click.argument("name")
+@click.argument("name", callback=queue_name)
 @pass_context
 def show(ctx: Context, name: str) -> None:
     """Show one queue's policy and figures."""
@@ -71,9 +74,3 @@ def show(ctx: Context, name: str) -> None:
     for key, value in rows:
         table.add_row(key, value)
     Console().print(table)
-
-
-def _safe(url: str) -> str:
-    from sluice.store import redact
-
-    return redact(url)

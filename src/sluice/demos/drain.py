@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sluice.model import NewMessage, Outcome, QueuePolicy
+from sluice.model import NewMessage, Outcome, QueuePolicy, QueueStats
 from sluice.store import open_store
 
 QUEUE = "demo"
@@ -24,6 +26,8 @@ POISON_EVERY = 997
 
 @dataclass(frozen=True)
 class Summary:
+    """What one demo run measured (nothing here is computed from the parameters)."""
+
     enqueued: int
     deduplicated: int
     acked: int
@@ -32,13 +36,19 @@ class Summary:
     per_process: list[int]
     enqueue_seconds: float
     drain_seconds: float
-    dead_sample: list[tuple[int, str, str]]
+    wall_seconds: float
+    dead_sample: list[tuple[int, int, str, str]]
     redriven: int
+    drained: QueueStats
+    redriven_stats: QueueStats
 
 
-def _worker(url: str, batch: int, report: Any) -> None:
+def _worker(url: str, batch: int, go: Any, report: Any) -> None:
+    """One claimer process: claim, ack (or fail the poison), report the ids it acked."""
     store = open_store(url)
     acked: list[int] = []
+    go.wait()  # every claimer starts together, after its slow spawn
+    last_work = time.time()
     idle_since: float | None = None
     while True:
         claimed = store.claim([QUEUE], batch)
@@ -53,13 +63,15 @@ def _worker(url: str, batch: int, report: Any) -> None:
         for message in claimed:
             assert message.receipt is not None
             if message.body["n"] % POISON_EVERY == 0:
-                outcomes.append(Outcome.retry(message.receipt, f"poison row {message.body['n']}"))
+                error = f"poison row {message.body['n']}"
+                outcomes.append(Outcome.retry(message.receipt, error, delay=0))
             else:
                 outcomes.append(Outcome.ack(message.receipt))
                 acked.append(message.id)
         store.complete(outcomes)
+        last_work = time.time()  # wall clock: comparable across processes
     store.close()
-    report.put((os.getpid(), acked))
+    report.put((os.getpid(), acked, last_work))
 
 
 def run(url: str, messages: int, processes: int = 2, batch: int = 100) -> Summary:
@@ -85,26 +97,60 @@ def run(url: str, messages: int, processes: int = 2, batch: int = 100) -> Summar
     enqueued_at = time.perf_counter()
     spawn = multiprocessing.get_context("spawn")
     report = spawn.Queue()
-    workers = [spawn.Process(target=_worker, args=(url, batch, report)) for _ in range(processes)]
+    go = spawn.Barrier(processes + 1)
+    workers = [
+        spawn.Process(target=_worker, args=(url, batch, go, report)) for _ in range(processes)
+    ]
     for worker in workers:
         worker.start()
-    results_by_pid = dict(report.get(timeout=600) for _ in workers)
-    for worker in workers:
-        worker.join()
-    drained_at = time.perf_counter()
-    deliveries = Counter(i for acked in results_by_pid.values() for i in acked)
-    dead = store.dlq_list(QUEUE, limit=10_000)
+    try:
+        go.wait(timeout=120)
+    except threading.BrokenBarrierError:
+        for worker in workers:
+            worker.kill()
+        raise RuntimeError("the claimer processes did not start within 120 s") from None
+    claiming_at = time.time()
+    reports = _collect(workers, report)
+    # the drain ends with the last completion, not when the idle claimers gave up
+    drained_at = max(last_work for _, _, last_work in reports)
+    deliveries = Counter(i for _, acked, _ in reports for i in acked)
+    dead = store.dlq_list(QUEUE, limit=5)
+    [drained] = store.stats([QUEUE])
     redriven = store.redrive(QUEUE)
+    [redriven_stats] = store.stats([QUEUE])
     store.close()
+    finished = time.perf_counter()
     return Summary(
         enqueued=created,
         deduplicated=repeats,
         acked=len(deliveries),
-        dead=len(dead),
+        dead=drained.dlq_depth,
         duplicates=sum(count - 1 for count in deliveries.values()),
-        per_process=[len(acked) for acked in results_by_pid.values()],
+        per_process=[len(acked) for _, acked, _ in reports],
         enqueue_seconds=enqueued_at - started,
-        drain_seconds=drained_at - enqueued_at,
-        dead_sample=[(m.id, m.dead_reason or "", m.last_error or "") for m in dead[:5]],
+        drain_seconds=drained_at - claiming_at,
+        wall_seconds=finished - started,
+        dead_sample=[
+            (m.id, m.receive_count, m.dead_reason or "", m.last_error or "") for m in dead
+        ],
         redriven=redriven,
+        drained=drained,
+        redriven_stats=redriven_stats,
     )
+
+
+def _collect(workers: list[Any], report: Any) -> list[tuple[int, list[int], float]]:
+    """Every claimer's report; a claimer that died without one is an error, not a hang."""
+    reports: list[tuple[int, list[int], float]] = []
+    while len(reports) < len(workers):
+        try:
+            reports.append(report.get(timeout=1.0))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                for worker in workers:
+                    worker.kill()
+                raise RuntimeError(f"a claimer process died (exit code {dead[0]})") from None
+    for worker in workers:
+        worker.join()
+    return reports
