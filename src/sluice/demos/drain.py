@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,7 @@ def run(url: str, messages: int, processes: int = 2, batch: int = 100) -> Summar
     store.purge(QUEUE + ".dlq")
     started = time.perf_counter()
     created = repeats = 0
-    tag = f"{time.time():.0f}"  # this run's dedup ids: a rerun within the window is not masked
+    tag = uuid.uuid4().hex[:12]  # this run's dedup ids: a rerun within the window is not masked
     for start in range(0, messages, 1000):
         numbers = range(start, min(start + 1000, messages))
         # every tenth message is sent twice: dedup keeps one
