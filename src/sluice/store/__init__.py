@@ -21,9 +21,7 @@ def redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: a malformed port must not raise here
     netloc = f"{parts.username or ''}:***@{host}"
     return urlunsplit(parts._replace(netloc=netloc))
 
@@ -34,6 +32,10 @@ def open_store(url: str | None = None, clock: Clock | None = None) -> Store:
     ``sqlite:///relative.db``, ``sqlite:////absolute/path.db``, ``postgresql://user@host/db``.
     """
     url = resolve_url(url)
+    try:
+        urlsplit(url).port  # noqa: B018  (validates the port)
+    except ValueError as exc:
+        raise ConfigError(f"invalid store URL {redact(url)!r}: {exc}") from exc
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
         from sluice.store.sqlite import SqliteStore
