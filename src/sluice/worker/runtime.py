@@ -118,25 +118,21 @@ class Worker:
             self._handlers.shutdown(wait=False, cancel_futures=True)
 
     async def _claim_loop(self) -> None:
-        # Prefetch up to two rounds of work so claims stay large (one round trip for many
-        # messages) even when handler slots free up one at a time; buffered messages are
-        # heartbeated like running ones.
-        capacity = min(MAX_PREFETCH, 2 * self.concurrency * self._max_batch)
         while not self._stop.is_set():
+            free = self.concurrency - self._running
             buffered = sum(len(b) for b in self._buffers.values())
-            want = capacity - buffered - self._running * self._max_batch
+            want = min(MAX_PREFETCH, free * self._max_batch - buffered)
             claimed: list[Message] = []
-            if want >= max(1, capacity // 4):
+            if free > 0 and want > 0:
                 claimed = await self._store_call(self.store.claim, self.queues, want)
             for message in claimed:
                 self._take(message)
             self._dispatch_ready()
             if claimed:
                 continue
-            if want < max(1, capacity // 4):
+            if free <= 0:
                 self._slot_freed.clear()
-                await self._wait_event(self._slot_freed, self._wait_time())
-                self._dispatch_ready()
+                await self._wait_event(self._slot_freed, self.poll)
                 continue
             if self.stop_when_idle and await self._idle():
                 return
@@ -314,13 +310,10 @@ class Worker:
         completer unless they were already written (``submit=False``)."""
         took = round((time.monotonic() - started) * 1000, 1) if started is not None else 0.0
         messages = {m.id: m for m in batch or []}
-        logging_on = self.log.isEnabledFor(logging.INFO)
         for outcome in outcomes:
             self._held.pop(outcome.receipt.message_id, None)
             self._expired.discard(outcome.receipt.message_id)
             self.counts[outcome.kind] += 1
-            if not logging_on:
-                continue
             message = messages.get(outcome.receipt.message_id)
             self.log.info(
                 "%s",
