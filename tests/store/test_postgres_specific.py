@@ -1,17 +1,21 @@
-"""PostgreSQL-only behaviour: LISTEN/NOTIFY wake-ups, a killed listener, concurrent migrations."""
+"""PostgreSQL-only behaviour: LISTEN/NOTIFY wake-ups, a killed listener, concurrent migrations,
+connection pools, dedup races, forks."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import threading
 import time
+import warnings
 
 import psycopg
 import pytest
 
 from sluice.model import NewMessage, QueuePolicy
 from sluice.store import open_store, sql
-from sluice.store.postgres import PostgresStore
+from sluice.store.postgres import CONNECT_TIMEOUT, POOL_SIZE, PostgresStore
 from tests.conftest import reset_pg
 
 
@@ -96,4 +100,84 @@ def test_concurrent_migrations_apply_once(pg: str) -> None:
     assert store.schema_version() == sql.latest_version("postgres")
     with psycopg.connect(pg) as conn:
         assert conn.execute("SELECT count(*) FROM sluice_schema").fetchone() == (1,)
+    store.close()
+
+
+def test_open_user_transactions_do_not_starve_the_store(pg: str) -> None:
+    store = open_store(pg)
+    assert isinstance(store, PostgresStore)
+    store.migrate()
+    store.put_queue(QueuePolicy("q"))
+    with contextlib.ExitStack() as held:
+        for _ in range(POOL_SIZE + 2):  # more handler transactions than the store's own pool
+            held.enter_context(store.begin()).execute("SELECT 1")
+        started = time.monotonic()
+        store.enqueue([NewMessage("q", "still served")])
+        assert [m.body for m in store.claim(["q"], 1)] == ["still served"]
+        assert time.monotonic() - started < CONNECT_TIMEOUT  # no wait for a free connection
+    store.close()
+
+
+def test_producers_racing_on_the_same_dedup_ids_in_opposite_orders_never_deadlock(
+    pg: str,
+) -> None:
+    store = open_store(pg)
+    store.migrate()
+    store.put_queue(QueuePolicy("q"))
+    store.close()
+    rounds, keys = 10, 2000
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+    results: list[list[int]] = []
+
+    def produce(reverse: bool) -> None:
+        producer = open_store(pg)
+        try:
+            for r in range(rounds):
+                ids = [f"{r}-{k}" for k in range(keys)]
+                start.wait()
+                done = producer.enqueue(
+                    [NewMessage("q", i, dedup_id=i) for i in (ids[::-1] if reverse else ids)]
+                )
+                results.append(sorted(e.id for e in done))
+        except BaseException as exc:
+            errors.append(exc)
+            start.abort()
+        finally:
+            producer.close()
+
+    threads = [threading.Thread(target=produce, args=(flag,)) for flag in (False, True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    by_round = {tuple(ids) for ids in results}
+    assert len(by_round) == rounds  # both producers got the same ids in every round
+    checker = open_store(pg)
+    assert checker.stats(["q"])[0].depth == rounds * keys
+    checker.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_closing_the_store_leaves_the_parents_listener_alone(pg: str) -> None:
+    store = open_store(pg)
+    assert isinstance(store, PostgresStore)
+    store.migrate()
+    store.put_queue(QueuePolicy("q"))
+    assert store.wait_for_work(["q"], 0.1) is False
+    listener = store._listener
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: child exits
+        pid = os.fork()
+    if pid == 0:
+        try:
+            store.close()
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    thread = _enqueue_later(pg, "q", 0.3)
+    assert store.wait_for_work(["q"], 10) is True
+    thread.join()
+    assert store._listener is listener  # woken by NOTIFY on the same, unbroken connection
     store.close()

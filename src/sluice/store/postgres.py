@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,6 +48,10 @@ from sluice.store.logic import (
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a connection before the store is declared unavailable."""
 POOL_SIZE = 4
+"""Connections for the store's own calls (claims, acks, enqueues: short statements)."""
+TX_POOL_SIZE = 32
+"""Connections for user transactions (``begin``, ``ctx.transaction``), opened on demand: a pool
+of their own, so handlers holding one for a whole call never starve the store's calls."""
 VACUUM_DEAD_TUPLES = 50_000
 """Dead message tuples (beyond the live ones) that make expire() vacuum the table."""
 LIMITS_TTL = 1.0
@@ -63,6 +68,7 @@ class PostgresStore(Store):
         self._dsn = url
         self._q = sql.queries("postgres")
         self._pool: ConnectionPool | None = None
+        self._tx_pool: ConnectionPool | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
@@ -78,8 +84,25 @@ class PostgresStore(Store):
                 # After a fork the parent's sockets must not be used: start afresh.
                 self._pid = os.getpid()
                 self._listener = None
+                self._tx_pool = None
                 self._pool = self._open_pool()
         return self._pool
+
+    def _get_tx_pool(self) -> ConnectionPool:
+        self._get_pool()  # connects once (fails fast if the server is down), resets after a fork
+        with self._lock:
+            if self._tx_pool is None:
+                self._tx_pool = ConnectionPool(
+                    self._dsn,
+                    min_size=0,
+                    max_size=TX_POOL_SIZE,
+                    timeout=CONNECT_TIMEOUT,
+                    max_idle=60.0,
+                    kwargs={"connect_timeout": int(CONNECT_TIMEOUT), "autocommit": True},
+                    name="sluice-tx",
+                    open=True,
+                )
+            return self._tx_pool
 
     def _open_pool(self) -> ConnectionPool:
         # One direct attempt first: a dead server fails fast with its real cause instead of
@@ -136,12 +159,13 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         with self._lock:
-            if self._pool is not None and self._pid == os.getpid():
-                self._pool.close()
-            self._pool = None
-            if self._listener is not None:
-                self._listener.close()
-                self._listener = None
+            if self._pid == os.getpid():  # a forked child must not close its parent's sockets
+                for pool in (self._pool, self._tx_pool):
+                    if pool is not None:
+                        pool.close()
+                if self._listener is not None:
+                    self._listener.close()
+            self._pool = self._tx_pool = self._listener = None
 
     # -- schema ------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -165,7 +189,7 @@ class PostgresStore(Store):
             cur.execute(self._q["schema_set"], (latest,))
 
     def schema_version(self) -> int:
-        with self._tx() as cur:
+        with self._auto() as cur:
             row = cur.execute(self._q["schema_version"]).fetchone()
         return int(row[0]) if row else 0
 
@@ -175,13 +199,13 @@ class PostgresStore(Store):
             cur.executemany(self._q["put_queue"], [policy_row(p) for p in policies])
 
     def queues(self) -> list[QueuePolicy]:
-        with self._tx() as cur:
+        with self._auto() as cur:
             rows = cur.execute(self._q["queues"]).fetchall()
         return [policy_from_row(row) for row in rows]
 
     def put_limit(self, limit: ActionLimit) -> None:
         self._limits_read_at = -LIMITS_TTL
-        with self._tx() as cur:
+        with self._auto() as cur:
             if limit.concurrency is None and limit.rate is None:
                 cur.execute(self._q["delete_limit"], (limit.action,))
             else:
@@ -192,7 +216,7 @@ class PostgresStore(Store):
                 )  # fmt: skip
 
     def limits(self) -> list[ActionLimit]:
-        with self._tx() as cur:
+        with self._auto() as cur:
             rows = cur.execute(self._q["limits"]).fetchall()
         return [ActionLimit(r[0], r[1], r[2], r[3], effective=r[6]) for r in rows]
 
@@ -225,9 +249,11 @@ class PostgresStore(Store):
         new = split.new_rows(existing)
         if not new:
             return split.results([], [], existing)
-        ids = [r[0] for r in cur.execute(self._q["reserve_ids"], (len(new),))]
+        ids = self._reserve_ids(cur, len(new))
         keyed = [(rows[i], ids[k]) for k, i in enumerate(new) if rows[i].dedup_id is not None]
         if keyed:
+            # Upsert in key order: producers racing on the same ids wait, never deadlock.
+            keyed.sort(key=lambda pair: (pair[0].queue, pair[0].dedup_id or ""))
             won = {
                 (q, d)
                 for q, d in cur.execute(
@@ -261,6 +287,12 @@ class PostgresStore(Store):
             cur.execute(self._q["insert_groups"], ([q for q, _ in groups], [g for _, g in groups]))
         cur.execute(self._q["notify"], (sorted({rows[i].queue for i in new}),))
         return split.results(new, ids, existing)
+
+    def _reserve_ids(self, cur: psycopg.Cursor[Any], n: int) -> list[int]:
+        """``n`` new message ids, ascending (so FIFO order follows input order)."""
+        row = cur.execute(self._q["reserve_ids"], (n,), binary=True).fetchone()
+        assert row is not None
+        return sorted(row[0])
 
     def _dedup_lookup(
         self, cur: psycopg.Cursor[Any], keys: Sequence[tuple[str, str]], now: float
@@ -305,8 +337,11 @@ class PostgresStore(Store):
         lease: float | None,
         budget: Budgets | None,
     ) -> list[Message]:
-        """Claim from each queue in turn until ``n`` messages are claimed."""
+        """Claim from each queue in turn until ``n`` messages are claimed. The messages of one
+        claim share a fresh random lease token: a receipt is (message id, token), so it is
+        still unique, and one token per statement spares a random draw per row."""
         claimed: list[Message] = []
+        token = secrets.token_hex(16)
         for policy in policies:
             want = n - len(claimed)
             if want <= 0:
@@ -318,9 +353,10 @@ class PostgresStore(Store):
                 "max_receives": policy.max_receives or NEVER,
                 "kept": ATTEMPTS_KEPT,
                 "n": want,
+                "token": token,
             }
             if budget is None and not policy.fifo:
-                rows = cur.execute(self._q["claim_next"], params).fetchall()
+                rows = cur.execute(self._q["claim_next"], params, binary=True).fetchall()
             else:
                 rows = self._claim_picked(cur, policy, params, budget)
             rows.sort(key=lambda row: row[0])
@@ -349,7 +385,7 @@ class PostgresStore(Store):
         )
         if not ids:
             return []
-        return cur.execute(self._q["claim_ids"], {**params, "ids": ids}).fetchall()
+        return cur.execute(self._q["claim_ids"], {**params, "ids": ids}, binary=True).fetchall()
 
     def _budgets(self, cur: psycopg.Cursor[Any], now: float) -> Budgets | None:
         rows = cur.execute(self._q["limits"]).fetchall()
@@ -367,8 +403,8 @@ class PostgresStore(Store):
     @contextmanager
     def begin(self) -> Iterator[psycopg.Connection[Any]]:
         try:
-            with self._get_pool().connection() as conn, conn.transaction():
-                conn.execute("SET LOCAL enable_bitmapscan = on")  # the user's queries: defaults
+            # The user's queries get the server's default settings (no _configure here).
+            with self._get_tx_pool().connection() as conn, conn.transaction():
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(self.url, exc) from exc
@@ -399,6 +435,7 @@ class PostgresStore(Store):
                     for row in cur.execute(
                         self._q["ack_fenced"],
                         ([o.receipt.message_id for o in acks], [o.receipt.token for o in acks]),
+                        binary=True,
                     )
                 }
                 for index, outcome in enumerate(outcomes):
@@ -455,7 +492,7 @@ class PostgresStore(Store):
     ) -> list[Receipt]:
         if not receipts:
             return []
-        with self._tx() as cur:
+        with self._tx() if notify else self._auto() as cur:
             rows = cur.execute(
                 self._q[query],
                 (visible_at, [r.message_id for r in receipts], [r.token for r in receipts]),
@@ -476,7 +513,7 @@ class PostgresStore(Store):
         deadline = time.monotonic() + timeout
         try:
             listener = self._listen()
-            with self._tx() as cur:
+            with self._auto() as cur:
                 if cur.execute(self._q["has_visible"], (list(names), self.clock())).fetchone():
                     return True
             while (left := deadline - time.monotonic()) > 0:
@@ -520,18 +557,18 @@ class PostgresStore(Store):
             self.policy(name)
         now = self.clock()
         wanted = names + [dlq_name(n) for n in names if not is_dlq(n)]
-        with self._tx() as cur:
+        with self._auto() as cur:
             rows = cur.execute(self._q["stats"], {"now": now, "queues": wanted}).fetchall()
         return queue_stats(names, {row[0]: row[1:] for row in rows}, now)
 
     def get(self, ids: Sequence[int]) -> list[Message]:
-        with self._tx() as cur:
+        with self._auto() as cur:
             rows = cur.execute(self._q["get"], (list(ids),)).fetchall()
         return [message_from_row(row) for row in rows]
 
     def peek(self, queue: str, limit: int = 100, after_id: int = 0) -> list[Message]:
         self.policy(queue)
-        with self._tx() as cur:
+        with self._auto() as cur:
             rows = cur.execute(self._q["peek"], (queue, after_id, limit)).fetchall()
         return [message_from_row(row) for row in rows]
 
@@ -542,15 +579,10 @@ class PostgresStore(Store):
         error_contains: str | None = None,
     ) -> int:
         dlq = self.policy(queue).dlq.name
-        wanted = set(ids) if ids is not None else None
         now = self.clock()
+        wanted = {"dlq": dlq, "ids": None if ids is None else list(ids), "contains": error_contains}
         with self._tx() as cur:
-            chosen = [
-                (id_, source, group)
-                for id_, source, group, error in cur.execute(self._q["redrive_candidates"], (dlq,))
-                if (wanted is None or id_ in wanted)
-                and (error_contains is None or (error is not None and error_contains in error))
-            ]
+            chosen = cur.execute(self._q["redrive_candidates"], wanted).fetchall()
             if not chosen:
                 return 0
             cur.execute(self._q["redrive"], {"now": now, "ids": [c[0] for c in chosen], "dlq": dlq})
@@ -565,7 +597,7 @@ class PostgresStore(Store):
 
     def purge(self, queue: str) -> int:
         self.policy(queue)
-        with self._tx() as cur:
+        with self._auto() as cur:
             return cur.execute(self._q["purge"], (queue,)).rowcount
 
     def expire(self) -> int:

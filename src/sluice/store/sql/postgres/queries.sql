@@ -69,7 +69,8 @@ FROM unnest(%(actions)s::text[], %(tokens)s::float8[]) AS t(action, tokens)
 WHERE l.action = t.action
 
 -- name: reserve_ids
-SELECT nextval('sluice_message_ids') FROM generate_series(1, %s)
+-- one array value: cheaper to fetch than a row per id
+SELECT array_agg(nextval('sluice_message_ids')) FROM generate_series(1, %s)
 
 -- name: dedup_lookup
 SELECT d.queue, d.dedup_id, d.message_id FROM sluice_dedup AS d
@@ -114,7 +115,7 @@ WITH picked AS (
     FOR UPDATE SKIP LOCKED)
 UPDATE sluice_messages AS m
 SET receive_count = m.receive_count + 1,
-    lease = gen_random_uuid()::text,
+    lease = %(token)s,
     visible_at = %(until)s,
     attempts = CASE WHEN m.lease IS NULL THEN m.attempts ELSE (
         CASE WHEN jsonb_array_length(coalesce(m.attempts, '[]')) >= %(kept)s
@@ -153,7 +154,7 @@ FOR UPDATE OF m SKIP LOCKED
 -- name: claim_ids
 UPDATE sluice_messages AS m
 SET receive_count = m.receive_count + 1,
-    lease = gen_random_uuid()::text,
+    lease = %(token)s,
     visible_at = %(until)s,
     attempts = CASE WHEN m.lease IS NULL THEN m.attempts ELSE (
         CASE WHEN jsonb_array_length(coalesce(m.attempts, '[]')) >= %(kept)s
@@ -248,7 +249,11 @@ SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enque
 FROM sluice_messages WHERE queue = %s AND id > %s ORDER BY id LIMIT %s
 
 -- name: redrive_candidates
-SELECT id, source_queue, group_id, last_error FROM sluice_messages WHERE queue = %s
+-- the dead letters chosen by id and/or by a case-sensitive substring of their last error
+SELECT id, source_queue, group_id FROM sluice_messages
+WHERE queue = %(dlq)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
 FOR UPDATE
 
 -- name: redrive
