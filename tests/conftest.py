@@ -47,7 +47,8 @@ def _with_db(url: str, db: str) -> str:
 def pg_url(request: pytest.FixtureRequest) -> str:
     """A PostgreSQL database of this xdist worker's own (created once per session)."""
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    name = f"sluice_test_{worker}"
+    # SLUICE_TEST_DB_PREFIX keeps concurrent checkouts on one server out of each other's way.
+    name = f"{os.environ.get('SLUICE_TEST_DB_PREFIX', 'sluice_test')}_{worker}"
     try:
         with psycopg.connect(_with_db(PG_URL, "postgres"), autocommit=True, connect_timeout=5) as c:
             if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
