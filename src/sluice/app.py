@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from sluice import produce
 from sluice.errors import ConfigError, UnknownAction
 from sluice.model import (
     ActionLimit,
     ActionPolicy,
     NewMessage,
     QueuePolicy,
+    RunState,
     validate_queue_name,
 )
+from sluice.runs import Run, RunRef, run_id_of, start_run
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 from sluice.worker.actions import Action, Handler
@@ -130,7 +133,7 @@ class App:
         group: str | None = None,
         dedup_id: str | None = None,
         delay: float = 0.0,
-        run: str | None = None,
+        run: RunRef | None = None,
     ) -> NewMessage:
         """A message for ``action``, on the action's queue; ``UnknownAction`` if unregistered."""
         found = self.actions.get(action)
@@ -139,7 +142,7 @@ class App:
             raise UnknownAction(f"unknown action {action!r} (known: {known})")
         return NewMessage(
             found.policy.queue, body, action=action, group=group, dedup_id=dedup_id,
-            delay=delay, run_id=run,
+            delay=delay, run_id=run_id_of(run),
         )  # fmt: skip
 
     def enqueue(
@@ -150,7 +153,7 @@ class App:
         group: str | None = None,
         dedup_id: str | None = None,
         delay: float = 0.0,
-        run: str | None = None,
+        run: RunRef | None = None,
     ) -> int:
         """Enqueue one message for ``action`` and return its id (the existing id on a dedup
         hit)."""
@@ -158,6 +161,69 @@ class App:
             action, body, group=group, dedup_id=dedup_id, delay=delay, run=run
         )
         return self.store.enqueue([message])[0].id
+
+    def enqueue_many(
+        self,
+        action: str,
+        items: Iterable[Any],
+        *,
+        chunk_size: int = 1000,
+        max_backlog: int | None = None,
+        run: RunRef | None = None,
+    ) -> int:
+        """Enqueue one message per item (a body or a :class:`~sluice.Job`) in chunks of
+        ``chunk_size``, one transaction each, never holding the whole input; with
+        ``max_backlog``, wait while the queue holds more visible messages than that. Return
+        how many messages were created."""
+        return produce.enqueue_many(
+            self, action, items, chunk_size=chunk_size, max_backlog=max_backlog, run=run
+        )
+
+    def discover(
+        self,
+        action: str,
+        fetch_after: Callable[[Any], Iterable[Any]],
+        key: Callable[[Any], Any],
+        run: RunRef,
+        *,
+        chunk_size: int = 1000,
+        max_backlog: int | None = None,
+    ) -> int:
+        """A resumable discovery: enqueue a message per record of ``fetch_after(last_key)``
+        (a keyset query ordered by ``key``), checkpointing the last key of every chunk in the
+        run in the chunk's transaction, and seal the run at the end. Called again for the same
+        run, it resumes after the checkpoint. Return how many messages were created."""
+        return produce.discover(
+            self, action, fetch_after, key, run, chunk_size=chunk_size, max_backlog=max_backlog
+        )
+
+    def start_run(
+        self,
+        name: str,
+        *,
+        on_complete: str | None = None,
+        stages: Sequence[str] | None = None,
+        meta: Any = None,
+        id: str | None = None,
+    ) -> Run:
+        """Start a tracked run. Messages enqueued with ``run=`` count towards it; ``seal()`` it
+        when discovery is done. ``stages`` (action names): when a stage is accounted for, the
+        next stage's action is enqueued once with a summary; ``on_complete`` (an action) is
+        enqueued once when the last stage is. With an ``id`` that exists, return that run."""
+        return start_run(self, name, on_complete=on_complete, stages=stages, meta=meta, id=id)
+
+    def run_state(self, run: RunRef) -> RunState:
+        """A run's counters, status, rate and ETA (``UnknownRun`` if there is none)."""
+        return self.store.run_state(run_id_of(run) or "")
+
+    def runs(self, limit: int = 50) -> list[RunState]:
+        """The most recently started runs, newest first."""
+        return self.store.runs(limit)
+
+    def cancel_run(self, run: RunRef) -> int:
+        """Cancel a run: its remaining messages move to their DLQs with reason ``cancelled``
+        (nothing vanishes) and it is marked ``cancelled``. Return how many messages moved."""
+        return self.store.cancel_run(run_id_of(run) or "")
 
     def work(
         self,

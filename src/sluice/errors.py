@@ -10,6 +10,9 @@
     ├── MessageError                a message cannot be stored as given
     │   ├── MessageTooLarge
     │   └── BodyNotSerializable
+    ├── RunError                    a run cannot take what was asked
+    │   ├── UnknownRun              no run has this id
+    │   └── RunSealed               the run's discovery is over: its first stage is closed
     ├── StoreError                  the store cannot do what was asked
     │   ├── StoreUnavailable        the database cannot be reached
     │   └── SchemaMismatch          the store's schema is newer than this library
@@ -66,6 +69,19 @@ class MessageTooLarge(MessageError):
 
 class BodyNotSerializable(MessageError):
     """The message body cannot be serialised to JSON; nothing was stored."""
+
+
+class RunError(SluiceError):
+    """The run cannot take what was asked."""
+
+
+class UnknownRun(RunError, LookupError):
+    """No run has this id."""
+
+
+class RunSealed(RunError):
+    """The run is sealed: its total is fixed, so nothing more can be enqueued into it from
+    outside its own handlers (handlers may still add children with ``ctx.enqueue(run=ctx.run)``)."""
 
 
 class StoreError(SluiceError):

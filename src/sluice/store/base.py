@@ -46,8 +46,11 @@ from sluice.model import (
     QueuePolicy,
     QueueStats,
     Receipt,
+    RunSpec,
+    RunState,
     validate_queue_name,
 )
+from sluice.store import runs
 
 Clock = Callable[[], float]
 INFINITY = float("inf")
@@ -65,6 +68,11 @@ class Row(NamedTuple):
     enqueued_at: float
     visible_at: float
     dedup_expires_at: float | None
+    run_stage: int | None = None
+
+    def columns(self) -> tuple[Any, ...]:
+        """The values of the message table's insert columns, in their order."""
+        return (*self[:8], self.run_stage)
 
 
 class Store(ABC):
@@ -122,8 +130,13 @@ class Store(ABC):
 
     # -- the message life cycle ---------------------------------------------------------------
     @abstractmethod
-    def enqueue(self, messages: Sequence[NewMessage]) -> list[Enqueued]:
-        """Store messages in one transaction; one result per input, in order. Dedup-aware."""
+    def enqueue(
+        self, messages: Sequence[NewMessage], checkpoint: tuple[str, Any] | None = None
+    ) -> list[Enqueued]:
+        """Store messages in one transaction; one result per input, in order. Dedup-aware.
+
+        Messages of a run count towards its current stage (``RunSealed`` once it is sealed);
+        ``checkpoint=(run_id, key)`` records a discovery's position in the same transaction."""
 
     @abstractmethod
     def claim(self, queues: Sequence[str], n: int, lease: float | None = None) -> list[Message]:
@@ -197,6 +210,65 @@ class Store(ABC):
         also does this when it finds fewer messages than asked), forget dedup ids past their
         window, drop empty FIFO group rows; return how many messages were dead-lettered."""
 
+    # -- runs (backend-neutral, over the primitives below) -------------------------------------
+    def start_run(self, spec: RunSpec) -> RunState:
+        """Create a run in the ``discovering`` state; its first stage is open until sealed."""
+        with self._transaction() as db:
+            runs.create(self, db, spec, self.clock())
+        return self.run_state(spec.id)
+
+    def seal_run(self, run_id: str) -> None:
+        """Fix the total of the run's first stage (discovery is over); an empty or already
+        settled stage moves the run on at once."""
+        with self._transaction() as db:
+            runs.seal(self, db, run_id, self.clock())
+
+    def run_state(self, run_id: str) -> RunState:
+        """The run's counters and status (``UnknownRun`` if there is none)."""
+        with self._reading() as db:
+            return runs.state(self, db, run_id, self.clock())
+
+    def runs(self, limit: int = 50) -> list[RunState]:
+        """The most recently started runs, newest first."""
+        with self._reading() as db:
+            ids = [row[0] for row in self._sql(db, "runs_list", {"n": limit})]
+            now = self.clock()
+            return [runs.state(self, db, run_id, now) for run_id in ids]
+
+    def cancel_run(self, run_id: str) -> int:
+        """Stop the run: its waiting and in-flight messages move to their DLQs with reason
+        ``cancelled`` (in-flight handlers' acks then find a stale receipt), the run is marked
+        ``cancelled`` and fires nothing more. Return how many messages moved."""
+        with self._transaction() as db:
+            return runs.cancel(self, db, run_id, self.clock())
+
+    def backlog(self, queue: str, cap: int) -> int:
+        """How many messages of ``queue`` are visible, counting no further than ``cap`` (cheap
+        on any backlog: producers call it before each chunk)."""
+        self.policy(queue)
+        with self._reading() as db:
+            rows = self._sql(db, "backlog", {"queue": queue, "now": self.clock(), "cap": cap})
+        return int(rows[0][0])
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction yielding what :meth:`_sql` takes."""
+
+    @abstractmethod
+    def _reading(self) -> AbstractContextManager[Any]:
+        """A connection (or cursor) for consistent reads, yielding what :meth:`_sql` takes."""
+
+    @abstractmethod
+    def _sql(self, db: Any, name: str, params: Any) -> list[Any]:
+        """Run the named query with ``params`` on ``db``; its rows ([] if it returns none)."""
+
+    @abstractmethod
+    def _insert(
+        self, db: Any, rows: Sequence[Row], now: float, inside: bool = False
+    ) -> list[Enqueued]:
+        """Insert prepared rows in the open transaction ``db`` (dedup, FIFO groups, run
+        totals; ``inside``: spawned by the store or a handler, allowed into sealed stages)."""
+
     # -- shared logic --------------------------------------------------------------------------
     def policy(self, queue: str) -> QueuePolicy:
         """The policy of ``queue``, or ``UnknownQueue``."""
@@ -238,7 +310,7 @@ class Store(ABC):
                 expires = INFINITY if policy.dedup_window is None else now + policy.dedup_window
             rows.append(
                 Row(policy.name, message.action, raw.decode(), group, message.dedup_id,
-                    message.run_id, now, visible_at, expires)
+                    message.run_id, now, visible_at, expires, message.run_stage)
             )  # fmt: skip
         return rows
 

@@ -27,7 +27,7 @@ from sluice.model import (
     dlq_name,
     is_dlq,
 )
-from sluice.store import sql
+from sluice.store import runs, sql
 from sluice.store.base import Clock, Row, Store
 from sluice.store.logic import (
     ATTEMPTS_KEPT,
@@ -235,15 +235,34 @@ class PostgresStore(Store):
             )
 
     # -- enqueue -----------------------------------------------------------------------------
-    def enqueue(self, messages: Sequence[NewMessage]) -> list[Enqueued]:
-        if not messages:
+    def enqueue(
+        self, messages: Sequence[NewMessage], checkpoint: tuple[str, Any] | None = None
+    ) -> list[Enqueued]:
+        if not messages and checkpoint is None:
             return []
         now = self.clock()
         rows = self.prepare(messages, now)
         with self._tx() as cur:
-            return self._insert(cur, rows, now)
+            done = self._insert(cur, rows, now)
+            if checkpoint is not None:
+                runs.save_checkpoint(self, cur, *checkpoint)
+            return done
 
-    def _insert(self, cur: psycopg.Cursor[Any], rows: Sequence[Row], now: float) -> list[Enqueued]:
+    def _transaction(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
+        return self._tx()
+
+    def _reading(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
+        return self._auto()
+
+    def _sql(self, db: psycopg.Cursor[Any], name: str, params: Any) -> list[Any]:
+        db.execute(self._q[name], params)
+        return db.fetchall() if db.description is not None else []
+
+    def _insert(
+        self, cur: psycopg.Cursor[Any], rows: Sequence[Row], now: float, inside: bool = False
+    ) -> list[Enqueued]:
+        if any(row.run_id is not None for row in rows):
+            rows = runs.assign_stages(self, cur, rows)
         split = split_dedup(rows)
         existing = self._dedup_lookup(cur, split.keys, now)
         new = split.new_rows(existing)
@@ -280,12 +299,13 @@ class PostgresStore(Store):
                 new, ids = [i for i, _ in kept], [id_ for _, id_ in kept]  # fmt: skip
         with cur.copy(self._q["copy_messages"]) as copy:
             for id_, index in zip(ids, new, strict=True):
-                copy.write_row((id_, *rows[index][:8]))  # copy_messages: id + a Row's first 8
+                copy.write_row((id_, *rows[index].columns()))
         groups = self.fifo_groups(rows, new)
         if groups:
             cur.execute(self._q["groups_shared_lock"])
             cur.execute(self._q["insert_groups"], ([q for q, _ in groups], [g for _, g in groups]))
         cur.execute(self._q["notify"], (sorted({rows[i].queue for i in new}),))
+        runs.count_new(self, cur, (rows[i] for i in new if rows[i].run_id is not None), now, inside)
         return split.results(new, ids, existing)
 
     def _reserve_ids(self, cur: psycopg.Cursor[Any], n: int) -> list[int]:
@@ -362,8 +382,16 @@ class PostgresStore(Store):
             rows.sort(key=lambda row: row[0])
             claimed.extend(message_from_row(row, claimed=True) for row in rows)
             if len(rows) < want and policy.max_receives is not None:
-                cur.execute(self._q["dead_letter_exhausted"], params)
+                self._exhaust(cur, params, now)
         return claimed
+
+    def _exhaust(self, cur: psycopg.Cursor[Any], params: dict[str, Any], now: float) -> int:
+        """Dead-letter visible messages out of receives and count them in their runs, in one
+        transaction (a savepoint when one is open already)."""
+        with cur.connection.transaction():
+            dead = cur.execute(self._q["dead_letter_exhausted"], params).fetchall()
+            runs.dead_lettered(self, cur, dead, now)
+        return len(dead)
 
     def _claim_picked(
         self,
@@ -421,17 +449,39 @@ class PostgresStore(Store):
         acks = [o for o in outcomes if o.kind == "ack"]
         others = [o for o in outcomes if o.kind != "ack"]
         stale: list[Receipt] = []
-        single = not others and not any(o.children or o.once for o in acks)
+        if tx is None and not others and not any(o.children or o.once for o in acks):
+            # One autocommit statement acks plain messages; those of runs (their counters must
+            # move in the same transaction) and stale receipts are left for the general path.
+            with self._auto() as cur:
+                deleted_plain = {
+                    row[0]
+                    for row in cur.execute(
+                        self._q["ack_fenced_plain"],
+                        ([o.receipt.message_id for o in acks], [o.receipt.token for o in acks]),
+                        binary=True,
+                    )
+                }
+            rest = []
+            for outcome in acks:
+                if outcome.receipt.message_id in deleted_plain:
+                    deleted_plain.discard(outcome.receipt.message_id)
+                else:  # a message of a run, or stale (a second outcome for one message is)
+                    rest.append(outcome)
+            outcomes = acks = rest
+            if not outcomes:
+                return stale
+            children = [[] for _ in outcomes]
         if tx is not None:
             context: AbstractContextManager[psycopg.Cursor[Any]] = tx.cursor()
         else:
-            context = self._auto() if single else self._tx()
+            context = self._tx()
         with context as cur:
             spawned: list[Row] = []
             once: list[tuple[str, int]] = []
+            tallies = runs.Tallies()
             if acks:
                 deleted = {
-                    row[0]
+                    row[0]: row[1:]
                     for row in cur.execute(
                         self._q["ack_fenced"],
                         ([o.receipt.message_id for o in acks], [o.receipt.token for o in acks]),
@@ -441,9 +491,10 @@ class PostgresStore(Store):
                 for index, outcome in enumerate(outcomes):
                     if outcome.kind != "ack":
                         continue
-                    if outcome.receipt.message_id in deleted:
-                        deleted.discard(outcome.receipt.message_id)
-                        spawned.extend(children[index])
+                    run = deleted.pop(outcome.receipt.message_id, None)
+                    if run is not None:
+                        tallies.add(*run, succeeded=1)
+                        spawned.extend(runs.inherit(children[index], *run))
                         once.extend((key, outcome.receipt.message_id) for key in outcome.once)
                     else:
                         stale.append(outcome.receipt)
@@ -455,8 +506,13 @@ class PostgresStore(Store):
             if others:
                 ids = [o.receipt.message_id for o in others]
                 found = cur.execute(self._q["outcome_rows"], (ids,)).fetchall()
-                rows = {r[0]: r[1:] for r in found}
+                rows = {r[0]: r[1:5] for r in found}
                 plan = plan_outcomes(others, rows, self.policy, now)
+                run_of = {r[0]: r[5:] for r in found}
+                for id_, *_ in plan.retries:
+                    tallies.add(*run_of[id_], failed=1)
+                for id_, *_ in plan.dead:
+                    tallies.add(*run_of[id_], dead=1)
                 if plan.retries:
                     ids_, at, errors, history = zip(*plan.retries, strict=True)
                     cur.execute(
@@ -467,8 +523,10 @@ class PostgresStore(Store):
                 if plan.dead:
                     self._dead_letter(cur, plan.dead, now)
                 stale.extend(plan.stale)
-            if spawned:
-                self._insert(cur, spawned, now)
+            if spawned:  # before the parents' counts, so a stage cannot finish under them
+                self._insert(cur, spawned, now, inside=True)
+            if tallies:
+                runs.apply(self, cur, tallies, now)
         return stale
 
     def _dead_letter(
@@ -586,7 +644,10 @@ class PostgresStore(Store):
             if not chosen:
                 return 0
             cur.execute(self._q["redrive"], {"now": now, "ids": [c[0] for c in chosen], "dlq": dlq})
-            groups = sorted({(s, g) for _, s, g in chosen if g is not None and self.policy(s).fifo})
+            runs.redriven(self, cur, [(c[3], c[4]) for c in chosen], now)
+            groups = sorted(
+                {(s, g) for _, s, g, _, _ in chosen if g is not None and self.policy(s).fifo}
+            )
             if groups:
                 cur.execute(self._q["groups_shared_lock"])
                 cur.execute(
@@ -597,8 +658,13 @@ class PostgresStore(Store):
 
     def purge(self, queue: str) -> int:
         self.policy(queue)
-        with self._auto() as cur:
-            return cur.execute(self._q["purge"], (queue,)).rowcount
+        if is_dlq(queue):
+            with self._auto() as cur:
+                return cur.execute(self._q["purge"], (queue,)).rowcount
+        with self._tx() as cur:
+            counted = cur.execute(self._q["purge_counted"], (queue,)).fetchall()
+            runs.purged(self, cur, [c for c in counted if c[0] is not None], self.clock())
+            return sum(int(c[2]) for c in counted)
 
     def expire(self) -> int:
         now = self.clock()
@@ -607,11 +673,12 @@ class PostgresStore(Store):
         with self._tx() as cur:
             for policy in policies:
                 if policy.max_receives is not None:
-                    expired += cur.execute(
-                        self._q["dead_letter_exhausted"],
+                    expired += self._exhaust(
+                        cur,
                         {"queue": policy.name, "now": now, "kept": ATTEMPTS_KEPT,
                          "max_receives": policy.max_receives},
-                    ).rowcount  # fmt: skip
+                        now,
+                    )  # fmt: skip
                 if policy.retention is None:
                     continue
                 rows = cur.execute(
@@ -622,9 +689,10 @@ class PostgresStore(Store):
                     self._dead_letter(
                         cur,
                         [(id_, "expired", reason, add_attempt(attempts, now, receives, "expired"))
-                         for id_, attempts, receives in rows],
+                         for id_, attempts, receives, _, _ in rows],
                         now,
                     )  # fmt: skip
+                    runs.dead_lettered(self, cur, [(r[3], r[4]) for r in rows], now)
                 expired += len(rows)
             cur.execute(self._q["dedup_gc"], (now,))
             cur.execute(self._q["groups_exclusive_lock"])

@@ -24,7 +24,7 @@ from sluice.model import (
     Receipt,
     is_dlq,
 )
-from sluice.store import sql
+from sluice.store import runs, sql
 from sluice.store.base import Clock, Row, Store
 from sluice.store.logic import (
     ATTEMPTS_KEPT,
@@ -199,15 +199,33 @@ class SqliteStore(Store):
             )
 
     # -- enqueue -----------------------------------------------------------------------------
-    def enqueue(self, messages: Sequence[NewMessage]) -> list[Enqueued]:
-        if not messages:
+    def enqueue(
+        self, messages: Sequence[NewMessage], checkpoint: tuple[str, Any] | None = None
+    ) -> list[Enqueued]:
+        if not messages and checkpoint is None:
             return []
         now = self.clock()
         rows = self.prepare(messages, now)
         with self._write() as db:
-            return self._insert(db, rows, now)
+            done = self._insert(db, rows, now)
+            if checkpoint is not None:
+                runs.save_checkpoint(self, db, *checkpoint)
+            return done
 
-    def _insert(self, db: sqlite3.Connection, rows: Sequence[Row], now: float) -> list[Enqueued]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._write()
+
+    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        return nullcontext(self._conn())
+
+    def _sql(self, db: sqlite3.Connection, name: str, params: Any) -> list[Any]:
+        return db.execute(self._q[name], params).fetchall()
+
+    def _insert(
+        self, db: sqlite3.Connection, rows: Sequence[Row], now: float, inside: bool = False
+    ) -> list[Enqueued]:
+        if any(row.run_id is not None for row in rows):
+            rows = runs.assign_stages(self, db, rows)
         split = split_dedup(rows)
         existing: dict[tuple[str, str], int] = {}
         by_queue: dict[str, list[str]] = {}
@@ -221,8 +239,9 @@ class SqliteStore(Store):
             return split.results([], [], existing)
         db.executemany(
             self._q["insert_message"],
-            # insert_message takes a Row's first eight fields, in order
-            [row[:8] for row in rows] if len(new) == len(rows) else [rows[i][:8] for i in new],
+            [row.columns() for row in rows]
+            if len(new) == len(rows)
+            else [rows[i].columns() for i in new],
         )
         # AUTOINCREMENT ids are consecutive inside one write transaction.
         last = db.execute(self._q["last_id"]).fetchone()[0]
@@ -238,6 +257,7 @@ class SqliteStore(Store):
         groups = self.fifo_groups(rows, new)
         if groups:
             db.executemany(self._q["insert_group"], groups)
+        runs.count_new(self, db, (rows[i] for i in new if rows[i].run_id is not None), now, inside)
         return split.results(new, ids, existing)
 
     # -- claim -------------------------------------------------------------------------------
@@ -268,13 +288,23 @@ class SqliteStore(Store):
                 rows.sort(key=lambda row: row[0])
                 claimed.extend(message_from_row(row, claimed=True) for row in rows)
                 if len(rows) < want and policy.max_receives is not None:
-                    db.execute(self._q["dead_letter_exhausted"], params)
+                    self._exhaust(db, params, now)
             if budget is not None:
                 db.executemany(
                     self._q["save_tokens"],
                     [(tokens, now, action) for action, tokens in budget.tokens.items()],
                 )
         return claimed
+
+    def _exhaust(self, db: sqlite3.Connection, params: dict[str, Any], now: float) -> int:
+        """Dead-letter visible messages out of receives; count them in their runs."""
+        dead = db.execute(self._q["dead_letter_exhausted"], params).fetchall()
+        tallies = runs.Tallies()
+        for run_id, stage in dead:
+            tallies.add(run_id, stage, dead=1)
+        if tallies:
+            runs.apply(self, db, tallies, now)
+        return len(dead)
 
     def _claim_picked(
         self,
@@ -328,23 +358,31 @@ class SqliteStore(Store):
         with nullcontext(tx) if tx is not None else self._write() as db:
             spawned: list[Row] = []
             once: list[tuple[str, int, float]] = []
+            tallies = runs.Tallies()
             if acks:
                 pairs = _json([(o.receipt.message_id, o.receipt.token) for o in acks])
-                deleted = {row[0] for row in db.execute(self._q["ack_fenced"], (pairs,))}
+                deleted = {r[0]: r[1:] for r in db.execute(self._q["ack_fenced"], (pairs,))}
                 for index, outcome in enumerate(outcomes):
                     if outcome.kind != "ack":
                         continue
-                    if outcome.receipt.message_id in deleted:
-                        deleted.discard(outcome.receipt.message_id)
-                        spawned.extend(children[index])
+                    run = deleted.pop(outcome.receipt.message_id, None)
+                    if run is not None:
+                        tallies.add(*run, succeeded=1)
+                        spawned.extend(runs.inherit(children[index], *run))
                         once.extend((key, outcome.receipt.message_id, now) for key in outcome.once)
                     else:
                         stale.append(outcome.receipt)
                 db.executemany(self._q["once_record"], once)
             if others:
                 ids = _json([o.receipt.message_id for o in others])
-                rows = {r[0]: r[1:] for r in db.execute(self._q["outcome_rows"], (ids,))}
+                found = db.execute(self._q["outcome_rows"], (ids,)).fetchall()
+                rows = {r[0]: r[1:5] for r in found}
                 plan = plan_outcomes(others, rows, self.policy, now)
+                run_of = {r[0]: r[5:] for r in found}
+                for id_, *_ in plan.retries:
+                    tallies.add(*run_of[id_], failed=1)
+                for id_, *_ in plan.dead:
+                    tallies.add(*run_of[id_], dead=1)
                 db.executemany(
                     self._q["retry"], [(at, err, _json(h), i) for i, at, err, h in plan.retries]
                 )
@@ -353,8 +391,10 @@ class SqliteStore(Store):
                     [(reason, err, _json(h), now, i) for i, reason, err, h in plan.dead],
                 )
                 stale.extend(plan.stale)
-            if spawned:
-                self._insert(db, spawned, now)
+            if spawned:  # before the parents' counts, so a stage cannot finish under them
+                self._insert(db, spawned, now, inside=True)
+            if tallies:
+                runs.apply(self, db, tallies, now)
         return stale
 
     def extend(self, receipts: Sequence[Receipt], lease: float) -> list[Receipt]:
@@ -428,17 +468,20 @@ class SqliteStore(Store):
         now = self.clock()
         with self._write() as db:
             chosen = [
-                (id_, source, group)
-                for id_, source, group, error in db.execute(self._q["redrive_candidates"], (dlq,))
+                (id_, source, group, run_id, stage)
+                for id_, source, group, error, run_id, stage in db.execute(
+                    self._q["redrive_candidates"], (dlq,)
+                )
                 if (wanted is None or id_ in wanted)
                 and (error_contains is None or (error is not None and error_contains in error))
             ]
             db.executemany(
-                self._q["redrive"], [{"now": now, "id": id_, "dlq": dlq} for id_, _, _ in chosen]
+                self._q["redrive"], [{"now": now, "id": c[0], "dlq": dlq} for c in chosen]
             )
+            runs.redriven(self, db, [(c[3], c[4]) for c in chosen], now)
             groups = {
                 (source, group)
-                for _, source, group in chosen
+                for _, source, group, _, _ in chosen
                 if group is not None and self.policy(source).fifo
             }
             db.executemany(self._q["insert_group"], sorted(groups))
@@ -447,7 +490,12 @@ class SqliteStore(Store):
     def purge(self, queue: str) -> int:
         self.policy(queue)
         with self._write() as db:
-            return db.execute(self._q["purge"], (queue,)).rowcount
+            counted = (
+                [] if is_dlq(queue) else db.execute(self._q["purge_runs"], (queue,)).fetchall()
+            )
+            purged = db.execute(self._q["purge"], (queue,)).rowcount
+            runs.purged(self, db, counted, self.clock())
+            return purged
 
     def expire(self) -> int:
         now = self.clock()
@@ -455,11 +503,12 @@ class SqliteStore(Store):
         with self._write() as db:
             for policy in self.queues():
                 if policy.max_receives is not None:
-                    expired += db.execute(
-                        self._q["dead_letter_exhausted"],
+                    expired += self._exhaust(
+                        db,
                         {"queue": policy.name, "now": now, "kept": ATTEMPTS_KEPT,
                          "max_receives": policy.max_receives},
-                    ).rowcount  # fmt: skip
+                        now,
+                    )  # fmt: skip
                 if policy.retention is None:
                     continue
                 rows = db.execute(
@@ -470,9 +519,10 @@ class SqliteStore(Store):
                     [
                         ("expired", f"retention of {policy.retention:g}s passed",
                          _json(add_attempt(attempts, now, receives, "expired")), now, id_)
-                        for id_, attempts, receives in rows
+                        for id_, attempts, receives, _, _ in rows
                     ],
                 )  # fmt: skip
+                runs.dead_lettered(self, db, [(r[3], r[4]) for r in rows], now)
                 expired += len(rows)
             db.execute(self._q["dedup_gc"], (now,))
             db.execute(self._q["groups_gc"])

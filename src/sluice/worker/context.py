@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.errors import SluiceError
 from sluice.model import Message, NewMessage
+from sluice.runs import RunRef
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -117,9 +118,11 @@ class Context:
         group: str | None = None,
         dedup_id: str | None = None,
         delay: float = 0.0,
-        run: str | None = None,
+        run: RunRef | None = None,
     ) -> None:
-        """Enqueue a follow-up message, committed together with this call's ack."""
+        """Enqueue a follow-up message, committed together with this call's ack. With
+        ``run=ctx.run`` it joins this message's run and stage (fan-out): the stage is not
+        accounted for until the children are."""
         self.children.append(
             self.app.new_message(action, body, group=group, dedup_id=dedup_id, delay=delay, run=run)
         )

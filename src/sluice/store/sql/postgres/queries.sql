@@ -89,7 +89,7 @@ RETURNING queue, dedup_id
 
 -- name: copy_messages
 COPY sluice_messages (id, queue, action, body, group_id, dedup_id, run_id, enqueued_at,
-                      visible_at) FROM STDIN
+                      visible_at, run_stage) FROM STDIN
 
 -- name: groups_shared_lock
 SELECT pg_advisory_xact_lock_shared(7418500002)
@@ -182,6 +182,7 @@ SET queue = m.queue || '.dlq', source_queue = m.queue, dead_reason = 'max_receiv
     lease = NULL, visible_at = %(now)s
 FROM picked
 WHERE m.id = picked.id
+RETURNING m.run_id, m.run_stage
 
 -- name: dead_letter
 UPDATE sluice_messages AS m
@@ -195,10 +196,17 @@ WHERE m.id = d.id
 DELETE FROM sluice_messages AS m
 USING unnest(%s::bigint[], %s::text[]) AS r(id, lease)
 WHERE m.id = r.id AND m.lease = r.lease
+RETURNING m.id, m.run_id, m.run_stage
+
+-- name: ack_fenced_plain
+-- the autocommit fast path: messages of runs are left for a transaction that counts them
+DELETE FROM sluice_messages AS m
+USING unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+WHERE m.id = r.id AND m.lease = r.lease AND m.run_id IS NULL
 RETURNING m.id
 
 -- name: outcome_rows
-SELECT id, lease, receive_count, queue, attempts FROM sluice_messages
+SELECT id, lease, receive_count, queue, attempts, run_id, run_stage FROM sluice_messages
 WHERE id = ANY(%s::bigint[])
 FOR UPDATE
 
@@ -250,7 +258,7 @@ FROM sluice_messages WHERE queue = %s AND id > %s ORDER BY id LIMIT %s
 
 -- name: redrive_candidates
 -- the dead letters chosen by id and/or by a case-sensitive substring of their last error
-SELECT id, source_queue, group_id FROM sluice_messages
+SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
 WHERE queue = %(dlq)s
   AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
   AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
@@ -266,7 +274,7 @@ WHERE id = ANY(%(ids)s::bigint[]) AND queue = %(dlq)s
 DELETE FROM sluice_messages WHERE queue = %s
 
 -- name: expire_candidates
-SELECT id, attempts, receive_count FROM sluice_messages
+SELECT id, attempts, receive_count, run_id, run_stage FROM sluice_messages
 WHERE queue = %s AND enqueued_at < %s AND NOT (lease IS NOT NULL AND visible_at > %s)
 FOR UPDATE SKIP LOCKED
 
@@ -297,3 +305,76 @@ SELECT n_dead_tup, n_live_tup FROM pg_stat_user_tables WHERE relname = 'sluice_m
 
 -- name: vacuum
 VACUUM (ANALYZE) sluice_messages
+
+-- name: run_insert
+INSERT INTO sluice_runs (id, name, status, stage, stages, on_complete, meta, started_at)
+VALUES (%(run)s, %(name)s, %(status)s, 0, %(stages)s, %(on_complete)s, %(meta)s, %(now)s)
+
+-- name: run_stage_insert
+INSERT INTO sluice_run_stages (run_id, stage, sealed, started_at)
+VALUES (%(run)s, %(stage)s, %(sealed)s, %(now)s)
+
+-- name: run_get
+SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_at, finished_at
+FROM sluice_runs WHERE id = %(run)s
+
+-- name: run_lock
+SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_at, finished_at
+FROM sluice_runs WHERE id = %(run)s FOR UPDATE
+
+-- name: run_stage_rows
+SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at
+FROM sluice_run_stages WHERE run_id = %(run)s ORDER BY stage
+
+-- name: run_current_stage
+SELECT stage FROM sluice_runs WHERE id = %(run)s
+
+-- name: runs_list
+SELECT id FROM sluice_runs ORDER BY started_at DESC, id DESC LIMIT %(n)s
+
+-- name: run_count
+UPDATE sluice_run_stages
+SET total = total + %(total)s, succeeded = succeeded + %(succeeded)s,
+    failed = failed + %(failed)s, dead = dead + %(dead)s,
+    started_at = coalesce(started_at, %(now)s)
+WHERE run_id = %(run)s AND stage = %(stage)s
+RETURNING total, succeeded, dead, sealed, fired
+
+-- name: run_seal
+UPDATE sluice_run_stages SET sealed = true WHERE run_id = %(run)s AND stage = 0
+RETURNING total, succeeded, dead, sealed, fired
+
+-- name: run_fire
+UPDATE sluice_run_stages SET fired = true, finished_at = %(now)s
+WHERE run_id = %(run)s AND stage = %(stage)s AND NOT fired
+
+-- name: run_update
+UPDATE sluice_runs SET status = %(status)s, stage = %(stage)s, finished_at = %(finished)s
+WHERE id = %(run)s
+
+-- name: run_reopen
+UPDATE sluice_runs SET status = 'running', finished_at = NULL
+WHERE id = %(run)s AND status IN ('succeeded', 'failed')
+
+-- name: run_checkpoint
+UPDATE sluice_runs SET checkpoint = %(checkpoint)s WHERE id = %(run)s RETURNING id
+
+-- name: run_cancel_messages
+UPDATE sluice_messages
+SET queue = queue || '.dlq', source_queue = queue, dead_reason = 'cancelled',
+    last_error = 'run cancelled', lease = NULL, visible_at = %(now)s
+WHERE run_id = %(run)s AND right(queue, 4) <> '.dlq'
+RETURNING run_stage
+
+-- name: run_stages_close
+UPDATE sluice_run_stages SET fired = true, finished_at = coalesce(finished_at, %(now)s)
+WHERE run_id = %(run)s
+
+-- name: purge_counted
+WITH gone AS (DELETE FROM sluice_messages WHERE queue = %s RETURNING run_id, run_stage)
+SELECT run_id, run_stage, count(*) FROM gone GROUP BY run_id, run_stage
+
+-- name: backlog
+SELECT count(*) FROM (
+    SELECT 1 FROM sluice_messages WHERE queue = %(queue)s AND visible_at <= %(now)s
+    LIMIT %(cap)s) AS visible

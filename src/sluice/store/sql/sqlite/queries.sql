@@ -64,8 +64,8 @@ ON CONFLICT (queue, dedup_id) DO UPDATE SET
 
 -- name: insert_message
 INSERT INTO sluice_messages
-    (queue, action, body, group_id, dedup_id, run_id, enqueued_at, visible_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    (queue, action, body, group_id, dedup_id, run_id, enqueued_at, visible_at, run_stage)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: last_id
 SELECT last_insert_rowid()
@@ -134,6 +134,7 @@ SET queue = queue || '.dlq', source_queue = queue, dead_reason = 'max_receives',
         '$[#]', json_object('at', :now, 'receive', receive_count, 'error', 'lease expired')),
     lease = NULL, visible_at = :now
 WHERE queue = :queue AND visible_at <= :now AND receive_count >= :max_receives
+RETURNING run_id, run_stage
 
 -- name: dead_letter
 UPDATE sluice_messages
@@ -144,10 +145,10 @@ WHERE id = ?
 -- name: ack_fenced
 DELETE FROM sluice_messages
 WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
-RETURNING id
+RETURNING id, run_id, run_stage
 
 -- name: outcome_rows
-SELECT id, lease, receive_count, queue, attempts FROM sluice_messages
+SELECT id, lease, receive_count, queue, attempts, run_id, run_stage FROM sluice_messages
 WHERE id IN (SELECT value FROM json_each(?))
 
 -- name: retry
@@ -191,7 +192,8 @@ SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enque
 FROM sluice_messages WHERE queue = ? AND id > ? ORDER BY id LIMIT ?
 
 -- name: redrive_candidates
-SELECT id, source_queue, group_id, last_error FROM sluice_messages WHERE queue = ?
+SELECT id, source_queue, group_id, last_error, run_id, run_stage FROM sluice_messages
+WHERE queue = ?
 
 -- name: redrive
 UPDATE sluice_messages
@@ -203,7 +205,7 @@ WHERE id = :id AND queue = :dlq
 DELETE FROM sluice_messages WHERE queue = ?
 
 -- name: expire_candidates
-SELECT id, attempts, receive_count FROM sluice_messages
+SELECT id, attempts, receive_count, run_id, run_stage FROM sluice_messages
 WHERE queue = ? AND enqueued_at < ? AND NOT (lease IS NOT NULL AND visible_at > ?)
 
 -- name: dedup_gc
@@ -225,3 +227,74 @@ SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NO
 
 -- name: adapt_write
 UPDATE sluice_limits SET effective = ? WHERE action = ?
+
+-- name: run_insert
+INSERT INTO sluice_runs (id, name, status, stage, stages, on_complete, meta, started_at)
+VALUES (:run, :name, :status, 0, :stages, :on_complete, :meta, :now)
+
+-- name: run_stage_insert
+INSERT INTO sluice_run_stages (run_id, stage, sealed, started_at)
+VALUES (:run, :stage, :sealed, :now)
+
+-- name: run_get
+SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_at, finished_at
+FROM sluice_runs WHERE id = :run
+
+-- name: run_lock
+-- SQLite writes one transaction at a time: reading is locking
+SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_at, finished_at
+FROM sluice_runs WHERE id = :run
+
+-- name: run_stage_rows
+SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at
+FROM sluice_run_stages WHERE run_id = :run ORDER BY stage
+
+-- name: run_current_stage
+SELECT stage FROM sluice_runs WHERE id = :run
+
+-- name: runs_list
+SELECT id FROM sluice_runs ORDER BY started_at DESC, id DESC LIMIT :n
+
+-- name: run_count
+UPDATE sluice_run_stages
+SET total = total + :total, succeeded = succeeded + :succeeded, failed = failed + :failed,
+    dead = dead + :dead, started_at = coalesce(started_at, :now)
+WHERE run_id = :run AND stage = :stage
+RETURNING total, succeeded, dead, sealed, fired
+
+-- name: run_seal
+UPDATE sluice_run_stages SET sealed = 1 WHERE run_id = :run AND stage = 0
+RETURNING total, succeeded, dead, sealed, fired
+
+-- name: run_fire
+UPDATE sluice_run_stages SET fired = 1, finished_at = :now
+WHERE run_id = :run AND stage = :stage AND fired = 0
+
+-- name: run_update
+UPDATE sluice_runs SET status = :status, stage = :stage, finished_at = :finished WHERE id = :run
+
+-- name: run_reopen
+UPDATE sluice_runs SET status = 'running', finished_at = NULL
+WHERE id = :run AND status IN ('succeeded', 'failed')
+
+-- name: run_checkpoint
+UPDATE sluice_runs SET checkpoint = :checkpoint WHERE id = :run RETURNING id
+
+-- name: run_cancel_messages
+UPDATE sluice_messages
+SET queue = queue || '.dlq', source_queue = queue, dead_reason = 'cancelled',
+    last_error = 'run cancelled', lease = NULL, visible_at = :now
+WHERE run_id = :run AND substr(queue, -4) <> '.dlq'
+RETURNING run_stage
+
+-- name: run_stages_close
+UPDATE sluice_run_stages SET fired = 1, finished_at = coalesce(finished_at, :now)
+WHERE run_id = :run
+
+-- name: purge_runs
+SELECT run_id, run_stage, count(*) FROM sluice_messages
+WHERE queue = ? AND run_id IS NOT NULL GROUP BY run_id, run_stage
+
+-- name: backlog
+SELECT count(*) FROM (
+    SELECT 1 FROM sluice_messages WHERE queue = :queue AND visible_at <= :now LIMIT :cap)

@@ -1,0 +1,90 @@
+"""Runs at the app level: the handle users hold, and resolving stage actions to their queues."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sluice.errors import ConfigError, UnknownAction, UnknownRun
+from sluice.model import RunSpec, RunState, Target
+
+if TYPE_CHECKING:
+    from sluice.app import App
+
+
+@dataclass(frozen=True)
+class Run:
+    """A handle on a run: pass it (or its ``id``) as ``run=`` when enqueueing."""
+
+    id: str
+    app: App = field(repr=False, compare=False)
+
+    def seal(self) -> None:
+        """Discovery is over: the total of the first stage is final."""
+        self.app.store.seal_run(self.id)
+
+    def state(self) -> RunState:
+        """The run's current counters and status, read from the store."""
+        return self.app.store.run_state(self.id)
+
+    def cancel(self) -> int:
+        """Cancel the run (see :meth:`sluice.App.cancel_run`)."""
+        return self.app.store.cancel_run(self.id)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+RunRef = Run | str
+"""A run given by handle or by id."""
+
+
+def run_id_of(run: RunRef | None) -> str | None:
+    """The id of a run given by handle or id."""
+    if run is None or isinstance(run, str):
+        return run
+    if isinstance(run, Run):
+        return run.id
+    raise ConfigError(f"run must be a sluice Run or a run id string, got {run!r}")
+
+
+def start_run(
+    app: App,
+    name: str,
+    *,
+    on_complete: str | None = None,
+    stages: Sequence[str] | None = None,
+    meta: Any = None,
+    id: str | None = None,
+) -> Run:
+    """Create a run (or, with an ``id`` that exists already, return a handle on it)."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a run needs a non-empty name, got {name!r}")
+    if id is not None:
+        try:
+            app.store.run_state(id)
+            return Run(id, app)
+        except UnknownRun:
+            pass
+    if stages is not None and (isinstance(stages, str) or not stages):
+        raise ConfigError(f"stages must be a non-empty list of action names, got {stages!r}")
+    targets = tuple(_target(app, action) for action in stages) if stages else (None,)
+    spec = RunSpec(
+        id or secrets.token_hex(8),
+        name,
+        targets,
+        on_complete=None if on_complete is None else _target(app, on_complete),
+        meta=meta,
+    )
+    app.store.start_run(spec)
+    return Run(spec.id, app)
+
+
+def _target(app: App, action: str) -> Target:
+    found = app.actions.get(action)
+    if found is None:
+        known = ", ".join(sorted(app.actions)) or "none registered"
+        raise UnknownAction(f"unknown action {action!r} in a run (known: {known})")
+    return Target(action, found.policy.queue)
