@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install sluice with its dev tools
 
 demo: $(STAMP) ## run the demo on the embedded SQLite default (no server needed)
-	$(BIN)/sluice demo
+	$(BIN)/sluice demo purge
 
 test: $(STAMP) ## run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -q -n 2 -m "not serial"

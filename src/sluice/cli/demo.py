@@ -115,3 +115,53 @@ def handoff(url: str, rows: int, kill_every: float, workdir: str) -> None:
     ]:
         table.add_row(key, value)
     console.print(table)
+
+
+@demo.command()
+@click.option("--store", "url", default="sqlite:///sluice-purge.db", show_default=True)
+@click.option(
+    "--records", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+    help="Records in the table (about 30% of them expired).",
+)  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--crash", is_flag=True, help="SIGKILL the producer and a worker midway.")
+def purge(url: str, records: int, workers: int, crash: bool) -> None:
+    """Purge expired records, one audit event each, at most 50 deletions in flight."""
+    from sluice.cli.runs import watch_run
+    from sluice.demos import purge as story
+
+    console = Console()
+    console.print(
+        f"[bold]purge with audit[/bold] on {redact_all(url)}: {records:,} records, "
+        f"{workers} worker processes, concurrency=50" + (", with crashes" if crash else "")
+    )
+    summary = story.run(
+        url, records, workers=workers, crash=crash,
+        on_progress=lambda app, run_id: watch_run(app.store, run_id, console, 0.25),
+    )  # fmt: skip
+    table = Table(show_header=False, title="summary (measured)")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in [
+        ("records in the table", f"{summary.records:,}"),
+        ("expired records", f"{summary.expired:,}"),
+        ("records deleted", f"{summary.deleted:,}"),
+        ("audit events written", f"{summary.audit_events:,}"),
+        ("duplicate audit events", f"{summary.duplicates:,}"),
+        ("expired records left", f"{summary.expired_left:,}"),
+        ("live records kept", f"{summary.live_left:,}"),
+        ("run", f"{summary.run_status}: {summary.run_succeeded:,}/{summary.run_total:,}"
+                f" succeeded, {summary.run_dead:,} dead"),
+        ("SIGKILLs (producer, workers)", f"{summary.producer_kills}, {summary.worker_kills}"),
+        ("peak memory: producer", f"{summary.producer_peak_mb:,.0f} MB"),
+        ("peak memory: largest worker", f"{summary.worker_peak_mb:,.0f} MB"),
+        ("table built in", f"{summary.build_seconds:.1f} s"),
+        ("discover + drain", f"{summary.seconds:.1f} s ({summary.throughput:,.0f} records/s)"),
+    ]:  # fmt: skip
+        table.add_row(key, value)
+    console.print(table)
+    ok = summary.deleted == summary.audit_events == summary.expired and not summary.duplicates
+    console.print("[green]every expired record deleted once, with one audit event[/green]"
+                  if ok else "[red]totals disagree[/red]")  # fmt: skip
+    if not ok:
+        raise SystemExit(1)

@@ -22,6 +22,9 @@ from sluice.model import (
     is_dlq,
 )
 
+CLAIM_SCAN = 1000
+"""Visible messages a limited claim looks at beyond the ones it wants: messages of an unlimited
+action queued behind more than this many of an action at its limit wait until those move."""
 ATTEMPTS_KEPT = 10
 """How many failed attempts a message remembers (the most recent ones)."""
 

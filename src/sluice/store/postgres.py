@@ -31,6 +31,7 @@ from sluice.store import runs, sql
 from sluice.store.base import Clock, Row, Store
 from sluice.store.logic import (
     ATTEMPTS_KEPT,
+    CLAIM_SCAN,
     NEVER,
     Budgets,
     adapted,
@@ -382,7 +383,7 @@ class PostgresStore(Store):
             rows.sort(key=lambda row: row[0])
             claimed.extend(message_from_row(row, claimed=True) for row in rows)
             if len(rows) < want and policy.max_receives is not None:
-                self._exhaust(cur, params, now)
+                self._exhaust(cur, {**params, "scan": CLAIM_SCAN}, now)
         return claimed
 
     def _exhaust(self, cur: psycopg.Cursor[Any], params: dict[str, Any], now: float) -> int:
@@ -406,7 +407,7 @@ class PostgresStore(Store):
         blocked = budget.blocked if budget is not None else []
         fetch = want if budget is None else want * 2 + 8
         candidates = cur.execute(
-            self._q[query], {**params, "blocked": blocked, "n": fetch}
+            self._q[query], {**params, "scan": fetch + CLAIM_SCAN, "blocked": blocked, "n": fetch}
         ).fetchall()
         ids = (
             [c[0] for c in candidates[:want]] if budget is None else pick(candidates, want, budget)
@@ -676,7 +677,7 @@ class PostgresStore(Store):
                     expired += self._exhaust(
                         cur,
                         {"queue": policy.name, "now": now, "kept": ATTEMPTS_KEPT,
-                         "max_receives": policy.max_receives},
+                         "max_receives": policy.max_receives, "scan": NEVER},
                         now,
                     )  # fmt: skip
                 if policy.retention is None:

@@ -28,6 +28,7 @@ from sluice.store import runs, sql
 from sluice.store.base import Clock, Row, Store
 from sluice.store.logic import (
     ATTEMPTS_KEPT,
+    CLAIM_SCAN,
     NEVER,
     Budgets,
     adapted,
@@ -288,7 +289,7 @@ class SqliteStore(Store):
                 rows.sort(key=lambda row: row[0])
                 claimed.extend(message_from_row(row, claimed=True) for row in rows)
                 if len(rows) < want and policy.max_receives is not None:
-                    self._exhaust(db, params, now)
+                    self._exhaust(db, {**params, "scan": CLAIM_SCAN}, now)
             if budget is not None:
                 db.executemany(
                     self._q["save_tokens"],
@@ -319,7 +320,8 @@ class SqliteStore(Store):
         blocked = budget.blocked if budget is not None else []
         fetch = want if budget is None else want * 2 + 8
         candidates = db.execute(
-            self._q[query], {**params, "blocked": _json(blocked), "n": fetch}
+            self._q[query],
+            {**params, "scan": fetch + CLAIM_SCAN, "blocked": _json(blocked), "n": fetch},
         ).fetchall()
         ids = (
             [c[0] for c in candidates[:want]] if budget is None else pick(candidates, want, budget)
@@ -506,7 +508,7 @@ class SqliteStore(Store):
                     expired += self._exhaust(
                         db,
                         {"queue": policy.name, "now": now, "kept": ATTEMPTS_KEPT,
-                         "max_receives": policy.max_receives},
+                         "max_receives": policy.max_receives, "scan": NEVER},
                         now,
                     )  # fmt: skip
                 if policy.retention is None:

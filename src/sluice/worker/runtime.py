@@ -38,6 +38,10 @@ FLUSH_AT = 500
 """Outcomes that trigger a flush at once."""
 MAX_PREFETCH = 1000
 MAINTENANCE_EVERY = 30.0
+LIMITED_WAIT_MIN = 0.005
+LIMITED_WAIT_MAX = 0.2
+"""Seconds a worker waits (doubling from the minimum) before claiming again when work is
+visible but global limits let it claim none."""
 """Seconds between housekeeping passes (Store.expire) of each worker."""
 
 
@@ -102,6 +106,8 @@ class Worker:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
         self._slot_freed = asyncio.Event()
+        self._limited = False  # the last empty claim was followed by "work is visible"
+        self._limited_wait = LIMITED_WAIT_MIN
         self._calls: set[asyncio.Task[None]] = set()
         background = [
             asyncio.create_task(self._complete_loop()),
@@ -129,6 +135,7 @@ class Worker:
                 self._take(message)
             self._dispatch_ready()
             if claimed:
+                self._limited, self._limited_wait = False, LIMITED_WAIT_MIN
                 continue
             if free <= 0:
                 self._slot_freed.clear()
@@ -136,7 +143,18 @@ class Worker:
                 continue
             if self.stop_when_idle and await self._idle():
                 return
-            await self._store_call(self.store.wait_for_work, self.queues, self._wait_time())
+            if self._limited:
+                # Work is visible but the claim got none: global limits are full. Claiming again
+                # at once would spin (on SQLite, on the write lock): wait for one of our calls to
+                # end, or a short, growing while for other workers' calls to.
+                self._slot_freed.clear()
+                await self._wait_event(self._slot_freed, self._limited_wait)
+                self._limited_wait = min(self._limited_wait * 2, LIMITED_WAIT_MAX)
+            self._limited = await self._store_call(
+                self.store.wait_for_work, self.queues, self._wait_time()
+            )
+            if not self._limited:
+                self._limited_wait = LIMITED_WAIT_MIN
 
     def _take(self, message: Message) -> None:
         assert message.receipt is not None

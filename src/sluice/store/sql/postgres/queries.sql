@@ -130,11 +130,20 @@ RETURNING m.id, m.queue, m.action, m.body, m.group_id, m.dedup_id, m.run_id, m.r
           m.source_queue
 
 -- name: claim_candidates
-SELECT id, action FROM sluice_messages
-WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count < %(max_receives)s
-  AND action <> ALL(%(blocked)s::text[])
-ORDER BY visible_at
-LIMIT %(n)s
+-- Looks at the first %(scan)s visible messages only (see the SQLite query); claims of limited
+-- actions are serialized by the lock on sluice_limits, so they do not compete for these rows.
+SELECT m.id, m.action FROM sluice_messages AS m
+WHERE m.id = ANY(ARRAY(
+    SELECT s.id FROM (
+        SELECT id, action, visible_at FROM sluice_messages
+        WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count < %(max_receives)s
+        ORDER BY visible_at
+        LIMIT %(scan)s) AS s
+    WHERE s.action <> ALL(%(blocked)s::text[])
+    ORDER BY s.visible_at
+    LIMIT %(n)s))
+  AND m.queue = %(queue)s AND m.visible_at <= %(now)s
+ORDER BY m.visible_at
 FOR UPDATE SKIP LOCKED
 
 -- name: claim_candidates_fifo
@@ -169,8 +178,12 @@ RETURNING m.id, m.queue, m.action, m.body, m.group_id, m.dedup_id, m.run_id, m.r
 
 -- name: dead_letter_exhausted
 WITH picked AS (
+    -- the first %(scan)s visible messages only: a claim must not walk a long backlog
     SELECT id FROM sluice_messages
-    WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count >= %(max_receives)s
+    WHERE id IN (SELECT id FROM sluice_messages
+                 WHERE queue = %(queue)s AND visible_at <= %(now)s
+                 ORDER BY visible_at LIMIT %(scan)s)
+      AND receive_count >= %(max_receives)s
     FOR UPDATE SKIP LOCKED)
 UPDATE sluice_messages AS m
 SET queue = m.queue || '.dlq', source_queue = m.queue, dead_reason = 'max_receives',

@@ -74,9 +74,14 @@ SELECT last_insert_rowid()
 INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (?, ?)
 
 -- name: claim_candidates
-SELECT id, action FROM sluice_messages
-WHERE queue = :queue AND visible_at <= :now AND receive_count < :max_receives
-  AND action NOT IN (SELECT value FROM json_each(:blocked))
+-- Looks at the first :scan visible messages only: behind a long backlog of an action at its
+-- limit, a claim (under the write lock) must not walk the whole queue to find nothing.
+SELECT id, action FROM (
+    SELECT id, action, visible_at FROM sluice_messages
+    WHERE queue = :queue AND visible_at <= :now AND receive_count < :max_receives
+    ORDER BY visible_at
+    LIMIT :scan)
+WHERE action NOT IN (SELECT value FROM json_each(:blocked))
 ORDER BY visible_at
 LIMIT :n
 
@@ -133,7 +138,10 @@ SET queue = queue || '.dlq', source_queue = queue, dead_reason = 'max_receives',
              ELSE coalesce(attempts, '[]') END,
         '$[#]', json_object('at', :now, 'receive', receive_count, 'error', 'lease expired')),
     lease = NULL, visible_at = :now
-WHERE queue = :queue AND visible_at <= :now AND receive_count >= :max_receives
+-- the first :scan visible messages only: a claim must not walk a long backlog
+WHERE id IN (SELECT id FROM sluice_messages WHERE queue = :queue AND visible_at <= :now
+             ORDER BY visible_at LIMIT :scan)
+  AND receive_count >= :max_receives
 RETURNING run_id, run_stage
 
 -- name: dead_letter
