@@ -29,6 +29,7 @@ def test_stage_boundaries_fire_once_with_workers_killed(url: str) -> None:
         app.action(name, queue=action.policy.queue)(action.handler)
     app.queue("etl", visibility_timeout=3, max_receives=20)
     with app.store.begin() as tx:
+        tx.execute("DROP TABLE IF EXISTS run_effects")
         tx.execute("CREATE TABLE run_effects (kind TEXT NOT NULL, message_id BIGINT NOT NULL)")
     run = app.start_run("etl", stages=["extract", "transform"], on_complete="finish")
     app.enqueue_many("extract", range(EXTRACTS), run=run)
