@@ -29,6 +29,8 @@ EXPECTED = [
     "QueueStats",
     "Receipt",
     "Retry",
+    "Schedule",
+    "Scheduler",
     "SchemaMismatch",
     "SluiceError",
     "Store",

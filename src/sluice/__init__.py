@@ -30,8 +30,10 @@ from sluice.model import (
     QueuePolicy,
     QueueStats,
     Receipt,
+    Schedule,
     dlq_name,
 )
+from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store
 from sluice.worker.context import Context
 from sluice.worker.runtime import Worker
@@ -61,6 +63,8 @@ __all__ = [
     "QueueStats",
     "Receipt",
     "Retry",
+    "Schedule",
+    "Scheduler",
     "SchemaMismatch",
     "SluiceError",
     "Store",
