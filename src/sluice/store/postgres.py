@@ -575,13 +575,14 @@ class PostgresStore(Store):
             due = [schedule_from_row(r) for r in cur.execute(self._q["schedules_due"], (now,))]
         if not due:
             return []
+        # Planned before the transaction: croniter is slow next to the lock it would hold.
+        planned = [(s, at, *plan(s, at, now)) for s, at, _ in due]
         fired: list[Fired] = []
         with self._tx() as cur:
             # By name, as every scheduler goes: racing transactions wait on each other's row
             # locks in one order, never deadlock. A waiter's update then sees the new next_at
             # and changes nothing.
-            for schedule, next_at, _ in due:
-                ticks, new_next_at = plan(schedule, next_at, now)
+            for schedule, next_at, ticks, new_next_at in planned:
                 cur.execute(
                     self._q["schedule_advance"],
                     (new_next_at, ticks[-1] if ticks else None, schedule.name, next_at),

@@ -425,10 +425,11 @@ class SqliteStore(Store):
         ]
         if not due:
             return []
+        # Planned before the transaction: croniter is slow next to the lock it would hold.
+        planned = [(s, at, *plan(s, at, now)) for s, at, _ in due]
         fired: list[Fired] = []
         with self._write() as db:
-            for schedule, next_at, _ in due:
-                ticks, new_next_at = plan(schedule, next_at, now)
+            for schedule, next_at, ticks, new_next_at in planned:
                 swapped = db.execute(
                     self._q["schedule_advance"],
                     (new_next_at, ticks[-1] if ticks else None, schedule.name, next_at),
