@@ -33,6 +33,8 @@ class Scheduler:
         self.max_sleep = max_sleep
         self.fired = 0
         """Ticks this scheduler has fired."""
+        self.passed = threading.Event()
+        """Set after each pass of :meth:`run` (tests wait on it; clear it to wait again)."""
         self.log = logging.getLogger("sluice.scheduler")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,6 +68,7 @@ class Scheduler:
                 self.log.warning("store unavailable, retrying in %.1fs: %s", RETRY_DELAY, exc)
                 stop.wait(RETRY_DELAY)
                 continue
+            self.passed.set()
             wait = self.max_sleep if due is None else due - self.clock()
             stop.wait(min(max(wait, 0.0), self.max_sleep))
 
