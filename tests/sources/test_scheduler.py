@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from sluice import App, ConfigError, Context, Schedule, Scheduler, UnknownQueue
@@ -98,3 +102,14 @@ def test_the_service_fires_in_its_thread_until_stopped(url: str, clock: FakeCloc
         scheduler.stop()
     assert app.store.stats(["jobs"])[0].depth == 1
     app.close()
+
+
+def test_the_scheduler_command_names_a_bad_target() -> None:
+    sluice = str(Path(sys.executable).with_name("sluice"))
+    result = subprocess.run(
+        [sluice, "scheduler", "no_such_module_here:app"],
+        capture_output=True, text=True, cwd=Path(__file__).parent.parent.parent, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "cannot import 'no_such_module_here'" in result.stderr

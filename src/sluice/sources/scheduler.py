@@ -68,6 +68,12 @@ class Scheduler:
                 self.log.warning("store unavailable, retrying in %.1fs: %s", RETRY_DELAY, exc)
                 stop.wait(RETRY_DELAY)
                 continue
+            except Exception:
+                # E.g. a stored schedule whose queue is gone: nothing of the pass was stored.
+                # Say so and keep going, rather than silently end a scheduler thread.
+                self.log.exception("scheduler pass failed, retrying in %.1fs", RETRY_DELAY)
+                stop.wait(RETRY_DELAY)
+                continue
             self.passed.set()
             wait = self.max_sleep if due is None else due - self.clock()
             stop.wait(min(max(wait, 0.0), self.max_sleep))
