@@ -157,7 +157,7 @@ def main() -> None:
             "",
             f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs "
             f"({platform.processor() or platform.machine()}), shared machine; each figure a "
-            "fresh child process; raw = plain chunked inserts (executemany / COPY) in the same run.",
+            "fresh child process; raw = plain chunked inserts (executemany / COPY), same run.",
             "",
             *lines,
             "",

@@ -34,6 +34,8 @@ EXPECTED = [
     "RunError",
     "RunSealed",
     "RunState",
+    "Schedule",
+    "Scheduler",
     "SchemaMismatch",
     "SluiceError",
     "StageState",

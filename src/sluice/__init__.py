@@ -35,10 +35,12 @@ from sluice.model import (
     QueueStats,
     Receipt,
     RunState,
+    Schedule,
     StageState,
     dlq_name,
 )
 from sluice.runs import Run
+from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store
 from sluice.worker.context import Context
 from sluice.worker.runtime import Worker
@@ -73,6 +75,8 @@ __all__ = [
     "RunError",
     "RunSealed",
     "RunState",
+    "Schedule",
+    "Scheduler",
     "SchemaMismatch",
     "SluiceError",
     "StageState",

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, overload
 
 from sluice import produce
 from sluice.errors import ConfigError, UnknownAction
 from sluice.model import (
     ActionLimit,
     ActionPolicy,
+    Misfire,
     NewMessage,
     QueuePolicy,
     RunState,
+    Schedule,
     validate_queue_name,
 )
 from sluice.runs import Run, RunRef, run_id_of, start_run
+from sluice.sources.cron import next_fire
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 from sluice.worker.actions import Action, Handler
@@ -32,6 +35,7 @@ class App:
         self._store: Store | None = None
         self._queues: dict[str, QueuePolicy] = {}
         self.actions: dict[str, Action] = {}
+        self.schedules: dict[str, Schedule] = {}
 
     @property
     def store(self) -> Store:
@@ -43,6 +47,8 @@ class App:
                 store.put_queue(policy)
             for action in self.actions.values():
                 store.put_limit(_limit_of(action))
+            for schedule in self.schedules.values():
+                store.put_schedule(schedule, next_fire(schedule, store.clock()))
             self._store = store
         return self._store
 
@@ -124,6 +130,82 @@ class App:
             return handler
 
         return register
+
+    @overload
+    def schedule(
+        self,
+        cron: str,
+        action: str,
+        *,
+        body: Any = None,
+        name: str | None = None,
+        timezone: str = "UTC",
+        misfire: Misfire = "skip",
+        catch_up_limit: int = 10,
+        queue: str | None = None,
+    ) -> Schedule: ...
+
+    @overload
+    def schedule(
+        self,
+        cron: str,
+        action: None = None,
+        *,
+        body: Any = None,
+        name: str | None = None,
+        timezone: str = "UTC",
+        misfire: Misfire = "skip",
+        catch_up_limit: int = 10,
+        queue: str | None = None,
+    ) -> Callable[[Handler], Handler]: ...
+
+    def schedule(
+        self,
+        cron: str,
+        action: str | None = None,
+        *,
+        body: Any = None,
+        name: str | None = None,
+        timezone: str = "UTC",
+        misfire: Misfire = "skip",
+        catch_up_limit: int = 10,
+        queue: str | None = None,
+    ) -> Schedule | Callable[[Handler], Handler]:
+        """Enqueue ``body`` for ``action`` at each tick of ``cron`` (5 fields, or 6 with
+        seconds first), read in ``timezone``. ``misfire``: ``skip`` or ``catch_up`` (see
+        :class:`sluice.Schedule`). Stored when the store opens; ``sluice scheduler`` fires it.
+
+        With ``action`` it returns the :class:`Schedule`; without, it decorates a function,
+        placed above ``@app.action`` (or alone: the function becomes an action with defaults).
+        The schedule is named after its action unless ``name`` is given.
+        """
+
+        def declare(action_name: str) -> Schedule:
+            found = self.actions.get(action_name)
+            schedule = Schedule(
+                name=name or action_name, cron=cron, action=action_name, body=body,
+                timezone=timezone, misfire=misfire, catch_up_limit=catch_up_limit,
+                queue=queue or (found.policy.queue if found else "default"),
+            )  # fmt: skip
+            if schedule.name in self.schedules:
+                raise ConfigError(f"schedule {schedule.name!r} is declared twice")
+            self.schedules[schedule.name] = schedule
+            if self._store is not None:
+                self._store.put_schedule(schedule, next_fire(schedule, self._store.clock()))
+            return schedule
+
+        if action is not None:
+            return declare(action)
+
+        def decorate(handler: Handler) -> Handler:
+            named = [a.name for a in self.actions.values() if a.handler is handler]
+            if not named:
+                self.action()(handler)
+                named = [getattr(handler, "__name__", "")]
+            declare(named[0])
+            return handler
+
+        return decorate
 
     def new_message(
         self,

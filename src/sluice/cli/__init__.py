@@ -77,7 +77,14 @@ def cli(ctx: click.Context, url: str | None, as_json: bool) -> None:
 def main() -> None:
     """Console entry point: errors print one line (passwords redacted) and exit 1;
     ``SLUICE_DEBUG=1`` shows the traceback of an unexpected one."""
-    from sluice.cli import demo, dlq, queues, runs, worker  # noqa: F401  (registers the commands)
+    from sluice.cli import (  # noqa: F401  (registers the commands)
+        demo,
+        dlq,
+        queues,
+        runs,
+        scheduler,
+        worker,
+    )  # fmt: skip
 
     try:
         cli.main(standalone_mode=False)

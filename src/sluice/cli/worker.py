@@ -21,14 +21,24 @@ from sluice.cli import cli
     show_default=True,
     help="One JSON line per message outcome, or plain text.",
 )
+@click.option(
+    "--sources",
+    is_flag=True,
+    help="Also fire the app's cron schedules (a scheduler thread in the first process).",
+)
 def worker(
-    target: str, queues: str | None, concurrency: int, processes: int, log_format: str
+    target: str,
+    queues: str | None,
+    concurrency: int,
+    processes: int,
+    log_format: str,
+    sources: bool,
 ) -> None:
     """Run workers for the actions of TARGET (module:app) until SIGTERM or Ctrl-C."""
     from sluice.worker.supervisor import run_worker, supervise
 
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     if processes <= 1:
-        run_worker(target, names, concurrency, log_format)
+        run_worker(target, names, concurrency, log_format, sources=sources)
     else:
-        sys.exit(supervise(target, names, concurrency, processes, log_format))
+        sys.exit(supervise(target, names, concurrency, processes, log_format, sources=sources))

@@ -23,6 +23,9 @@ seconds from the store's ``clock`` (injectable, so tests never sleep). The seman
   the first message and stores nothing (even if that message is gone).
 - **Limits.** ``concurrency`` caps messages of an action in flight across all workers; ``rate`` is a
   token bucket shared by all workers. Both are applied inside ``claim``.
+- **Schedules.** ``fire_due`` advances each due schedule's next fire time with a
+  compare-and-set and enqueues its ticks' messages in the same transaction, only if the set
+  took: any number of schedulers may race, each tick is fired once.
 - **Atomicity.** A call that fails stores nothing of its batch.
 """
 
@@ -48,9 +51,11 @@ from sluice.model import (
     Receipt,
     RunSpec,
     RunState,
+    Schedule,
     validate_queue_name,
 )
 from sluice.store import runs
+from sluice.store.schedules import Fired, Plan, StoredSchedule, tick_messages
 
 Clock = Callable[[], float]
 INFINITY = float("inf")
@@ -268,6 +273,33 @@ class Store(ABC):
     ) -> list[Enqueued]:
         """Insert prepared rows in the open transaction ``db`` (dedup, FIFO groups, run
         totals; ``inside``: spawned by the store or a handler, allowed into sealed stages)."""
+
+    # -- schedules -----------------------------------------------------------------------------
+    def put_schedule(self, schedule: Schedule, next_at: float) -> None:
+        """Store a schedule, or update it. Its stored next fire time stands unless the cron
+        expression or time zone changed, when ``next_at`` replaces it. ``UnknownQueue`` if its
+        queue is not declared; ``MessageTooLarge`` or ``BodyNotSerializable`` for its body."""
+        self.prepare(tick_messages(schedule, [next_at]), self.clock())
+        self._put_schedule(schedule, next_at)
+
+    @abstractmethod
+    def _put_schedule(self, schedule: Schedule, next_at: float) -> None:
+        """Upsert one validated schedule."""
+
+    @abstractmethod
+    def schedules(self) -> list[StoredSchedule]:
+        """Every stored schedule with its next fire time, by name."""
+
+    @abstractmethod
+    def delete_schedule(self, name: str) -> bool:
+        """Remove a schedule; whether it existed."""
+
+    @abstractmethod
+    def fire_due(self, plan: Plan, now: float | None = None) -> list[Fired]:
+        """Fire the schedules due at ``now`` (default: the clock) in one transaction: for each,
+        ``plan(schedule, next_at, now)`` gives the ticks and the new next fire time; the ticks'
+        messages are enqueued (dedup id ``sluice-schedule-NAME-EPOCH``) only if the update
+        ``next_at = new WHERE next_at = old`` took. Returns the ticks this call fired."""
 
     # -- shared logic --------------------------------------------------------------------------
     def policy(self, queue: str) -> QueuePolicy:

@@ -24,6 +24,7 @@ from sluice.model import (
     QueuePolicy,
     QueueStats,
     Receipt,
+    Schedule,
     dlq_name,
     is_dlq,
 )
@@ -44,6 +45,14 @@ from sluice.store.logic import (
     policy_row,
     queue_stats,
     split_dedup,
+)
+from sluice.store.schedules import (
+    Fired,
+    Plan,
+    StoredSchedule,
+    schedule_from_row,
+    schedule_row,
+    tick_messages,
 )
 
 CONNECT_TIMEOUT = 5.0
@@ -604,6 +613,48 @@ class PostgresStore(Store):
             with suppress(psycopg.Error):
                 self._listener.close()
             self._listener = None
+
+    # -- schedules ---------------------------------------------------------------------------
+    def _put_schedule(self, schedule: Schedule, next_at: float) -> None:
+        with self._auto() as cur:
+            cur.execute(self._q["put_schedule"], schedule_row(schedule, next_at))
+
+    def schedules(self) -> list[StoredSchedule]:
+        with self._auto() as cur:
+            rows = cur.execute(self._q["schedules"]).fetchall()
+        return [schedule_from_row(row) for row in rows]
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._auto() as cur:
+            return cur.execute(self._q["delete_schedule"], (name,)).rowcount > 0
+
+    def fire_due(self, plan: Plan, now: float | None = None) -> list[Fired]:
+        now = self.clock() if now is None else now
+        with self._auto() as cur:
+            due = [schedule_from_row(r) for r in cur.execute(self._q["schedules_due"], (now,))]
+        if not due:
+            return []
+        # Planned before the transaction: croniter is slow next to the lock it would hold.
+        planned = [(s, at, *plan(s, at, now)) for s, at, _ in due]
+        fired: list[Fired] = []
+        with self._tx() as cur:
+            # By name, as every scheduler goes: racing transactions wait on each other's row
+            # locks in one order, never deadlock. A waiter's update then sees the new next_at
+            # and changes nothing.
+            for schedule, next_at, ticks, new_next_at in planned:
+                cur.execute(
+                    self._q["schedule_advance"],
+                    (new_next_at, ticks[-1] if ticks else None, schedule.name, next_at),
+                )
+                if cur.rowcount != 1 or not ticks:
+                    continue  # another scheduler fired it (or nothing fell due)
+                rows = self.prepare(tick_messages(schedule, ticks), now)
+                enqueued = self._insert(cur, rows, now)
+                fired.extend(
+                    Fired(schedule.name, tick, result.id)
+                    for tick, result in zip(ticks, enqueued, strict=True)
+                )
+        return fired
 
     # -- inspection and operations ------------------------------------------------------------
     def stats(self, queues: Sequence[str] | None = None) -> list[QueueStats]:

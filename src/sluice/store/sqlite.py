@@ -22,6 +22,7 @@ from sluice.model import (
     QueuePolicy,
     QueueStats,
     Receipt,
+    Schedule,
     is_dlq,
 )
 from sluice.store import runs, sql
@@ -41,6 +42,14 @@ from sluice.store.logic import (
     policy_row,
     queue_stats,
     split_dedup,
+)
+from sluice.store.schedules import (
+    Fired,
+    Plan,
+    StoredSchedule,
+    schedule_from_row,
+    schedule_row,
+    tick_messages,
 )
 
 BUSY_TIMEOUT = 30.0
@@ -436,6 +445,46 @@ class SqliteStore(Store):
                 if current != version:
                     version = current
                     break
+
+    # -- schedules ---------------------------------------------------------------------------
+    def _put_schedule(self, schedule: Schedule, next_at: float) -> None:
+        with self._write() as db:
+            db.execute(self._q["put_schedule"], schedule_row(schedule, next_at))
+
+    def schedules(self) -> list[StoredSchedule]:
+        return [schedule_from_row(row) for row in self._conn().execute(self._q["schedules"])]
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._write() as db:
+            return db.execute(self._q["delete_schedule"], (name,)).rowcount > 0
+
+    def fire_due(self, plan: Plan, now: float | None = None) -> list[Fired]:
+        now = self.clock() if now is None else now
+        # Look without the write lock first: most passes find nothing due.
+        due = [
+            schedule_from_row(row)
+            for row in self._conn().execute(self._q["schedules_due"], (now,)).fetchall()
+        ]
+        if not due:
+            return []
+        # Planned before the transaction: croniter is slow next to the lock it would hold.
+        planned = [(s, at, *plan(s, at, now)) for s, at, _ in due]
+        fired: list[Fired] = []
+        with self._write() as db:
+            for schedule, next_at, ticks, new_next_at in planned:
+                swapped = db.execute(
+                    self._q["schedule_advance"],
+                    (new_next_at, ticks[-1] if ticks else None, schedule.name, next_at),
+                ).rowcount
+                if swapped != 1 or not ticks:
+                    continue  # another scheduler fired it (or nothing fell due)
+                rows = self.prepare(tick_messages(schedule, ticks), now)
+                enqueued = self._insert(db, rows, now)
+                fired.extend(
+                    Fired(schedule.name, tick, result.id)
+                    for tick, result in zip(ticks, enqueued, strict=True)
+                )
+        return fired
 
     # -- inspection and operations ------------------------------------------------------------
     def stats(self, queues: Sequence[str] | None = None) -> list[QueueStats]:

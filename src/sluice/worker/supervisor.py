@@ -48,16 +48,26 @@ def configure_logging(log_format: str) -> None:
 
 
 def run_worker(
-    target: str, queues: Sequence[str] | None, concurrency: int, log_format: str = "json"
+    target: str,
+    queues: Sequence[str] | None,
+    concurrency: int,
+    log_format: str = "json",
+    *,
+    sources: bool = False,
 ) -> None:
-    """Load the app and run one worker in this process until SIGTERM / Ctrl-C."""
+    """Load the app and run one worker in this process until SIGTERM / Ctrl-C; with
+    ``sources``, a scheduler thread fires the app's cron schedules meanwhile."""
+    from sluice.sources.scheduler import Scheduler
     from sluice.worker.runtime import Worker
 
     configure_logging(log_format)
     app = load_app(target)
+    scheduler = Scheduler(app).start() if sources else None
     try:
         Worker(app, queues=queues, concurrency=concurrency).run()
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         app.close()
 
 
@@ -67,14 +77,20 @@ def supervise(
     concurrency: int,
     processes: int,
     log_format: str = "json",
+    *,
+    sources: bool = False,
 ) -> int:
     """Run ``processes`` worker processes; SIGTERM / Ctrl-C stops them all gracefully.
-    Returns the worst exit code."""
+    With ``sources`` the first one also fires the cron schedules. Returns the worst exit
+    code."""
     load_app(target)  # fail here, once, on a bad target
     spawn = multiprocessing.get_context("spawn")
     children = [
         spawn.Process(
-            target=run_worker, args=(target, queues, concurrency, log_format), name=f"worker-{i}"
+            target=run_worker,
+            args=(target, queues, concurrency, log_format),
+            kwargs={"sources": sources and i == 0},
+            name=f"worker-{i}",
         )
         for i in range(processes)
     ]

@@ -306,3 +306,36 @@ WHERE queue = ? AND run_id IS NOT NULL GROUP BY run_id, run_stage
 -- name: backlog
 SELECT count(*) FROM (
     SELECT 1 FROM sluice_messages WHERE queue = :queue AND visible_at <= :now LIMIT :cap)
+-- name: put_schedule
+-- A changed expression or time zone restarts from the given next_at; otherwise the stored one
+-- stands, so redeclaring a schedule (every process does at start) neither skips nor repeats.
+INSERT INTO sluice_schedules
+    (name, cron, action, queue, body, timezone, misfire, catch_up_limit, next_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    action = excluded.action,
+    queue = excluded.queue,
+    body = excluded.body,
+    misfire = excluded.misfire,
+    catch_up_limit = excluded.catch_up_limit,
+    next_at = CASE
+        WHEN sluice_schedules.cron = excluded.cron
+         AND sluice_schedules.timezone = excluded.timezone THEN sluice_schedules.next_at
+        ELSE excluded.next_at END,
+    cron = excluded.cron,
+    timezone = excluded.timezone
+
+-- name: schedules
+SELECT name, cron, action, queue, body, timezone, misfire, catch_up_limit, next_at, last_tick
+FROM sluice_schedules ORDER BY name
+
+-- name: schedules_due
+SELECT name, cron, action, queue, body, timezone, misfire, catch_up_limit, next_at, last_tick
+FROM sluice_schedules WHERE next_at <= ? ORDER BY name
+
+-- name: schedule_advance
+UPDATE sluice_schedules SET next_at = ?, last_tick = coalesce(?, last_tick)
+WHERE name = ? AND next_at = ?
+
+-- name: delete_schedule
+DELETE FROM sluice_schedules WHERE name = ?

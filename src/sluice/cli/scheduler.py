@@ -1,0 +1,41 @@
+"""``sluice scheduler module:app``: fire an app's cron schedules (run as many as you like)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import click
+
+from sluice.cli import cli
+
+
+@cli.command()
+@click.argument("target")
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="One JSON line per tick fired, or plain text.",
+)
+def scheduler(target: str, log_format: str) -> None:
+    """Fire the cron schedules of TARGET (module:app) until SIGTERM or Ctrl-C. Any number of
+    schedulers may run on any machines: each tick is fired by exactly one."""
+    from sluice.sources.scheduler import Scheduler
+    from sluice.worker.supervisor import configure_logging, load_app
+
+    configure_logging(log_format)
+    app = load_app(target)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        Scheduler(app).run(stop)
+    finally:
+        app.close()

@@ -1,0 +1,93 @@
+"""The scheduler service: fires an app's stored cron schedules; run any number of them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import orjson
+
+from sluice.errors import StoreUnavailable
+from sluice.sources.cron import plan
+from sluice.store.base import Clock
+
+if TYPE_CHECKING:
+    from sluice.app import App
+
+MAX_SLEEP = 1.0
+"""Seconds a scheduler sleeps at most, so schedules stored by other processes are seen soon."""
+RETRY_DELAY = 1.0
+"""Seconds to wait after the store was unreachable."""
+
+
+class Scheduler:
+    """Fires the schedules in ``app``'s store (all of them, whichever app stored them) when
+    due, on ``clock`` (default the store's). Each tick is fired by one scheduler only, however
+    many run: the store's compare-and-set on the next fire time decides."""
+
+    def __init__(self, app: App, *, clock: Clock | None = None, max_sleep: float = MAX_SLEEP):
+        self.app = app
+        self.store = app.store
+        self.clock: Clock = clock or self.store.clock
+        self.max_sleep = max_sleep
+        self.fired = 0
+        """Ticks this scheduler has fired."""
+        self.passed = threading.Event()
+        """Set after each pass of :meth:`run` (tests wait on it; clear it to wait again)."""
+        self.log = logging.getLogger("sluice.scheduler")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> int:
+        """One pass: fire every tick due now; return how many this scheduler fired."""
+        fired = self.store.fire_due(plan, self.clock())
+        for one in fired:
+            self.log.info(
+                "%s",
+                orjson.dumps(
+                    {"schedule": one.schedule, "tick": one.tick, "message_id": one.message_id}
+                ).decode(),
+            )
+        self.fired += len(fired)
+        return len(fired)
+
+    def next_due(self) -> float | None:
+        """The earliest next fire time of the stored schedules (None without any)."""
+        return min((stored.next_at for stored in self.store.schedules()), default=None)
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Fire due ticks until ``stop`` (default: :meth:`stop` was called) is set, sleeping
+        until the next fire time, at most ``max_sleep`` seconds at a time."""
+        stop = stop or self._stop
+        while not stop.is_set():
+            try:
+                self.tick()
+                due = self.next_due()
+            except StoreUnavailable as exc:
+                self.log.warning("store unavailable, retrying in %.1fs: %s", RETRY_DELAY, exc)
+                stop.wait(RETRY_DELAY)
+                continue
+            except Exception:
+                # E.g. a stored schedule whose queue is gone: nothing of the pass was stored.
+                # Say so and keep going, rather than silently end a scheduler thread.
+                self.log.exception("scheduler pass failed, retrying in %.1fs", RETRY_DELAY)
+                stop.wait(RETRY_DELAY)
+                continue
+            self.passed.set()
+            wait = self.max_sleep if due is None else due - self.clock()
+            stop.wait(min(max(wait, 0.0), self.max_sleep))
+
+    def start(self) -> Scheduler:
+        """Run in a background thread until :meth:`stop`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="sluice-scheduler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop and wait for the pass in progress to end."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
