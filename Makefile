@@ -36,6 +36,7 @@ typecheck: $(STAMP) ## mypy --strict on the package
 bench: $(STAMP) ## run the benchmarks (by hand; results go to docs/benchmarks.md)
 	$(BIN)/python bench/store.py --backend both
 	$(BIN)/python bench/worker.py --backend both
+	$(BIN)/python bench/produce.py --backend both
 
 clean: ## remove the venv, caches and demo files
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-demo.db* sluice-handoff.db* handoff-demo
