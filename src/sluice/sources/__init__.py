@@ -1,0 +1,1 @@
+"""Event sources: cron schedules, file drops and the event bus."""
