@@ -18,6 +18,7 @@ EXPECTED = [
     "Discard",
     "Enqueued",
     "HandlerSignal",
+    "InvalidPattern",
     "InvalidQueueName",
     "Job",
     "Message",

@@ -4,7 +4,8 @@
 
     SluiceError
     ├── ConfigError                 a value in a policy or URL is invalid
-    │   └── InvalidQueueName
+    │   ├── InvalidQueueName
+    │   └── InvalidPattern          an event pattern is malformed (the message names the path)
     ├── UnknownQueue                a message names a queue the store does not know
     ├── UnknownAction               an enqueue names an action the app does not know
     ├── MessageError                a message cannot be stored as given
@@ -40,6 +41,10 @@ class ConfigError(SluiceError, ValueError):
 
 class InvalidQueueName(ConfigError):
     """A queue name may hold only letters, digits, '-', '_' and '.', and at most 80 characters."""
+
+
+class InvalidPattern(ConfigError):
+    """The event pattern is malformed."""
 
 
 class UnknownQueue(SluiceError, LookupError):
