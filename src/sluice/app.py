@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, overload
 
 from sluice import produce
@@ -16,10 +16,12 @@ from sluice.model import (
     QueuePolicy,
     RunState,
     Schedule,
+    seconds,
     validate_queue_name,
 )
 from sluice.runs import Run, RunRef, run_id_of, start_run
 from sluice.sources.cron import next_fire
+from sluice.sources.events import EventBus, Rule
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 from sluice.worker.actions import Action, Handler
@@ -29,13 +31,22 @@ class App:
     """One sluice deployment. ``url`` names the store (default ``$SLUICE_URL`` or
     ``sqlite:///sluice.db``); the store is opened and migrated on first use."""
 
-    def __init__(self, url: str | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        event_retention: float | timedelta = 30 * 86400.0,
+    ) -> None:
         self.url = resolve_url(url)
         self._clock = clock
         self._store: Store | None = None
         self._queues: dict[str, QueuePolicy] = {}
         self.actions: dict[str, Action] = {}
         self.schedules: dict[str, Schedule] = {}
+        self.bus = EventBus(self)
+        self.event_retention: float = seconds(event_retention, "event_retention") or 0.0
+        """Seconds archived events are kept for replay (the scheduler service forgets older)."""
 
     @property
     def store(self) -> Store:
@@ -306,6 +317,60 @@ class App:
         """Cancel a run: its remaining messages move to their DLQs with reason ``cancelled``
         (nothing vanishes) and it is marked ``cancelled``. Return how many messages moved."""
         return self.store.cancel_run(run_id_of(run) or "")
+
+    # -- the event bus -------------------------------------------------------------------------
+    def rule(
+        self,
+        name: str,
+        pattern: Mapping[str, Any],
+        action: str,
+        transform: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> Rule:
+        """Route published events matching ``pattern`` (EventBridge content-pattern syntax,
+        matched against the whole envelope) to ``action``; the body is ``transform(event)``, by
+        default the event itself. An invalid pattern raises ``InvalidPattern`` naming its path."""
+        return self.bus.rule(name, pattern, action, transform)
+
+    def publish(
+        self,
+        source: str,
+        detail_type: str,
+        detail: dict[str, Any],
+        *,
+        resources: Iterable[str] = (),
+        time: datetime | str | float | None = None,
+        id: str | None = None,
+    ) -> str:
+        """Publish one event: archive it and enqueue a message for each matching rule, in one
+        transaction. Return the event id (republishing an id changes nothing)."""
+        event = self.bus.envelope(
+            source, detail_type, detail, resources=resources, time=time, id=id
+        )
+        return self.bus.publish([event])[0]
+
+    def publish_many(self, events: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Publish events given as dicts with ``source``, ``detail_type`` (or ``detail-type``),
+        ``detail`` and optional ``resources``, ``time``, ``id``, in one transaction."""
+        built = []
+        for given in events:
+            extra = {k: given[k] for k in ("resources", "time", "id") if k in given}
+            detail_type = given.get("detail_type", given.get("detail-type"))
+            built.append(
+                self.bus.envelope(given.get("source"), detail_type, given.get("detail"), **extra)  # type: ignore[arg-type]
+            )
+        return self.bus.publish(built)
+
+    def replay(
+        self,
+        since: datetime | str | float,
+        until: datetime | str | float,
+        rule: str | None = None,
+        *,
+        force: bool = False,
+    ) -> int:
+        """Route archived events of ``[since, until)`` again through the rules (or one rule);
+        work routed before is not enqueued again unless ``force``. Return messages enqueued."""
+        return self.bus.replay(since, until, rule, force)
 
     def work(
         self,

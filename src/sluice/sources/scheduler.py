@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 MAX_SLEEP = 1.0
 """Seconds a scheduler sleeps at most, so schedules stored by other processes are seen soon."""
 RETRY_DELAY = 1.0
+FORGET_EVERY = 60.0
+"""Seconds between sweeps of the event archive for events past retention."""
 """Seconds to wait after the store was unreachable."""
 
 
@@ -38,10 +40,16 @@ class Scheduler:
         self.log = logging.getLogger("sluice.scheduler")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._forgot_at = float("-inf")
 
     def tick(self) -> int:
-        """One pass: fire every tick due now; return how many this scheduler fired."""
-        fired = self.store.fire_due(plan, self.clock())
+        """One pass: fire every tick due now; return how many this scheduler fired. About
+        once a minute it also forgets archived events older than the app's retention."""
+        now = self.clock()
+        if now - self._forgot_at >= FORGET_EVERY:
+            self.store.forget_events(now - self.app.event_retention)
+            self._forgot_at = now
+        fired = self.store.fire_due(plan, now)
         for one in fired:
             self.log.info(
                 "%s",

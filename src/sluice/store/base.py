@@ -37,6 +37,8 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
+import orjson
+
 from sluice import codec
 from sluice.errors import MessageError, MessageTooLarge, UnknownQueue
 from sluice.model import (
@@ -54,7 +56,9 @@ from sluice.model import (
     Schedule,
     validate_queue_name,
 )
+from sluice.store import events as events_store
 from sluice.store import runs
+from sluice.store.events import ArchivedEvent, Route
 from sluice.store.schedules import Fired, Plan, StoredSchedule, tick_messages
 
 Clock = Callable[[], float]
@@ -246,6 +250,54 @@ class Store(ABC):
         ``cancelled`` and fires nothing more. Return how many messages moved."""
         with self._transaction() as db:
             return runs.cancel(self, db, run_id, self.clock())
+
+    # -- the event bus (backend-neutral, over the primitives below) ------------------------
+    def publish(
+        self, events: Sequence[Mapping[str, Any]], at: Sequence[float], routes: Sequence[Route]
+    ) -> list[bool]:
+        """Archive ``events`` (EventBridge envelopes; ``at`` their times as epoch seconds)
+        and apply the ``routes`` of the new ones, in one transaction. An event whose id is
+        archived already is neither stored nor routed again. Return, per event, if it was new."""
+        with self._transaction() as db:
+            now = self.clock()
+            new = events_store.archive(self, db, events, at, now)
+            fresh = {e["id"] for e, ok in zip(events, new, strict=True) if ok}
+            events_store.route(self, db, [r for r in routes if r.event_id in fresh], now)
+        return new
+
+    def route(self, routes: Sequence[Route], force: bool = False) -> list[int | None]:
+        """Enqueue the messages of routes not taken before (every one with ``force``), in one
+        transaction; per route, the new message id or None (routed before)."""
+        with self._transaction() as db:
+            return events_store.route(self, db, routes, self.clock(), force)
+
+    def events(
+        self,
+        since: float,
+        until: float,
+        limit: int = 1000,
+        after: tuple[float, str] | None = None,
+    ) -> list[tuple[float, ArchivedEvent]]:
+        """Archived events with ``since <= time < until`` in time order, ``limit`` at a time,
+        after the ``(time, id)`` position ``after``; each with its time."""
+        after_at, after_id = after if after is not None else (since, "")
+        with self._reading() as db:
+            rows = self._sql(
+                db, "events_between",
+                {"since": since, "until": until, "after_at": after_at, "after_id": after_id,
+                 "n": limit},
+            )  # fmt: skip
+        return [
+            (float(at), ArchivedEvent(id_, orjson.loads(envelope), float(published)))
+            for id_, at, envelope, published in rows
+        ]
+
+    def forget_events(self, before: float) -> int:
+        """Drop archived events published before ``before`` (and their route records)."""
+        with self._transaction() as db:
+            gone = len(self._sql(db, "events_forget", {"before": before}))
+            self._sql(db, "routes_forget", {"before": before})
+        return gone
 
     def backlog(self, queue: str, cap: int) -> int:
         """How many messages of ``queue`` are visible, counting no further than ``cap`` (cheap

@@ -424,3 +424,41 @@ WHERE name = %s AND next_at = %s
 
 -- name: delete_schedule
 DELETE FROM sluice_schedules WHERE name = %s
+
+-- name: event_insert
+INSERT INTO sluice_events (id, source, detail_type, at, envelope, published_at)
+VALUES (%(id)s, %(source)s, %(detail_type)s, %(at)s, %(envelope)s, %(now)s)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+
+-- name: route_claim
+INSERT INTO sluice_event_routes (event_id, rule, message_id, routed_at)
+VALUES (%(event)s, %(rule)s, NULL, %(now)s)
+ON CONFLICT (event_id, rule) DO NOTHING
+RETURNING event_id
+
+-- name: route_force
+INSERT INTO sluice_event_routes (event_id, rule, message_id, routed_at)
+VALUES (%(event)s, %(rule)s, NULL, %(now)s)
+ON CONFLICT (event_id, rule) DO UPDATE SET routed_at = excluded.routed_at
+RETURNING event_id
+
+-- name: route_set
+UPDATE sluice_event_routes SET message_id = %(message)s
+WHERE event_id = %(event)s AND rule = %(rule)s
+
+-- name: events_between
+SELECT id, at, envelope, published_at FROM sluice_events
+WHERE at >= %(since)s AND at < %(until)s
+  AND (at > %(after_at)s OR (at = %(after_at)s AND id > %(after_id)s))
+ORDER BY at, id
+LIMIT %(n)s
+
+-- name: event_routes
+SELECT rule, message_id FROM sluice_event_routes WHERE event_id = %(event)s ORDER BY rule
+
+-- name: events_forget
+DELETE FROM sluice_events WHERE published_at < %(before)s RETURNING 1
+
+-- name: routes_forget
+DELETE FROM sluice_event_routes WHERE routed_at < %(before)s

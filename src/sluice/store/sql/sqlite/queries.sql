@@ -339,3 +339,39 @@ WHERE name = ? AND next_at = ?
 
 -- name: delete_schedule
 DELETE FROM sluice_schedules WHERE name = ?
+
+-- name: event_insert
+INSERT INTO sluice_events (id, source, detail_type, at, envelope, published_at)
+VALUES (:id, :source, :detail_type, :at, :envelope, :now)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+
+-- name: route_claim
+INSERT INTO sluice_event_routes (event_id, rule, message_id, routed_at)
+VALUES (:event, :rule, NULL, :now)
+ON CONFLICT (event_id, rule) DO NOTHING
+RETURNING event_id
+
+-- name: route_force
+INSERT INTO sluice_event_routes (event_id, rule, message_id, routed_at)
+VALUES (:event, :rule, NULL, :now)
+ON CONFLICT (event_id, rule) DO UPDATE SET routed_at = excluded.routed_at
+RETURNING event_id
+
+-- name: route_set
+UPDATE sluice_event_routes SET message_id = :message WHERE event_id = :event AND rule = :rule
+
+-- name: events_between
+SELECT id, at, envelope, published_at FROM sluice_events
+WHERE at >= :since AND at < :until AND (at > :after_at OR (at = :after_at AND id > :after_id))
+ORDER BY at, id
+LIMIT :n
+
+-- name: event_routes
+SELECT rule, message_id FROM sluice_event_routes WHERE event_id = :event ORDER BY rule
+
+-- name: events_forget
+DELETE FROM sluice_events WHERE published_at < :before RETURNING 1
+
+-- name: routes_forget
+DELETE FROM sluice_event_routes WHERE routed_at < :before
