@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 from sluice.errors import InvalidPattern
@@ -32,6 +33,7 @@ _Test = Callable[[Any], bool]
 _Path = tuple[str, ...]
 
 _MISSING: Final = object()
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 _OR: Final = "$or"
 _LOWER_BOUNDS: Final = (">", ">=")
 _UPPER_BOUNDS: Final = ("<", "<=")
@@ -43,7 +45,7 @@ class _Leaf:
 
     strings: frozenset[str]
     numbers: frozenset[int | float]
-    literals: tuple[object, ...]  # True, False and/or None, compared by identity
+    literals: frozenset[object]  # True, False and/or None
     folded: frozenset[str]  # equals-ignore-case operands, casefolded
     string_tests: tuple[_Test, ...]
     number_tests: tuple[_Test, ...]
@@ -52,6 +54,9 @@ class _Leaf:
     absent: bool  # exists: false
 
     def matches(self, value: Any) -> bool:
+        kind = type(value)
+        if kind is str or kind is int or kind is float or kind is bool or value is None:
+            return self.present or self._test(value)
         if value is _MISSING or isinstance(value, Mapping):
             return self.absent  # exists works on leaves only: an object is not a value
         if isinstance(value, list | tuple):
@@ -65,18 +70,23 @@ class _Leaf:
 
     def _test(self, value: Any) -> bool:
         if isinstance(value, str):
-            hit = (
-                value in self.strings
-                or any(test(value) for test in self.string_tests)
-                or (bool(self.folded) and value.casefold() in self.folded)
-            )
+            if value in self.strings:
+                return True
+            for test in self.string_tests:
+                if test(value):
+                    return True
+            if self.folded and value.casefold() in self.folded:
+                return True
         elif value is None or isinstance(value, bool):
-            hit = any(value is literal for literal in self.literals)
+            if value in self.literals:  # holds only True, False and None
+                return True
         elif isinstance(value, int | float):
-            hit = value in self.numbers or any(test(value) for test in self.number_tests)
-        else:
-            hit = False
-        return hit or any(test(value) for test in self.any_tests)
+            if value in self.numbers:
+                return True
+            for test in self.number_tests:
+                if test(value):
+                    return True
+        return bool(self.any_tests) and any(test(value) for test in self.any_tests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +97,23 @@ class _Object:
     alternatives: tuple[_Object, ...]
 
     def matches(self, value: Any) -> bool:
-        if isinstance(value, list | tuple):
+        if type(value) is not dict and isinstance(value, list | tuple):
             elements = list(_flatten(value))
-            if elements:
-                return any(self._matches_one(item) for item in elements)
-            return self._matches_one(_MISSING)
+            if not elements:
+                return self._matches_one(_EMPTY)
+            return any(self._matches_one(item) for item in elements)
         return self._matches_one(value)
 
     def _matches_one(self, value: Any) -> bool:
-        if not isinstance(value, Mapping):
-            value = {}
+        if type(value) is not dict and not isinstance(value, Mapping):
+            value = _EMPTY
+        get = value.get
         for name, node in self.fields:
-            if not node.matches(value.get(name, _MISSING)):
+            if not node.matches(get(name, _MISSING)):
                 return False
-        return not self.alternatives or any(alt.matches(value) for alt in self.alternatives)
+        if not self.alternatives:
+            return True
+        return any(alt.matches(value) for alt in self.alternatives)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +213,7 @@ class _LeafBuilder:
         self.path = path
         self.strings: set[str] = set()
         self.numbers: set[int | float] = set()
-        self.literals: list[object] = []
+        self.literals: set[object] = set()
         self.folded: set[str] = set()
         self.string_tests: list[_Test] = []
         self.number_tests: list[_Test] = []
@@ -216,7 +229,7 @@ class _LeafBuilder:
         return _Leaf(
             frozenset(self.strings),
             frozenset(self.numbers),
-            tuple(self.literals),
+            frozenset(self.literals),
             frozenset(self.folded),
             tuple(string_tests),
             tuple(self.number_tests),
@@ -229,7 +242,7 @@ class _LeafBuilder:
         if isinstance(matcher, str):
             self.strings.add(matcher)
         elif matcher is None or isinstance(matcher, bool):
-            self.literals.append(matcher)
+            self.literals.add(matcher)
         elif _is_number(matcher):
             if not math.isfinite(matcher):
                 raise self.fail(f"numbers must be finite, got {_show(matcher)}")
@@ -338,8 +351,7 @@ class _LeafBuilder:
             )
         if low > high or (low == high and (low_op == ">" or high_op == "<")):
             raise self.fail(f"numeric range is empty: {_show(operand)}")
-        above, below = _comparison(low_op, low), _comparison(high_op, high)
-        self.number_tests.append(lambda v: above(v) and below(v))
+        self.number_tests.append(_between(low, low_op == ">=", high, high_op == "<="))
 
     def anything_but(self, operand: Any) -> None:
         if isinstance(operand, Mapping):
@@ -416,14 +428,24 @@ def _compile_leaf(matchers: Sequence[Any], path: _Path) -> _Leaf:
 
 def _comparison(op: str, bound: float) -> _Test:
     if op == "=":
-        return lambda v: bool(v == bound)
+        return lambda v: v == bound
     if op == ">":
-        return lambda v: bool(v > bound)
+        return lambda v: v > bound
     if op == ">=":
-        return lambda v: bool(v >= bound)
+        return lambda v: v >= bound
     if op == "<":
-        return lambda v: bool(v < bound)
-    return lambda v: bool(v <= bound)
+        return lambda v: v < bound
+    return lambda v: v <= bound
+
+
+def _between(low: float, low_closed: bool, high: float, high_closed: bool) -> _Test:
+    if low_closed and high_closed:
+        return lambda v: low <= v <= high
+    if low_closed:
+        return lambda v: low <= v < high
+    if high_closed:
+        return lambda v: low < v <= high
+    return lambda v: low < v < high
 
 
 def _wildcard_regex(text: str, fail: Callable[[str], InvalidPattern]) -> str:
