@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from hypothesis import settings
 
+from sluice.store import Store, open_store
+
 # Timing is not what property tests check: on a loaded 2-core machine a deadline only flakes.
 settings.register_profile("sluice", deadline=None)
 settings.load_profile("sluice")
-
-from sluice.store import Store, open_store
 
 PG_URL = os.environ.get("SLUICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
