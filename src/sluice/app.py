@@ -20,6 +20,7 @@ from sluice.model import (
     validate_queue_name,
 )
 from sluice.runs import Run, RunRef, run_id_of, start_run
+from sluice.sources.alarms import Alarm, declare
 from sluice.sources.cron import next_fire
 from sluice.sources.events import EventBus, Rule
 from sluice.store import Store, open_store, resolve_url
@@ -45,6 +46,7 @@ class App:
         self.actions: dict[str, Action] = {}
         self.schedules: dict[str, Schedule] = {}
         self.bus = EventBus(self)
+        self.alarms: dict[str, Alarm] = {}
         self.event_retention: float = seconds(event_retention, "event_retention") or 0.0
         """Seconds archived events are kept for replay (the scheduler service forgets older)."""
 
@@ -371,6 +373,25 @@ class App:
         """Route archived events of ``[since, until)`` again through the rules (or one rule);
         work routed before is not enqueued again unless ``force``. Return messages enqueued."""
         return self.bus.replay(since, until, rule, force)
+
+    def alarm(
+        self,
+        name: str,
+        *,
+        queue: str,
+        action: str | None = None,
+        dlq_depth_above: int | None = 0,
+        oldest_age_above: float | None = None,
+        depth_above: int | None = None,
+    ) -> Alarm:
+        """Watch ``queue``: while its DLQ depth, oldest message age or depth is above the
+        threshold the alarm fires. ``action`` is enqueued once when it starts firing and once
+        when it clears (body: state, reasons, figures), and the event ``sluice.alarm`` is
+        published each time. Evaluated by the scheduler service (``sluice scheduler``)."""
+        return declare(
+            self,
+            Alarm(name, queue, action, dlq_depth_above, oldest_age_above, depth_above),
+        )
 
     def work(
         self,

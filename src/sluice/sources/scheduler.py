@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from sluice.errors import StoreUnavailable
+from sluice.sources.alarms import evaluate
 from sluice.sources.cron import plan
 from sluice.store.base import Clock
 
@@ -49,6 +50,8 @@ class Scheduler:
         if now - self._forgot_at >= FORGET_EVERY:
             self.store.forget_events(now - self.app.event_retention)
             self._forgot_at = now
+        for name, firing in evaluate(self.app):
+            self.log.info("alarm %s %s", name, "firing" if firing else "cleared")
         fired = self.store.fire_due(plan, now)
         for one in fired:
             self.log.info(

@@ -299,6 +299,35 @@ class Store(ABC):
             self._sql(db, "routes_forget", {"before": before})
         return gone
 
+    # -- alarms ---------------------------------------------------------------------------------
+    def alarm_states(self) -> dict[str, bool]:
+        """Whether each alarm that has been evaluated is firing."""
+        with self._reading() as db:
+            return {name: bool(firing) for name, firing in self._sql(db, "alarm_states", {})}
+
+    def alarm_transition(
+        self,
+        name: str,
+        firing: bool,
+        messages: Sequence[NewMessage],
+        event: tuple[Mapping[str, Any], float] | None = None,
+        routes: Sequence[Route] = (),
+    ) -> bool:
+        """Move alarm ``name`` to firing (or clear) by compare-and-set; only the call that
+        changes it enqueues ``messages`` and publishes ``event`` with its ``routes``, in the
+        same transaction. Return whether this call changed the state."""
+        with self._transaction() as db:
+            now = self.clock()
+            self._sql(db, "alarm_init", {"name": name, "now": now})
+            if not self._sql(db, "alarm_set", {"name": name, "firing": firing, "now": now}):
+                return False
+            if messages:
+                self._insert(db, self.prepare(messages, now), now, inside=True)
+            if event is not None:
+                events_store.archive(self, db, [event[0]], [event[1]], now)
+                events_store.route(self, db, routes, now)
+        return True
+
     def backlog(self, queue: str, cap: int) -> int:
         """How many messages of ``queue`` are visible, counting no further than ``cap`` (cheap
         on any backlog: producers call it before each chunk)."""

@@ -462,3 +462,15 @@ DELETE FROM sluice_events WHERE published_at < %(before)s RETURNING 1
 
 -- name: routes_forget
 DELETE FROM sluice_event_routes WHERE routed_at < %(before)s
+
+-- name: alarm_states
+SELECT name, firing FROM sluice_alarms
+
+-- name: alarm_init
+INSERT INTO sluice_alarms (name, firing, changed_at) VALUES (%(name)s, false, %(now)s)
+ON CONFLICT (name) DO NOTHING
+
+-- name: alarm_set
+UPDATE sluice_alarms SET firing = %(firing)s, changed_at = %(now)s
+WHERE name = %(name)s AND firing <> %(firing)s
+RETURNING name

@@ -375,3 +375,15 @@ DELETE FROM sluice_events WHERE published_at < :before RETURNING 1
 
 -- name: routes_forget
 DELETE FROM sluice_event_routes WHERE routed_at < :before
+
+-- name: alarm_states
+SELECT name, firing FROM sluice_alarms
+
+-- name: alarm_init
+INSERT INTO sluice_alarms (name, firing, changed_at) VALUES (:name, 0, :now)
+ON CONFLICT (name) DO NOTHING
+
+-- name: alarm_set
+UPDATE sluice_alarms SET firing = :firing, changed_at = :now
+WHERE name = :name AND firing <> :firing
+RETURNING name

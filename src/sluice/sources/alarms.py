@@ -1,0 +1,109 @@
+"""Alarms on queue figures, evaluated by the scheduler service.
+
+An alarm is *firing* while any of its thresholds is exceeded. Its action (if any) is enqueued
+once when it starts firing and once when it clears, never once per check, and each transition
+publishes the event ``sluice.alarm`` on the bus; the store's compare-and-set on the alarm's
+state makes one evaluator do it however many schedulers run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sluice.errors import ConfigError, UnknownAction
+from sluice.model import QueueStats, validate_queue_name
+
+if TYPE_CHECKING:
+    from sluice.app import App
+
+EVENT_SOURCE = "sluice"
+EVENT_TYPE = "sluice.alarm"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """Fires while the queue's DLQ holds more than ``dlq_depth_above`` messages, its oldest
+    visible message is older than ``oldest_age_above`` seconds, or more than ``depth_above``
+    messages are visible (thresholds left None are not checked)."""
+
+    name: str
+    queue: str
+    action: str | None = None
+    dlq_depth_above: int | None = 0
+    oldest_age_above: float | None = None
+    depth_above: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"an alarm needs a non-empty name, got {self.name!r}")
+        validate_queue_name(self.queue)
+        thresholds = (self.dlq_depth_above, self.oldest_age_above, self.depth_above)
+        if all(t is None for t in thresholds):
+            raise ConfigError(f"alarm {self.name!r} checks nothing: give it a threshold")
+        for what, value in zip(
+            ("dlq_depth_above", "oldest_age_above", "depth_above"), thresholds, strict=True
+        ):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or math.isnan(value)
+                or value < 0
+            ):
+                raise ConfigError(f"alarm {self.name!r}: {what} must be >= 0, got {value!r}")
+
+    def reasons(self, stats: QueueStats) -> list[str]:
+        """What is over its threshold now (empty: the alarm is clear)."""
+        found = []
+        if self.dlq_depth_above is not None and stats.dlq_depth > self.dlq_depth_above:
+            found.append(f"DLQ depth {stats.dlq_depth} > {self.dlq_depth_above}")
+        if (
+            self.oldest_age_above is not None
+            and stats.depth
+            and stats.oldest_age > self.oldest_age_above
+        ):
+            found.append(f"oldest message {stats.oldest_age:.0f}s > {self.oldest_age_above:g}s")
+        if self.depth_above is not None and stats.depth > self.depth_above:
+            found.append(f"depth {stats.depth} > {self.depth_above}")
+        return found
+
+
+def declare(app: App, alarm: Alarm) -> Alarm:
+    if alarm.name in app.alarms:
+        raise ConfigError(f"alarm {alarm.name!r} is declared twice")
+    if alarm.action is not None and alarm.action not in app.actions:
+        known = ", ".join(sorted(app.actions)) or "none registered"
+        raise UnknownAction(f"alarm {alarm.name!r} names unknown action {alarm.action!r} ({known})")
+    app.alarms[alarm.name] = alarm
+    return alarm
+
+
+def evaluate(app: App) -> list[tuple[str, bool]]:
+    """Check every alarm of ``app``; return the transitions this call made."""
+    if not app.alarms:
+        return []
+    store = app.store
+    states = store.alarm_states()
+    figures = {s.queue: s for s in store.stats(sorted({a.queue for a in app.alarms.values()}))}
+    moved = []
+    for alarm in app.alarms.values():
+        stats = figures[alarm.queue]
+        reasons = alarm.reasons(stats)
+        firing = bool(reasons)
+        if states.get(alarm.name, False) == firing:
+            continue
+        detail: dict[str, Any] = {
+            "alarm": alarm.name,
+            "state": "firing" if firing else "ok",
+            "queue": alarm.queue,
+            "reasons": reasons,
+            "figures": {"depth": stats.depth, "in_flight": stats.in_flight,
+                        "oldest_age": stats.oldest_age, "dlq_depth": stats.dlq_depth},
+        }  # fmt: skip
+        messages = [] if alarm.action is None else [app.new_message(alarm.action, detail)]
+        event = app.bus.envelope(EVENT_SOURCE, EVENT_TYPE, detail)
+        routes = app.bus.routes(event[0])
+        if store.alarm_transition(alarm.name, firing, messages, event, routes):
+            moved.append((alarm.name, firing))
+    return moved

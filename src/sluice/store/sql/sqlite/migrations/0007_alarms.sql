@@ -1,0 +1,7 @@
+-- Alarms: the last state of each alarm, moved by compare-and-set so that however many
+-- schedulers evaluate it, each transition enqueues its action once.
+CREATE TABLE sluice_alarms (
+    name       TEXT PRIMARY KEY,
+    firing     INTEGER NOT NULL,
+    changed_at REAL    NOT NULL
+) WITHOUT ROWID;
