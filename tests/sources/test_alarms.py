@@ -84,6 +84,7 @@ def test_oldest_age_fires_after_time_passes_and_clears_when_drained(
     clock.advance(31)
     scheduler.tick()
     assert one.store.alarm_states()["jobs-stale"] is True
+    clock.advance(1)
     [message] = one.store.claim(["jobs"], 1)
     assert message.receipt is not None
     one.store.complete([Outcome.ack(message.receipt)])
