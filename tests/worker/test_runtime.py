@@ -266,3 +266,31 @@ def test_backoff_lowers_the_actions_effective_concurrency(url: str) -> None:
     assert limit.effective is not None and limit.effective < 8
     assert sorted(set(calls)) == list(range(6)) and len(calls) == 12
     app.close()
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_outcomes_pending_when_stop_begins_are_written_before_run_returns(
+    url: str, concurrency: int
+) -> None:
+    # A call that ends as the worker stops hands its ack to the completer; shutdown must wait for
+    # that flush rather than cancel it (a cancelled flush left acked messages leased). The race
+    # is narrow, so stop at the end of a call many times over.
+    app = make_app(url, visibility_timeout=300)
+    current: list[sluice.Worker] = []
+    done: list[int] = []
+    lock = threading.Lock()
+
+    @app.action(queue="jobs")
+    def quick(body: int, ctx: Context) -> None:
+        with lock:
+            done.append(body)
+        current[-1].stop()
+
+    app.store.enqueue([sluice.NewMessage("jobs", n, action="quick") for n in range(400)])
+    for _ in range(25):
+        current.append(sluice.Worker(app, concurrency=concurrency))
+        current[-1].run()
+        stats = app.store.stats(["jobs"])[0]
+        assert (stats.in_flight, stats.depth) == (0, 400 - len(done))
+    assert len(done) == len(set(done)) >= 25
+    app.close()
