@@ -75,6 +75,7 @@ class Worker:
         self._buffered_since: dict[str, float] = {}
         self._running = 0  # calls dispatched and not settled
         self._outcomes: list[Outcome] = []
+        self._log_lines: list[str] = []  # one JSON line per outcome, emitted by the completer
         self._once = OnceReservations()
         self._signals: dict[str, list[int]] = {}  # action -> [backoffs, successes] to report
         self._lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
@@ -368,7 +369,7 @@ class Worker:
             self._log_outcomes(outcomes, action, call)
         if submit:
             self._outcomes.extend(outcomes)
-            self._pending.set()
+        self._pending.set()  # the completer writes them and emits their log lines
 
     def _log_outcomes(self, outcomes: list[Outcome], action: str, call: Call | None) -> None:
         took = 0.0
@@ -377,8 +378,7 @@ class Worker:
         messages = {m.id: m for m in call.batch} if call is not None else {}
         for outcome in outcomes:
             message = messages.get(outcome.receipt.message_id)
-            self.log.info(
-                "%s",
+            self._log_lines.append(
                 orjson.dumps(
                     {
                         "action": action,
@@ -389,8 +389,15 @@ class Worker:
                         "outcome": outcome.kind,
                         "error": outcome.error,
                     }
-                ).decode(),
+                ).decode()
             )
+
+    def _emit_log_lines(self) -> None:
+        """One log record for the outcome lines gathered since the last: a record per outcome
+        cost more than the rest of a no-op call."""
+        if self._log_lines:
+            lines, self._log_lines = self._log_lines, []
+            self.log.info("%s", "\n".join(lines))
 
     # -- background services ----------------------------------------------------------------
     async def _complete_loop(self) -> None:
@@ -401,6 +408,7 @@ class Worker:
             await self._flush()
 
     async def _flush(self) -> None:
+        self._emit_log_lines()
         async with self._flushing:  # one write at a time: a second flush waits for the first
             if self._signals:
                 signals = {name: (b, s) for name, (b, s) in self._signals.items()}
