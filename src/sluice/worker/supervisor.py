@@ -39,12 +39,25 @@ def load_app(target: str) -> App:
 
 def configure_logging(log_format: str) -> None:
     """One JSON line per outcome (``json``) or timestamped text, on stderr."""
-    text = "%(asctime)s %(levelname)s %(name)s %(message)s"
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(message)s" if log_format == "json" else text,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler.setFormatter(EachLine("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+class EachLine(logging.Formatter):
+    """Puts the prefix (time, level, logger) on every line of a multi-line message: the
+    worker logs the outcome lines of many messages as one record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if "\n" not in message or record.exc_info or record.stack_info:
+            return super().format(record)
+        bare = logging.makeLogRecord({**record.__dict__, "msg": "", "args": ()})
+        head = super().format(bare)
+        return "\n".join(head + line for line in message.split("\n"))
 
 
 def run_worker(
