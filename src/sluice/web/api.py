@@ -83,27 +83,28 @@ def create_app(
     api = _Api(app, dict(tokens), poll_interval, heartbeat)
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
-    routes = [
-        ("/v1/actions/{name}", "POST", admin, api.submit),
-        ("/v1/events", "POST", admin, api.publish),
-        ("/v1/messages/{id:int}", "GET", read, api.message),
-        ("/v1/runs", "GET", read, api.runs),
-        ("/v1/runs/{id}", "GET", read, api.run),
-        ("/v1/runs/{id}/stream", "GET", read, api.stream),
-        ("/v1/runs/{id}/cancel", "POST", admin, api.cancel),
-        ("/v1/queues", "GET", read, api.queues),
-        ("/v1/queues/{name}", "GET", read, api.queue),
-        ("/v1/queues/{name}/dlq", "GET", read, api.dlq),
-        ("/v1/queues/{name}/dlq/redrive", "POST", admin, api.redrive),
-        ("/v1/queues/{name}/dlq", "DELETE", admin, api.purge),
-        ("/healthz", "GET", None, api.health),
-        ("/metrics", "GET", read, api.metrics),
-        ("/openapi.json", "GET", None, api.openapi),
+    submit = ("run", "dedup_id", "group", "delay")
+    routes: list[tuple[str, str, Scope | None, Handler, tuple[str, ...]]] = [
+        ("/v1/actions/{name}", "POST", admin, api.submit, submit),
+        ("/v1/events", "POST", admin, api.publish, ()),
+        ("/v1/messages/{id:int}", "GET", read, api.message, ()),
+        ("/v1/runs", "GET", read, api.runs, ("limit",)),
+        ("/v1/runs/{id}", "GET", read, api.run, ()),
+        ("/v1/runs/{id}/stream", "GET", read, api.stream, ()),
+        ("/v1/runs/{id}/cancel", "POST", admin, api.cancel, ()),
+        ("/v1/queues", "GET", read, api.queues, ()),
+        ("/v1/queues/{name}", "GET", read, api.queue, ()),
+        ("/v1/queues/{name}/dlq", "GET", read, api.dlq, ("limit", "after_id")),
+        ("/v1/queues/{name}/dlq/redrive", "POST", admin, api.redrive, ()),
+        ("/v1/queues/{name}/dlq", "DELETE", admin, api.purge, ()),
+        ("/healthz", "GET", None, api.health, ()),
+        ("/metrics", "GET", read, api.metrics, ()),
+        ("/openapi.json", "GET", None, api.openapi, ()),
     ]
     return Starlette(
         routes=[
-            Route(path, api.guard(scope, handler), methods=[method])
-            for path, method, scope, handler in routes
+            Route(path, api.guard(scope, handler, frozenset(query)), methods=[method])
+            for path, method, scope, handler, query in routes
         ],
         exception_handlers={HTTPException: _http_error},
     )
@@ -143,13 +144,22 @@ class _Api:
         self.registry = metrics.registry_for(app)
         self.document = openapi.document(app)
 
-    def guard(self, needed: Scope | None, handler: Handler) -> Handler:
-        """``handler`` behind the token check, with errors answered as JSON."""
+    def guard(self, needed: Scope | None, handler: Handler, query: frozenset[str]) -> Handler:
+        """``handler`` behind the token check, taking only the ``query`` parameters, with
+        errors answered as JSON."""
 
         async def endpoint(request: Request) -> Response:
             try:
                 if self.tokens and needed is not None:
                     self.authorize(request, needed)
+                unknown = sorted(set(request.query_params) - query)
+                if unknown:
+                    takes = ", ".join(sorted(query)) or "none"
+                    raise ApiError(
+                        400,
+                        "invalid_parameter",
+                        f"unknown query parameter {unknown[0][:40]!r} (this route takes: {takes})",
+                    )
                 return await handler(request)
             except ApiError as exc:
                 challenge = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -185,9 +195,13 @@ class _Api:
         start_run = params.get("run")
         if start_run not in (None, "new"):
             raise ApiError(400, "invalid_parameter", "run must be 'new' (start a run) or absent")
-        dedup_id = text_param(
-            params.get("dedup_id", request.headers.get("idempotency-key")), "dedup_id"
-        )
+        key = text_param(request.headers.get("idempotency-key"), "Idempotency-Key")
+        dedup_id = text_param(params.get("dedup_id"), "dedup_id")
+        if key is not None and dedup_id is not None and key != dedup_id:
+            raise ApiError(
+                400, "invalid_parameter", "dedup_id and Idempotency-Key differ: send one"
+            )
+        dedup_id = dedup_id or key
         group = text_param(params.get("group"), "group")
         delay = seconds_param(params.get("delay"), "delay", maximum=MAX_DELAY)
         policy = await run_in_threadpool(self.app.store.policy, action.policy.queue)
