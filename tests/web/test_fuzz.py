@@ -24,7 +24,7 @@ CHECKS = [
     checks.response_schema_conformance,
     checks.negative_data_rejection,
 ]
-EXAMPLES = 12
+EXAMPLES = 25
 """Per operation and generation mode: about a minute for the whole file on 2 cores."""
 
 OPERATIONS = [
