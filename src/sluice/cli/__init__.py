@@ -83,6 +83,7 @@ def main() -> None:
         queues,
         runs,
         scheduler,
+        serve,
         worker,
     )  # fmt: skip
 

@@ -1,0 +1,391 @@
+"""The HTTP API: a starlette app over one :class:`sluice.App` (see ``openapi.py`` for the
+routes' contract). Every store call runs in a worker thread; nothing is kept in this process,
+so any number of replicas can serve the same store."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
+from functools import partial
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from sluice.app import App
+from sluice.errors import (
+    ConfigError,
+    MessageError,
+    MessageTooLarge,
+    RunSealed,
+    SluiceError,
+    StoreError,
+    UnknownAction,
+    UnknownQueue,
+    UnknownRun,
+)
+from sluice.model import NewMessage, QueuePolicy, is_dlq, validate_queue_name
+from sluice.web import metrics, openapi
+from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
+from sluice.web.http import (
+    MAX_ID,
+    ApiError,
+    error_response,
+    int_param,
+    json_response,
+    parse_json,
+    read_body,
+    seconds_param,
+    text_param,
+)
+from sluice.web.stream import run_events
+from sluice.web.views import message_view, policy_view, stats_view
+
+log = logging.getLogger("sluice.web")
+
+MAX_DELAY = 365 * 86400.0
+SMALL_BODY = 64 * 1024
+"""Cap of the bodies that are not messages (redrive filters)."""
+EVENT_BODY = 1024 * 1024
+
+
+def raw_limit(max_message_bytes: int) -> int:
+    """Bytes read of a message body before answering 413 unread: the queue's limit applies to
+    the compact JSON that is stored, so pretty-printed input gets room to spare."""
+    return 2 * max_message_bytes + SMALL_BODY
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(
+    app: App,
+    tokens: Tokens | str | None = None,
+    *,
+    poll_interval: float = 0.5,
+    heartbeat: float = 15.0,
+) -> Starlette:
+    """The API of ``app`` as a starlette application.
+
+    ``tokens``: token -> :class:`Scope`, or text like ``"admin:T1,read:T2"``; None reads
+    ``$SLUICE_TOKENS``. With no tokens every route is open (serve it on loopback only).
+    ``poll_interval`` and ``heartbeat`` (seconds) pace the run progress stream.
+    """
+    if tokens is None or isinstance(tokens, str):
+        tokens = parse_tokens(os.environ.get(ENV_VAR) if tokens is None else tokens)
+    api = _Api(app, dict(tokens), poll_interval, heartbeat)
+    app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
+    read, admin = Scope.READ, Scope.ADMIN
+    submit = ("run", "dedup_id", "group", "delay")
+    routes: list[tuple[str, str, Scope | None, Handler, tuple[str, ...]]] = [
+        ("/v1/actions/{name}", "POST", admin, api.submit, submit),
+        ("/v1/events", "POST", admin, api.publish, ()),
+        ("/v1/messages/{id:int}", "GET", read, api.message, ()),
+        ("/v1/runs", "GET", read, api.runs, ("limit",)),
+        ("/v1/runs/{id}", "GET", read, api.run, ()),
+        ("/v1/runs/{id}/stream", "GET", read, api.stream, ()),
+        ("/v1/runs/{id}/cancel", "POST", admin, api.cancel, ()),
+        ("/v1/queues", "GET", read, api.queues, ()),
+        ("/v1/queues/{name}", "GET", read, api.queue, ()),
+        ("/v1/queues/{name}/dlq", "GET", read, api.dlq, ("limit", "after_id")),
+        ("/v1/queues/{name}/dlq/redrive", "POST", admin, api.redrive, ()),
+        ("/v1/queues/{name}/dlq", "DELETE", admin, api.purge, ()),
+        ("/healthz", "GET", None, api.health, ()),
+        ("/metrics", "GET", read, api.metrics, ()),
+        ("/openapi.json", "GET", None, api.openapi, ()),
+    ]
+    return Starlette(
+        routes=[
+            Route(path, api.guard(scope, handler, frozenset(query)), methods=[method])
+            for path, method, scope, handler, query in routes
+        ],
+        exception_handlers={HTTPException: _http_error},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (404 no such route, 405 method) as JSON like every other error."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers)
+
+
+def _api_error(exc: SluiceError) -> ApiError:
+    """The HTTP answer to a sluice error (unexpected ones are re-raised by the caller)."""
+    if isinstance(exc, UnknownAction | UnknownQueue | UnknownRun):
+        return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, MessageTooLarge):
+        return ApiError(413, "too_large", str(exc))
+    if isinstance(exc, RunSealed):
+        return ApiError(409, "run_sealed", str(exc))
+    if isinstance(exc, MessageError | ConfigError):
+        return ApiError(400, "invalid", str(exc))
+    if isinstance(exc, StoreError):
+        return ApiError(503, "store_unavailable", str(exc))
+    return ApiError(500, "internal", f"{type(exc).__name__}: {exc}")
+
+
+class _Api:
+    def __init__(
+        self, app: App, tokens: Mapping[str, Scope], poll_interval: float, heartbeat: float
+    ) -> None:
+        self.app = app
+        self.tokens = tokens
+        self.poll_interval = poll_interval
+        self.heartbeat = heartbeat
+        self.registry = metrics.registry_for(app)
+        self.document = openapi.document(app)
+
+    def guard(self, needed: Scope | None, handler: Handler, query: frozenset[str]) -> Handler:
+        """``handler`` behind the token check, taking only the ``query`` parameters, with
+        errors answered as JSON."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                if self.tokens and needed is not None:
+                    self.authorize(request, needed)
+                unknown = sorted(set(request.query_params) - query)
+                if unknown:
+                    takes = ", ".join(sorted(query)) or "none"
+                    raise ApiError(
+                        400,
+                        "invalid_parameter",
+                        f"unknown query parameter {unknown[0][:40]!r} (this route takes: {takes})",
+                    )
+                return await handler(request)
+            except ApiError as exc:
+                challenge = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+                return error_response(exc, challenge)
+            except SluiceError as exc:
+                error = _api_error(exc)
+                if error.status >= 500:
+                    log.error("%s %s failed: %s", request.method, request.url.path, exc)
+                return error_response(error)
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                return error_response(ApiError(500, "internal", "internal error (see the log)"))
+
+        return endpoint
+
+    def authorize(self, request: Request, needed: Scope) -> None:
+        scope = scope_of(request.headers.get("authorization"), self.tokens)
+        if scope is None:
+            raise ApiError(
+                401, "unauthorized", "send 'Authorization: Bearer TOKEN' with a valid token"
+            )
+        if scope < needed:
+            raise ApiError(403, "forbidden", f"this route needs an {needed.name.lower()} token")
+
+    # -- producing ---------------------------------------------------------------------------
+    async def submit(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        action = self.app.actions.get(name)
+        if action is None:
+            known = ", ".join(sorted(self.app.actions)) or "none registered"
+            raise ApiError(404, "not_found", f"unknown action {name[:80]!r} (known: {known})")
+        params = request.query_params
+        start_run = params.get("run")
+        if start_run not in (None, "new"):
+            raise ApiError(400, "invalid_parameter", "run must be 'new' (start a run) or absent")
+        key = text_param(request.headers.get("idempotency-key"), "Idempotency-Key")
+        dedup_id = text_param(params.get("dedup_id"), "dedup_id")
+        if key is not None and dedup_id is not None and key != dedup_id:
+            raise ApiError(
+                400, "invalid_parameter", "dedup_id and Idempotency-Key differ: send one"
+            )
+        dedup_id = dedup_id or key
+        group = text_param(params.get("group"), "group")
+        delay = seconds_param(params.get("delay"), "delay", maximum=MAX_DELAY)
+        policy = await run_in_threadpool(self.app.store.policy, action.policy.queue)
+        body = parse_json(await read_body(request, raw_limit(policy.max_message_bytes)))
+        message = NewMessage(
+            policy.name, body, action=name, group=group, dedup_id=dedup_id, delay=delay
+        )
+        enqueue = self._enqueue_in_new_run if start_run else self._enqueue
+        result = await run_in_threadpool(enqueue, message)
+        location = f"/v1/messages/{result['message_id']}"
+        return json_response(result, 202, {"Location": location})
+
+    def _enqueue(self, message: NewMessage) -> dict[str, Any]:
+        [done] = self.app.store.enqueue([message])
+        return {"message_id": done.id, "duplicate": not done.created}
+
+    def _enqueue_in_new_run(self, message: NewMessage) -> dict[str, Any]:
+        store = self.app.store
+        store.prepare([message], store.clock())  # a bad body fails before the run exists
+        run = self.app.start_run(message.action)
+        try:
+            [done] = store.enqueue([dataclasses.replace(message, run_id=run.id)])
+            run.seal()
+        except BaseException:
+            with suppress(SluiceError):  # leave no open run behind; the error is what matters
+                run.cancel()
+            raise
+        return {"message_id": done.id, "duplicate": not done.created, "run_id": run.id}
+
+    async def publish(self, request: Request) -> Response:
+        event = parse_json(await read_body(request, EVENT_BODY))
+        if (
+            not isinstance(event, dict)
+            or not isinstance(event.get("source"), str)
+            or not isinstance(event.get("detail_type"), str)
+            or not event["source"]
+            or not event["detail_type"]
+        ):
+            raise ApiError(
+                400,
+                "invalid",
+                'send {"source": "...", "detail_type": "...", "detail": {...}} '
+                "with non-empty source and detail_type",
+            )
+        text_param(event["source"], "source")
+        text_param(event["detail_type"], "detail_type")
+        # Hook for the event bus: App.publish(source, detail_type, detail) once it lands.
+        publish: Callable[..., Any] | None = getattr(self.app, "publish", None)
+        if publish is None:
+            raise ApiError(501, "not_implemented", "this sluice has no event bus yet (App.publish)")
+        result = await run_in_threadpool(
+            publish, event["source"], event["detail_type"], event.get("detail")
+        )
+        return json_response({"event_id": result}, 202)
+
+    # -- messages and runs -------------------------------------------------------------------
+    async def message(self, request: Request) -> Response:
+        message_id: int = request.path_params["id"]
+        found = (
+            await run_in_threadpool(self.app.store.get, [message_id])
+            if 0 < message_id <= MAX_ID
+            else []
+        )
+        if not found:
+            raise ApiError(
+                404,
+                "not_found",
+                f"no message has id {message_id} (acknowledged messages are deleted)",
+            )
+        return json_response(message_view(found[0], self.app.store.clock()))
+
+    async def runs(self, request: Request) -> Response:
+        limit = int_param(request.query_params.get("limit"), "limit", 50, minimum=1, maximum=1000)
+        states = await run_in_threadpool(self.app.runs, limit)
+        return json_response({"runs": [s.to_dict() for s in states]})
+
+    def _run_id(self, request: Request) -> str:
+        run_id = text_param(request.path_params["id"], "run id")
+        assert run_id is not None
+        return run_id
+
+    async def run(self, request: Request) -> Response:
+        state = await run_in_threadpool(self.app.run_state, self._run_id(request))
+        return json_response(state.to_dict())
+
+    async def stream(self, request: Request) -> Response:
+        state = await run_in_threadpool(self.app.run_state, self._run_id(request))
+        events = run_events(self.app, state, poll=self.poll_interval, heartbeat=self.heartbeat)
+        return StreamingResponse(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def cancel(self, request: Request) -> Response:
+        run_id = self._run_id(request)
+        moved = await run_in_threadpool(self.app.cancel_run, run_id)
+        state = await run_in_threadpool(self.app.run_state, run_id)
+        return json_response({"run_id": run_id, "moved": moved, "status": state.status})
+
+    # -- queues and dead letters -------------------------------------------------------------
+    async def _policy(self, request: Request) -> QueuePolicy:
+        name = request.path_params["name"]
+        try:
+            validate_queue_name(name)
+        except ConfigError as exc:
+            hint = f": use /v1/queues/{name.removesuffix('.dlq')}/dlq" if is_dlq(name) else ""
+            raise ApiError(404, "not_found", f"{exc}{hint}") from None
+        return await run_in_threadpool(self.app.store.policy, name)
+
+    async def queues(self, request: Request) -> Response:
+        def read() -> list[dict[str, Any]]:
+            policies = {p.name: p for p in self.app.store.queues()}
+            return [stats_view(s, policies[s.queue]) for s in self.app.store.stats()]
+
+        return json_response({"queues": await run_in_threadpool(read)})
+
+    async def queue(self, request: Request) -> Response:
+        policy = await self._policy(request)
+        [stats] = await run_in_threadpool(self.app.store.stats, [policy.name])
+        return json_response({"policy": policy_view(policy), "stats": stats_view(stats, policy)})
+
+    async def dlq(self, request: Request) -> Response:
+        policy = await self._policy(request)
+        params = request.query_params
+        limit = int_param(params.get("limit"), "limit", 100, minimum=1, maximum=1000)
+        after_id = int_param(params.get("after_id"), "after_id", 0, minimum=0)
+        dead = await run_in_threadpool(self.app.store.dlq_list, policy.name, limit, after_id)
+        now = self.app.store.clock()
+        return json_response(
+            {
+                "queue": policy.name,
+                "messages": [message_view(m, now) for m in dead],
+                "next_after_id": dead[-1].id if len(dead) == limit else None,
+            }
+        )
+
+    async def redrive(self, request: Request) -> Response:
+        policy = await self._policy(request)
+        ids, error_contains = _redrive_filter(
+            parse_json(await read_body(request, SMALL_BODY), required=False)
+        )
+        moved = await run_in_threadpool(
+            partial(self.app.store.redrive, policy.name, ids, error_contains)
+        )
+        return json_response({"queue": policy.name, "redriven": moved})
+
+    async def purge(self, request: Request) -> Response:
+        policy = await self._policy(request)
+        purged = await run_in_threadpool(self.app.store.purge, policy.dlq.name)
+        return json_response({"queue": policy.name, "purged": purged})
+
+    # -- operations --------------------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        try:
+            await run_in_threadpool(self.app.store.schema_version)
+        except SluiceError as exc:
+            return json_response({"status": "unavailable", "detail": str(exc)}, 503)
+        return json_response({"status": "ok"})
+
+    async def metrics(self, request: Request) -> Response:
+        text = await run_in_threadpool(metrics.exposition, self.registry)
+        return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def openapi(self, request: Request) -> Response:
+        return json_response(self.document)
+
+
+def _redrive_filter(body: Any) -> tuple[list[int] | None, str | None]:
+    """``{"ids": [...], "error_contains": "..."}`` (both optional; none: every dead letter)."""
+    if body is None:
+        return None, None
+    fields = {"ids", "error_contains"}
+    if not isinstance(body, dict) or not set(body) <= fields:
+        raise ApiError(
+            400, "invalid", 'send {"ids": [1, 2], "error_contains": "text"} (both optional)'
+        )
+    ids = body.get("ids")
+    if ids is not None and (
+        not isinstance(ids, list)
+        or not all(type(i) is int and 0 < i <= MAX_ID for i in ids)  # bool is no id
+    ):
+        raise ApiError(400, "invalid", "ids must be a list of message ids (positive integers)")
+    error_contains = body.get("error_contains")
+    if error_contains is not None and not isinstance(error_contains, str):
+        raise ApiError(400, "invalid", "error_contains must be a string")
+    return ids, text_param(error_contains, "error_contains", limit=1000)

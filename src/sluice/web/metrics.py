@@ -1,0 +1,128 @@
+"""``/metrics``: Prometheus figures read from the store on each scrape, so every API replica
+reports the same numbers (nothing is counted in this process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from sluice.app import App
+
+RECENT_RUNS = 50
+"""How many of the newest runs the run gauges look at."""
+
+
+class StoreCollector(Collector):
+    """Queue, DLQ, limit and run gauges of one app's store."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # the label values come from the store: nothing to declare up front
+
+    def collect(self) -> Iterable[Metric]:
+        store = self.app.store
+        queue = ["queue"]
+        depth = GaugeMetricFamily(
+            "sluice_queue_depth", "Messages visible now, waiting to be claimed.", labels=queue
+        )
+        in_flight = GaugeMetricFamily(
+            "sluice_queue_in_flight", "Messages leased by a worker.", labels=queue
+        )
+        delayed = GaugeMetricFamily(
+            "sluice_queue_delayed",
+            "Messages not yet visible (delay or retry backoff).",
+            labels=queue,
+        )
+        oldest = GaugeMetricFamily(
+            "sluice_queue_oldest_age_seconds",
+            "Age of the oldest visible message (0 when none is visible).",
+            labels=queue,
+        )
+        dlq = GaugeMetricFamily(
+            "sluice_queue_dlq_depth", "Messages in the queue's dead-letter queue.", labels=queue
+        )
+        for stats in store.stats():
+            labels = [stats.queue]
+            depth.add_metric(labels, stats.depth)
+            in_flight.add_metric(labels, stats.in_flight)
+            delayed.add_metric(labels, stats.delayed)
+            oldest.add_metric(labels, stats.oldest_age)
+            dlq.add_metric(labels, stats.dlq_depth)
+        yield from (depth, in_flight, delayed, oldest, dlq)
+
+        action = ["action"]
+        limit = GaugeMetricFamily(
+            "sluice_action_concurrency_limit",
+            "Configured global concurrency of an action.",
+            labels=action,
+        )
+        effective = GaugeMetricFamily(
+            "sluice_action_effective_concurrency",
+            "Concurrency in force (adaptive: lowered by Backoff, regrown on success).",
+            labels=action,
+        )
+        rate = GaugeMetricFamily(
+            "sluice_action_rate_limit_per_second",
+            "Configured global rate of an action (messages started per second).",
+            labels=action,
+        )
+        for found in store.limits():
+            if found.concurrency is not None:
+                limit.add_metric([found.action], found.concurrency)
+                effective.add_metric(
+                    [found.action],
+                    found.effective if found.effective is not None else found.concurrency,
+                )
+            if found.rate is not None:
+                rate.add_metric([found.action], found.rate)
+        yield from (limit, effective, rate)
+        yield from _run_metrics(self.app)
+
+
+def _run_metrics(app: App) -> Iterable[Metric]:
+    states = app.store.runs(RECENT_RUNS)
+    by_status = GaugeMetricFamily(
+        "sluice_runs",
+        f"Runs by status among the {RECENT_RUNS} most recently started.",
+        labels=["status"],
+    )
+    counts: dict[str, int] = {}
+    for state in states:
+        counts[state.status] = counts.get(state.status, 0) + 1
+    for status, count in sorted(counts.items()):
+        by_status.add_metric([status], count)
+    messages = GaugeMetricFamily(
+        "sluice_run_messages",
+        "Messages of each unfinished run: total, succeeded, failed (retried attempts), dead.",
+        labels=["run", "name", "count"],
+    )
+    for state in states:
+        if state.finished:
+            continue
+        counts_of = {
+            "total": state.total,
+            "succeeded": state.succeeded,
+            "failed": state.failed,
+            "dead": state.dead,
+        }
+        for kind, value in counts_of.items():
+            messages.add_metric([state.id, state.name, kind], value)
+    yield by_status
+    yield messages
+
+
+def registry_for(app: App) -> CollectorRegistry:
+    """A registry of this app's own (no process-global state)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(app))
+    return registry
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The Prometheus text format of a scrape (blocking: reads the store)."""
+    return generate_latest(registry)

@@ -1,0 +1,433 @@
+"""The OpenAPI 3.1 document of the HTTP API, written by hand in code: ``/openapi.json``.
+
+The schemas are exact (closed objects, nullable fields spelt out) because the tests fuzz the
+server with schemathesis and validate every answer against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.app import App
+from sluice.model import RUN_STATUSES
+from sluice.web.http import MAX_ID, MAX_TEXT
+
+Schema = dict[str, Any]
+
+MAX_DELAY_SECONDS = 365 * 86400
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict[str, Schema], optional: tuple[str, ...] = ()) -> Schema:
+    """A closed object whose properties are all required except ``optional``."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+def _nullable(kind: str) -> Schema:
+    return {"type": [kind, "null"]}
+
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+NUMBER: Schema = {"type": "number"}
+BOOLEAN: Schema = {"type": "boolean"}
+ANY: Schema = {}
+"""Any JSON value (message bodies, run meta and checkpoints)."""
+
+STAGE = _object(
+    {
+        "index": COUNT,
+        "action": _nullable("string"),
+        "total": COUNT,
+        "succeeded": COUNT,
+        "failed": COUNT,
+        "dead": COUNT,
+        "sealed": BOOLEAN,
+        "finished": BOOLEAN,
+        "started_at": _nullable("number"),
+        "finished_at": _nullable("number"),
+    }
+)
+RUN = _object(
+    {
+        "id": STRING,
+        "name": STRING,
+        "status": {"enum": list(RUN_STATUSES)},
+        "stage": COUNT,
+        "total": COUNT,
+        "succeeded": COUNT,
+        "failed": COUNT,
+        "dead": COUNT,
+        "done": COUNT,
+        "started_at": NUMBER,
+        "finished_at": _nullable("number"),
+        "rate": _nullable("number"),
+        "eta": _nullable("number"),
+        "meta": ANY,
+        "checkpoint": ANY,
+        "stages": {"type": "array", "items": _ref("Stage")},
+    }
+)
+MESSAGE = _object(
+    {
+        "id": {"type": "integer", "minimum": 1},
+        "queue": STRING,
+        "action": STRING,
+        "body": ANY,
+        "group": _nullable("string"),
+        "dedup_id": _nullable("string"),
+        "run_id": _nullable("string"),
+        "receive_count": COUNT,
+        "enqueued_at": NUMBER,
+        "visible_at": NUMBER,
+        "visible": BOOLEAN,
+        "dead": BOOLEAN,
+        "dead_reason": _nullable("string"),
+        "source_queue": _nullable("string"),
+        "last_error": _nullable("string"),
+        "attempts": {
+            "type": "array",
+            "items": _object({"at": NUMBER, "receive": COUNT, "error": STRING}),
+        },
+    }
+)
+POLICY = _object(
+    {
+        "name": STRING,
+        "visibility_timeout": NUMBER,
+        "max_receives": _nullable("integer"),
+        "fifo": BOOLEAN,
+        "dedup_window": _nullable("number"),
+        "retention": _nullable("number"),
+        "max_message_bytes": {"type": "integer", "minimum": 1},
+    }
+)
+STATS = _object(
+    {
+        "queue": STRING,
+        "depth": COUNT,
+        "in_flight": COUNT,
+        "delayed": COUNT,
+        "oldest_age": {"type": "number", "minimum": 0},
+        "dlq_depth": COUNT,
+        "fifo": BOOLEAN,
+    }
+)
+SCHEMAS: dict[str, Schema] = {
+    "Error": _object({"error": {**STRING, "description": "A stable code."}, "detail": STRING}),
+    "Submitted": _object(
+        {
+            "message_id": {"type": "integer", "minimum": 1},
+            "duplicate": {
+                **BOOLEAN,
+                "description": "True when the dedup id named an existing message: nothing new "
+                "was stored and message_id is that message's.",
+            },
+            "run_id": STRING,
+        },
+        optional=("run_id",),
+    ),
+    "Event": _object(
+        {
+            "source": {**STRING, "minLength": 1},
+            "detail_type": {**STRING, "minLength": 1},
+            "detail": ANY,
+        },
+        optional=("detail",),
+    ),
+    "EventAccepted": _object({"event_id": ANY}),
+    "Message": MESSAGE,
+    "Stage": STAGE,
+    "Run": RUN,
+    "RunList": _object({"runs": {"type": "array", "items": _ref("Run")}}),
+    "Cancelled": _object(
+        {"run_id": STRING, "moved": COUNT, "status": {"enum": list(RUN_STATUSES)}}
+    ),
+    "QueuePolicy": POLICY,
+    "QueueStats": STATS,
+    "QueueList": _object({"queues": {"type": "array", "items": _ref("QueueStats")}}),
+    "QueueDetail": _object({"policy": _ref("QueuePolicy"), "stats": _ref("QueueStats")}),
+    "DeadLetters": _object(
+        {
+            "queue": STRING,
+            "messages": {"type": "array", "items": _ref("Message")},
+            "next_after_id": {
+                "type": ["integer", "null"],
+                "description": "Pass as after_id for the next page; null on the last page.",
+            },
+        }
+    ),
+    "RedriveFilter": _object(
+        {
+            "ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+            "error_contains": {"type": "string", "minLength": 1, "maxLength": 1000},
+        },
+        optional=("ids", "error_contains"),
+    ),
+    "Redriven": _object({"queue": STRING, "redriven": COUNT}),
+    "Purged": _object({"queue": STRING, "purged": COUNT}),
+    "Health": _object(
+        {"status": {"enum": ["ok", "unavailable"]}, "detail": STRING}, optional=("detail",)
+    ),
+}
+
+ERRORS = {
+    400: "Invalid parameter or body (malformed JSON: the reason is in detail).",
+    401: "Missing or unknown bearer token.",
+    403: "The token's scope is too low (read token on an admin route).",
+    404: "No such action, queue, run or message.",
+    409: "The run is sealed.",
+    413: "The body is above the queue's max_message_bytes; nothing was stored.",
+    501: "The feature is not available in this sluice.",
+    503: "The store is unavailable.",
+}
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _operation(
+    summary: str,
+    ok: tuple[int, str, Schema],
+    errors: tuple[int, ...] = (),
+    *,
+    scope: str | None = "read",
+    parameters: list[Schema] | None = None,
+    body: Schema | None = None,
+    body_required: bool = True,
+    media: str = "application/json",
+) -> Schema:
+    status, description, schema = ok
+    responses: dict[str, Schema] = {
+        str(status): {"description": description, "content": {media: {"schema": schema}}}
+    }
+    codes = set(errors) | {503}
+    if scope is not None:
+        codes |= {401} | ({403} if scope == "admin" else set())
+    for code in sorted(codes):
+        responses[str(code)] = _json(_ref("Error"), ERRORS[code])
+    operation: Schema = {"summary": summary, "responses": responses}
+    if scope is None:
+        operation["security"] = []
+    else:
+        operation["description"] = f"Needs a {scope} token when tokens are configured."
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {
+            "required": body_required,
+            "content": {"application/json": {"schema": body}},
+        }
+    return operation
+
+
+def _path(name: str, schema: Schema, description: str, examples: list[Any]) -> Schema:
+    parameter: Schema = {
+        "name": name, "in": "path", "required": True, "schema": schema,
+        "description": description,
+    }  # fmt: skip
+    if examples:
+        parameter["examples"] = {str(v): {"value": v} for v in examples[:5]}
+    return parameter
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}  # fmt: skip
+
+
+def document(app: App) -> Schema:
+    """The OpenAPI document of ``create_app(app)`` (its action and queue names as examples)."""
+    action = _path(
+        "name", {"type": "string", "minLength": 1}, "A registered action.", sorted(app.actions)
+    )
+    queue = _path(
+        "name",
+        {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,80}$"},
+        "A queue (not a DLQ: its dead letters are under /dlq).",
+        [q.name for q in app.queues],
+    )
+    run = _path("id", {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}, "A run id.", [])
+    message = _path(
+        "id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A message id.", [1]
+    )
+    key: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+    limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
+    paths: dict[str, Schema] = {
+        "/v1/actions/{name}": {
+            "post": _operation(
+                "Enqueue the body as a message for the action (optionally in a new run)",
+                (202, "Accepted: the message id (and the run id with run=new).", _ref("Submitted")),
+                (400, 404, 409, 413),
+                scope="admin",
+                parameters=[
+                    action,
+                    _query(
+                        "run",
+                        {"enum": ["new"]},
+                        "new: start a run named after the action, enqueue into it, seal it.",
+                    ),
+                    _query("dedup_id", key, "Dedup id (also read from Idempotency-Key)."),
+                    _query("group", key, "FIFO group."),
+                    _query(
+                        "delay",
+                        {"type": "number", "minimum": 0, "maximum": MAX_DELAY_SECONDS},
+                        "Seconds before it is visible.",
+                    ),
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": key,
+                        "description": "Dedup id, when dedup_id is not given.",
+                    },
+                ],
+                body=ANY,
+            )
+        },
+        "/v1/events": {
+            "post": _operation(
+                "Publish an event to the event bus",
+                (202, "Published.", _ref("EventAccepted")),
+                (400, 413, 501),
+                scope="admin",
+                body=_ref("Event"),
+            )
+        },
+        "/v1/messages/{id}": {
+            "get": _operation(
+                "A message that still exists (acknowledged messages are deleted)",
+                (200, "The message.", _ref("Message")),
+                (404,),
+                parameters=[message],
+            )
+        },
+        "/v1/runs": {
+            "get": _operation(
+                "The most recently started runs, newest first",
+                (200, "Runs.", _ref("RunList")),
+                (400,),
+                parameters=[limit],
+            )
+        },
+        "/v1/runs/{id}": {
+            "get": _operation(
+                "A run's counters and status",
+                (200, "The run.", _ref("Run")),
+                (400, 404),
+                parameters=[run],
+            )
+        },
+        "/v1/runs/{id}/stream": {
+            "get": {
+                **_operation(
+                    "Server-sent events of the run's progress until it ends",
+                    (200, "The event stream.", STRING),
+                    (400, 404),
+                    parameters=[run],
+                    media="text/event-stream",
+                ),
+                "description": "A text/event-stream: a `progress` event (data: the Run JSON, "
+                "id: a fingerprint of its counters) at once and on every change, an `end` "
+                "event when the run is finished, comment heartbeats. Reconnecting with "
+                "Last-Event-ID gets the current state at once. Needs a read token.",
+            }
+        },
+        "/v1/runs/{id}/cancel": {
+            "post": _operation(
+                "Cancel a run: its remaining messages move to their DLQs",
+                (200, "Cancelled (a finished run is left as it was).", _ref("Cancelled")),
+                (400, 404),
+                scope="admin",
+                parameters=[run],
+            )
+        },
+        "/v1/queues": {
+            "get": _operation("Every queue with its figures", (200, "Queues.", _ref("QueueList")))
+        },
+        "/v1/queues/{name}": {
+            "get": _operation(
+                "A queue's policy and figures",
+                (200, "The queue.", _ref("QueueDetail")),
+                (404,),
+                parameters=[queue],
+            )
+        },
+        "/v1/queues/{name}/dlq": {
+            "get": _operation(
+                "The queue's dead letters, oldest first",
+                (200, "A page of dead letters.", _ref("DeadLetters")),
+                (400, 404),
+                parameters=[
+                    queue,
+                    limit,
+                    _query(
+                        "after_id",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                        "Only ids above this (paging).",
+                    ),
+                ],
+            ),
+            "delete": _operation(
+                "Delete every dead letter of the queue",
+                (200, "Purged.", _ref("Purged")),
+                (404,),
+                scope="admin",
+                parameters=[queue],
+            ),
+        },
+        "/v1/queues/{name}/dlq/redrive": {
+            "post": _operation(
+                "Move dead letters (all, or filtered) back to the queue",
+                (200, "Redriven.", _ref("Redriven")),
+                (400, 404, 413),
+                scope="admin",
+                parameters=[queue],
+                body=_ref("RedriveFilter"),
+                body_required=False,
+            )
+        },
+        "/healthz": {
+            "get": _operation(
+                "Liveness: the store answers", (200, "Healthy.", _ref("Health")), scope=None
+            )
+        },
+        "/metrics": {
+            "get": _operation(
+                "Prometheus metrics read from the store",
+                (200, "The Prometheus text format.", STRING),
+                media="text/plain",
+            )
+        },
+        "/openapi.json": {
+            "get": _operation(
+                "This document", (200, "OpenAPI 3.1.", {"type": "object"}), scope=None
+            )
+        },
+    }
+    health = paths["/healthz"]["get"]["responses"]
+    health["503"] = _json(_ref("Health"), "The store is unavailable.")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sluice",
+            "version": "1",
+            "description": "A durable work queue with SQS semantics: submit actions, follow "
+            "runs, inspect queues and dead letters.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }

@@ -1,0 +1,40 @@
+"""The JSON shapes the API answers with (the OpenAPI schemas in ``openapi.py`` match them)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sluice.model import Message, QueuePolicy, QueueStats, is_dlq
+
+
+def message_view(message: Message, now: float) -> dict[str, Any]:
+    """A stored message; ``dead`` when it sits in a DLQ, ``visible`` when it can be claimed."""
+    return {
+        "id": message.id,
+        "queue": message.queue,
+        "action": message.action,
+        "body": message.body,
+        "group": message.group,
+        "dedup_id": message.dedup_id,
+        "run_id": message.run_id,
+        "receive_count": message.receive_count,
+        "enqueued_at": message.enqueued_at,
+        "visible_at": message.visible_at,
+        "visible": message.visible_at <= now,
+        "dead": is_dlq(message.queue),
+        "dead_reason": message.dead_reason,
+        "source_queue": message.source_queue,
+        "last_error": message.last_error,
+        "attempts": [
+            {"at": a.at, "receive": a.receive, "error": a.error} for a in message.attempts
+        ],
+    }
+
+
+def policy_view(policy: QueuePolicy) -> dict[str, Any]:
+    return dataclasses.asdict(policy)
+
+
+def stats_view(stats: QueueStats, policy: QueuePolicy) -> dict[str, Any]:
+    return {**dataclasses.asdict(stats), "fifo": policy.fifo}

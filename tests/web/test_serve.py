@@ -1,0 +1,99 @@
+"""``sluice serve`` through the real console script."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.cli.test_cli import SLUICE
+from tests.web.conftest import ADMIN, READ
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "tests.web.serve_app:app"
+
+
+def _env(url: str, tokens: str | None = None) -> dict[str, str]:
+    env = {**os.environ, "SLUICE_URL": url}
+    env.pop("SLUICE_TOKENS", None)
+    if tokens is not None:
+        env["SLUICE_TOKENS"] = tokens
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _serve(url: str, *args: str, tokens: str | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [SLUICE, "serve", TARGET, *args], cwd=ROOT, env=_env(url, tokens),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("sluice serve did not become healthy")
+
+
+def test_serve_without_tokens_binds_loopback_only(url: str) -> None:
+    refused = subprocess.run(
+        [SLUICE, "serve", TARGET, "--host", "0.0.0.0"], cwd=ROOT, env=_env(url),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "refusing to serve on 0.0.0.0 without tokens" in refused.stderr
+    port = _free_port()
+    process = _serve(url, "--port", str(port))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base, process)
+        sent = httpx.post(f"{base}/v1/actions/echo", json={"n": 1}, timeout=10)
+        assert sent.status_code == 202
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert process.returncode in (0, -signal.SIGTERM), err
+    assert "Finished server process" in err
+    assert "the API is open without tokens, so it is bound to 127.0.0.1 only" in err
+
+
+def test_serve_with_tokens(url: str) -> None:
+    port = _free_port()
+    process = _serve(url, "--port", str(port), tokens=f"admin:{ADMIN}, read:{READ}")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base, process)
+        assert httpx.get(f"{base}/v1/queues", timeout=10).status_code == 401
+        read = {"Authorization": f"Bearer {READ}"}
+        assert httpx.get(f"{base}/v1/queues", headers=read, timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert "open without tokens" not in err
+
+
+def test_serve_names_a_bad_token_entry(tmp_path: Path) -> None:
+    bad = subprocess.run(
+        [SLUICE, "serve", TARGET], cwd=ROOT, env=_env(f"sqlite:///{tmp_path}/s.db", "root:x"),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "SLUICE_TOKENS entry 1 must look like 'admin:TOKEN'" in bad.stderr
