@@ -198,9 +198,17 @@ def test_cancel_a_run(admin: httpx.Client) -> None:
     assert admin.get("/v1/queues/default").json()["stats"]["dlq_depth"] == 1
 
 
-def test_events_need_the_event_bus(admin: httpx.Client) -> None:
-    event = {"source": "shop", "detail_type": "order.placed", "detail": {"id": 1}}
+def test_events_are_published_and_routed(admin: httpx.Client, web_app: App) -> None:
+    if "echo-orders" not in web_app.bus.rules:
+        web_app.rule("echo-orders", {"detail-type": ["order.placed"]}, "echo")
+    event = {"source": "shop", "detail_type": "order.placed", "detail": {"id": 1},
+             "resources": ["order/1"]}  # fmt: skip
     answer = admin.post("/v1/events", json=event)
-    assert answer.status_code == 501 and "no event bus" in answer.json()["detail"]
+    assert answer.status_code == 202
+    event_id = answer.json()["event_id"]
+    routed = [m for m in web_app.store.peek("default", limit=100) if m.action == "echo"]
+    assert any(isinstance(m.body, dict) and m.body.get("id") == event_id for m in routed)
     bad = admin.post("/v1/events", json={"source": "shop"})
     assert bad.status_code == 400 and "detail_type" in bad.json()["detail"]
+    not_object = admin.post("/v1/events", json={**event, "detail": [1]})
+    assert not_object.status_code == 400 and "JSON object" in not_object.json()["detail"]

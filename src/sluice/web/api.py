@@ -248,13 +248,15 @@ class _Api:
             )
         text_param(event["source"], "source")
         text_param(event["detail_type"], "detail_type")
-        # Hook for the event bus: App.publish(source, detail_type, detail) once it lands.
-        publish: Callable[..., Any] | None = getattr(self.app, "publish", None)
-        if publish is None:
-            raise ApiError(501, "not_implemented", "this sluice has no event bus yet (App.publish)")
+        resources = event.get("resources", [])
+        if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+            raise ApiError(400, "invalid", "resources must be a list of strings")
         result = await run_in_threadpool(
-            publish, event["source"], event["detail_type"], event.get("detail")
-        )
+            lambda: self.app.publish(
+                event["source"], event["detail_type"], event.get("detail", {}),
+                resources=resources, time=event.get("time"), id=event.get("id"),
+            )
+        )  # fmt: skip
         return json_response({"event_id": result}, 202)
 
     # -- messages and runs -------------------------------------------------------------------

@@ -139,11 +139,14 @@ SCHEMAS: dict[str, Schema] = {
         {
             "source": {**STRING, "minLength": 1},
             "detail_type": {**STRING, "minLength": 1},
-            "detail": ANY,
+            "detail": {"type": "object"},
+            "resources": {"type": "array", "items": STRING},
+            "time": {**STRING, "description": "ISO 8601; default: now"},
+            "id": {**STRING, "minLength": 1, "maxLength": 256},
         },
-        optional=("detail",),
+        optional=("detail", "resources", "time", "id"),
     ),
-    "EventAccepted": _object({"event_id": ANY}),
+    "EventAccepted": _object({"event_id": STRING}),
     "Message": MESSAGE,
     "Stage": STAGE,
     "Run": RUN,
@@ -298,7 +301,7 @@ def document(app: App) -> Schema:
             "post": _operation(
                 "Publish an event to the event bus",
                 (202, "Published.", _ref("EventAccepted")),
-                (400, 413, 501),
+                (400, 413),
                 scope="admin",
                 body=_ref("Event"),
             )
