@@ -212,3 +212,11 @@ def test_events_are_published_and_routed(admin: httpx.Client, web_app: App) -> N
     assert bad.status_code == 400 and "detail_type" in bad.json()["detail"]
     not_object = admin.post("/v1/events", json={**event, "detail": [1]})
     assert not_object.status_code == 400 and "JSON object" in not_object.json()["detail"]
+
+
+def test_actions_list_their_limits(reader: httpx.Client) -> None:
+    actions = {a["name"]: a for a in reader.get("/v1/actions").json()["actions"]}
+    assert set(actions) == {"echo", "small", "limited"}
+    assert actions["small"]["queue"] == "tiny"
+    assert actions["limited"]["concurrency"] == 5
+    assert actions["echo"]["concurrency"] is None and actions["echo"]["rate"] is None

@@ -85,6 +85,7 @@ def create_app(
     read, admin = Scope.READ, Scope.ADMIN
     submit = ("run", "dedup_id", "group", "delay")
     routes: list[tuple[str, str, Scope | None, Handler, tuple[str, ...]]] = [
+        ("/v1/actions", "GET", read, api.actions, ()),
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
         ("/v1/events", "POST", admin, api.publish, ()),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
@@ -313,6 +314,24 @@ class _Api:
             hint = f": use /v1/queues/{name.removesuffix('.dlq')}/dlq" if is_dlq(name) else ""
             raise ApiError(404, "not_found", f"{exc}{hint}") from None
         return await run_in_threadpool(self.app.store.policy, name)
+
+    async def actions(self, request: Request) -> Response:
+        def read() -> list[dict[str, Any]]:
+            effective = {limit.action: limit.effective for limit in self.app.store.limits()}
+            return [
+                {
+                    "name": name,
+                    "queue": action.policy.queue,
+                    "batch_size": action.policy.batch_size,
+                    "timeout": action.policy.timeout,
+                    "concurrency": action.policy.concurrency,
+                    "rate": action.policy.rate,
+                    "effective_concurrency": effective.get(name),
+                }
+                for name, action in sorted(self.app.actions.items())
+            ]
+
+        return json_response({"actions": await run_in_threadpool(read)})
 
     async def queues(self, request: Request) -> Response:
         def read() -> list[dict[str, Any]]:

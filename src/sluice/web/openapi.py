@@ -147,6 +147,18 @@ SCHEMAS: dict[str, Schema] = {
         optional=("detail", "resources", "time", "id"),
     ),
     "EventAccepted": _object({"event_id": STRING}),
+    "Action": _object(
+        {
+            "name": STRING,
+            "queue": STRING,
+            "batch_size": COUNT,
+            "timeout": NUMBER,
+            "concurrency": _nullable("integer"),
+            "rate": _nullable("number"),
+            "effective_concurrency": _nullable("number"),
+        }
+    ),
+    "ActionList": _object({"actions": {"type": "array", "items": _ref("Action")}}),
     "Message": MESSAGE,
     "Stage": STAGE,
     "Run": RUN,
@@ -266,6 +278,12 @@ def document(app: App) -> Schema:
     key: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
     paths: dict[str, Schema] = {
+        "/v1/actions": {
+            "get": _operation(
+                "The app's actions with their batching, limits and effective concurrency",
+                (200, "The actions, by name.", _ref("ActionList")),
+            )
+        },
         "/v1/actions/{name}": {
             "post": _operation(
                 "Enqueue the body as a message for the action (optionally in a new run)",
