@@ -32,7 +32,7 @@ from sluice.errors import (
     UnknownRun,
 )
 from sluice.model import NewMessage, QueuePolicy, is_dlq, validate_queue_name
-from sluice.web import metrics, openapi
+from sluice.web import dashboard, metrics, openapi
 from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
 from sluice.web.http import (
     MAX_ID,
@@ -71,12 +71,14 @@ def create_app(
     *,
     poll_interval: float = 0.5,
     heartbeat: float = 15.0,
+    with_dashboard: bool = True,
 ) -> Starlette:
     """The API of ``app`` as a starlette application.
 
     ``tokens``: token -> :class:`Scope`, or text like ``"admin:T1,read:T2"``; None reads
     ``$SLUICE_TOKENS``. With no tokens every route is open (serve it on loopback only).
-    ``poll_interval`` and ``heartbeat`` (seconds) pace the run progress stream.
+    ``poll_interval`` and ``heartbeat`` (seconds) pace the run progress stream. The
+    dashboard's pages are served at ``/`` unless ``with_dashboard`` is False.
     """
     if tokens is None or isinstance(tokens, str):
         tokens = parse_tokens(os.environ.get(ENV_VAR) if tokens is None else tokens)
@@ -106,7 +108,8 @@ def create_app(
         routes=[
             Route(path, api.guard(scope, handler, frozenset(query)), methods=[method])
             for path, method, scope, handler, query in routes
-        ],
+        ]
+        + (dashboard.routes() if with_dashboard else []),
         exception_handlers={HTTPException: _http_error},
     )
 

@@ -1,0 +1,229 @@
+// sluice dashboard: reads the JSON API, follows runs over their progress stream.
+"use strict";
+const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+const $ = (sel) => document.querySelector(sel);
+const token = () => localStorage.getItem("sluice-token") || "";
+const headers = () => (token() ? { Authorization: "Bearer " + token() } : {});
+const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) =>
+  ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const num = (n) => (n ?? 0).toLocaleString("en-US");
+const age = (s) => s == null ? "–" : s < 60 ? `${s.toFixed(0)}s` : s < 3600 ?
+  `${(s / 60).toFixed(0)}m` : s < 86400 ? `${(s / 3600).toFixed(1)}h` : `${(s / 86400).toFixed(1)}d`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function banner(text, kind) {
+  const el = $("#banner");
+  if (!text) { el.hidden = true; return; }
+  el.textContent = text; el.className = kind || ""; el.hidden = false;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
+  if (response.status === 401) { banner("This server needs an API token: paste one above."); throw new Error("401"); }
+  if (response.status === 403) { banner("Your token may only read: this needs an admin token."); throw new Error("403"); }
+  const data = response.status === 204 ? null : await response.json();
+  if (!response.ok) { banner(data && data.detail ? data.detail : `HTTP ${response.status}`); throw new Error(String(response.status)); }
+  return data;
+}
+
+function bar(state) {
+  const total = Math.max(state.total, 1);
+  const pct = state.total ? Math.floor((100 * state.done) / total) : (FINISHED.has(state.status) ? 100 : 0);
+  const cls = state.status === "succeeded" ? "done" : state.status === "failed" ? "failed" : "";
+  return { pct, cls, html: `<div class="bar"><div class="fill ${cls}" style="width:${pct}%"></div>` +
+    `<span class="label">${num(state.done)} / ${num(state.total)} · ${pct}%</span></div>` };
+}
+const rate = (s) => (s.rate == null ? "–" : `${num(Math.round(s.rate))}/s`);
+const eta = (s) => (s.eta == null ? "–" : age(s.eta));
+
+// A run's progress stream (server-sent events read through fetch, so the token can be sent);
+// reconnects until the run has finished.
+async function follow(runId, onState) {
+  let last = null;
+  for (;;) {
+    try {
+      const response = await fetch(`/v1/runs/${encodeURIComponent(runId)}/stream`,
+        { headers: { ...headers(), ...(last ? { "Last-Event-ID": last } : {}) } });
+      if (!response.ok) { await sleep(2000); continue; }
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const frame = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+          let data = "";
+          for (const line of frame.split("\n")) {
+            if (line.startsWith("data:")) data += line.slice(5).trim();
+            else if (line.startsWith("id:")) last = line.slice(3).trim();
+          }
+          if (!data) continue;
+          const state = JSON.parse(data);
+          onState(state);
+          if (FINISHED.has(state.status)) return;
+        }
+      }
+    } catch (error) { /* network hiccup: reconnect below */ }
+    await sleep(1000);
+  }
+}
+
+// -- overview ---------------------------------------------------------------------------------
+const following = new Set();
+const runRows = new Map();
+const lastCounts = new Map();
+
+function runRow(s) {
+  const b = bar(s);
+  return `<td><a href="/runs/${encodeURIComponent(s.id)}">${esc(s.name)}</a> <code class="muted">${esc(s.id)}</code></td>` +
+    `<td><span class="status ${esc(s.status)}">${esc(s.status)}</span></td><td>${b.html}</td>` +
+    `<td class="num">${rate(s)}</td><td class="num">${eta(s)}</td><td class="num">${num(s.failed)}</td>` +
+    `<td class="num ${s.dead ? "bad" : ""}">${num(s.dead)}</td>` +
+    `<td>${esc((s.stages[s.stage] || {}).action || "–")} <span class="muted">${s.stage + 1}/${s.stages.length}</span></td>`;
+}
+
+async function overview() {
+  for (;;) {
+    try {
+      const [runs, queues, actions] = await Promise.all([
+        api("/v1/runs?limit=20"), api("/v1/queues"), api("/v1/actions")]);
+      banner("");
+      const body = $("#runs tbody");
+      if (!runs.runs.length) body.innerHTML = `<tr><td colspan="8" class="muted">no runs yet</td></tr>`;
+      else {
+        body.innerHTML = runs.runs.map((s) => `<tr data-run="${esc(s.id)}">${runRow(s)}</tr>`).join("");
+        for (const s of runs.runs) {
+          runRows.set(s.id, s);
+          if (!FINISHED.has(s.status) && !following.has(s.id)) {
+            following.add(s.id);
+            follow(s.id, (state) => {
+              runRows.set(state.id, state);
+              const row = document.querySelector(`tr[data-run="${CSS.escape(state.id)}"]`);
+              if (row) row.innerHTML = runRow(state);
+            }).finally(() => following.delete(s.id));
+          }
+        }
+      }
+      const now = Date.now() / 1000;
+      $("#queues tbody").innerHTML = queues.queues.map((q) => {
+        const moving = q.depth + q.in_flight + q.delayed;
+        const before = lastCounts.get(q.queue);
+        lastCounts.set(q.queue, { moving, at: now });
+        const speed = before && now > before.at ? Math.max(0, (before.moving - moving) / (now - before.at)) : null;
+        return `<tr><td><b>${esc(q.queue)}</b></td><td>${q.fifo ? "fifo" : "standard"}</td>` +
+          `<td class="num">${num(q.depth)}</td><td class="num">${num(q.in_flight)}</td>` +
+          `<td class="num">${num(q.delayed)}</td><td class="num">${q.depth ? age(q.oldest_age) : "–"}</td>` +
+          `<td class="num">${q.dlq_depth ? `<a class="bad" href="/queues/${encodeURIComponent(q.queue)}/dlq">${num(q.dlq_depth)}</a>` :
+            `<a href="/queues/${encodeURIComponent(q.queue)}/dlq">0</a>`}</td>` +
+          `<td class="num">${speed == null ? "–" : `${num(Math.round(speed))}/s`}</td></tr>`;
+      }).join("") || `<tr><td colspan="8" class="muted">no queues</td></tr>`;
+      $("#actions tbody").innerHTML = actions.actions.map((a) =>
+        `<tr><td><b>${esc(a.name)}</b></td><td>${esc(a.queue)}</td><td class="num">${a.batch_size}</td>` +
+        `<td class="num">${a.concurrency ?? "–"}</td>` +
+        `<td class="num">${a.effective_concurrency == null ? (a.concurrency ?? "–") : a.effective_concurrency.toFixed(1)}</td>` +
+        `<td class="num">${a.rate == null ? "–" : `${num(a.rate)}/s`}</td><td class="num">${age(a.timeout)}</td></tr>`
+      ).join("") || `<tr><td colspan="7" class="muted">no actions</td></tr>`;
+    } catch (error) { /* shown in the banner */ }
+    await sleep(2000);
+  }
+}
+
+// -- a run ------------------------------------------------------------------------------------
+async function runPage(runId) {
+  $("#run-id").textContent = runId;
+  const show = (s) => {
+    const b = bar(s);
+    $("#run-name").textContent = s.name;
+    const status = $("#run-status");
+    status.textContent = s.status; status.className = `status ${s.status}`;
+    const fill = $("#run-bar");
+    fill.style.width = `${b.pct}%`; fill.className = `fill ${b.cls}`;
+    $("#run-percent").textContent = `${b.pct}%`;
+    $("#run-done").textContent = `${num(s.done)} / ${num(s.total)}`;
+    $("#run-succeeded").textContent = num(s.succeeded);
+    $("#run-failed").textContent = num(s.failed);
+    $("#run-dead").textContent = num(s.dead);
+    $("#run-rate").textContent = rate(s);
+    $("#run-eta").textContent = eta(s);
+    $("#run-cancel").hidden = FINISHED.has(s.status);
+    $("#stages tbody").innerHTML = s.stages.map((st) => {
+      const sb = bar({ ...st, done: st.succeeded + st.dead, status: st.finished ? (st.dead ? "failed" : "succeeded") : "running" });
+      const where = st.finished ? "done" : st.sealed ? (st.total ? "running" : "waiting") : "open";
+      return `<tr><td>${st.index + 1}</td><td>${esc(st.action || "(any)")}</td><td>${sb.html}</td>` +
+        `<td class="num">${num(st.succeeded)}</td><td class="num">${num(st.failed)}</td>` +
+        `<td class="num ${st.dead ? "bad" : ""}">${num(st.dead)}</td><td>${where}</td></tr>`;
+    }).join("");
+    if (s.dead) failures(runId);
+  };
+  $("#run-cancel").addEventListener("click", async () => {
+    if (!confirm("Cancel this run? Its remaining messages move to their DLQs.")) return;
+    await api(`/v1/runs/${encodeURIComponent(runId)}/cancel`, { method: "POST" });
+  });
+  try { show(await api(`/v1/runs/${encodeURIComponent(runId)}`)); } catch (error) { return; }
+  follow(runId, show);
+}
+
+async function failures(runId) {
+  const queues = await api("/v1/queues");
+  const found = [];
+  for (const q of queues.queues) {
+    if (!q.dlq_depth) continue;
+    const dead = await api(`/v1/queues/${encodeURIComponent(q.queue)}/dlq?limit=200`);
+    found.push(...dead.messages.filter((m) => m.run_id === runId).map((m) => ({ ...m, home: q.queue })));
+  }
+  $("#failures tbody").innerHTML = found.slice(-20).reverse().map((m) =>
+    `<tr><td><a href="/queues/${encodeURIComponent(m.home)}/dlq">#${m.id}</a></td><td>${esc(m.action)}</td>` +
+    `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 160))}</td></tr>`
+  ).join("") || `<tr><td colspan="4" class="muted">none</td></tr>`;
+}
+
+// -- a DLQ ------------------------------------------------------------------------------------
+async function dlqPage(queue) {
+  $("#dlq-queue").textContent = queue;
+  const path = `/v1/queues/${encodeURIComponent(queue)}/dlq`;
+  const load = async () => {
+    const dead = await api(`${path}?limit=200`);
+    $("#dlq-count").textContent = `${num(dead.messages.length)} shown`;
+    $("#dead tbody").innerHTML = dead.messages.map((m) =>
+      `<tr data-id="${m.id}"><td>#${m.id}</td><td>${esc(m.action)}</td><td class="num">${m.receive_count}</td>` +
+      `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 200))}</td>` +
+      `<td><pre class="body">${esc(JSON.stringify(m.body, null, 1))}</pre></td>` +
+      `<td><button class="redrive" data-id="${m.id}">Redrive</button></td></tr>`
+    ).join("") || `<tr><td colspan="7" class="muted">no dead letters</td></tr>`;
+  };
+  $("#dead").addEventListener("click", async (event) => {
+    const button = event.target.closest("button.redrive");
+    if (!button) return;
+    await api(`${path}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ids: [Number(button.dataset.id)] }) });
+    banner(`Message #${button.dataset.id} redriven.`, "info");
+    await load();
+  });
+  $("#redrive-all").addEventListener("click", async () => {
+    const done = await api(`${path}/redrive`, { method: "POST" });
+    banner(`${num(done.redriven)} redriven.`, "info");
+    await load();
+  });
+  $("#purge").addEventListener("click", async () => {
+    if (!confirm(`Delete every dead letter of ${queue}?`)) return;
+    const done = await api(path, { method: "DELETE" });
+    banner(`${num(done.purged)} purged.`, "info");
+    await load();
+  });
+  try { await load(); } catch (error) { /* banner */ }
+  for (;;) { await sleep(3000); try { await load(); } catch (error) { /* banner */ } }
+}
+
+// -- start ------------------------------------------------------------------------------------
+$("#token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  localStorage.setItem("sluice-token", $("#token").value.trim());
+  location.reload();
+});
+const page = document.body.dataset.page;
+if (page === "overview") overview();
+else if (page === "run") runPage(document.body.dataset.run);
+else if (page === "dlq") dlqPage(document.body.dataset.queue);
