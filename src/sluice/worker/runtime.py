@@ -25,7 +25,7 @@ import orjson
 
 from sluice.errors import Backoff, Discard, Retry, StoreUnavailable
 from sluice.model import Message, Outcome, Partial, Receipt
-from sluice.worker.actions import Action
+from sluice.worker.actions import Action, Settled
 from sluice.worker.context import Context, OnceReservations
 from sluice.worker.retry import backoff
 
@@ -79,6 +79,7 @@ class Worker:
         self._outcomes: list[Outcome] = []
         self._once = OnceReservations()
         self._signals: dict[str, list[int]] = {}  # action -> [backoffs, successes] to report
+        self._to_settle: dict[Receipt, tuple[Action, Message]] = {}  # outcomes awaiting a hook
         lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
         self._lease = lease
         self._max_batch = max(
@@ -238,6 +239,10 @@ class Worker:
                 self._finish(
                     result.outcomes, action=action.name, batch=batch, started=started, submit=False
                 )
+                if action.on_settled is not None:
+                    gone = set(result.stale)
+                    fresh = [o for o in result.outcomes if o.receipt not in gone]
+                    await self._run_hooks(self._settled(fresh, {m.id: (action, m) for m in batch}))
                 self._once.release(ctx.once_keys)  # committed to the ledger, or rolled back
                 if result.stale:  # a lease had passed: the whole transaction was rolled back
                     self.counts["stale"] += len(result.stale)
@@ -267,6 +272,8 @@ class Worker:
             self._slot_freed.set()
         if any(o.kind != "ack" for o in outcomes) and not any(o.once for o in outcomes):
             self._once.release(ctx.once_keys)
+        if action.on_settled is not None:
+            self._to_settle.update((m.receipt, (action, m)) for m in batch if m.receipt)
         self._finish(outcomes, action=action.name, batch=batch, started=started)
         self._dispatch_ready()
 
@@ -350,6 +357,47 @@ class Worker:
         if submit:
             self._outcomes.extend(outcomes)
 
+    # -- settle hooks -----------------------------------------------------------------------
+    async def _settle_flushed(self, batch: list[Outcome], stale: list[Receipt]) -> None:
+        """Run the settle hooks of the outcomes just written (the fresh ones)."""
+        gone = set(stale)
+        owners: dict[int, tuple[Action, Message]] = {}
+        for outcome in batch:
+            owner = self._to_settle.pop(outcome.receipt, None)
+            if owner is not None and outcome.receipt not in gone:
+                owners[outcome.receipt.message_id] = owner
+        fresh = [o for o in batch if o.receipt.message_id in owners]
+        await self._run_hooks(self._settled(fresh, owners))
+
+    def _settled(
+        self, outcomes: list[Outcome], owners: dict[int, tuple[Action, Message]]
+    ) -> dict[str, tuple[Action, list[Settled]]]:
+        """Fresh outcomes as :class:`Settled`, by action; a retry past the queue's
+        ``max_receives`` is the dead-letter the store made of it."""
+        by_action: dict[str, tuple[Action, list[Settled]]] = {}
+        for outcome in outcomes:
+            owner = owners.get(outcome.receipt.message_id)
+            if owner is None:
+                continue
+            action, message = owner
+            kind = outcome.kind
+            limit = self.store.policy(message.queue).max_receives
+            if kind == "retry" and limit is not None and message.receive_count >= limit:
+                kind = "dead"
+            by_action.setdefault(action.name, (action, []))[1].append(
+                Settled(message, kind, outcome.error)
+            )
+        return by_action
+
+    async def _run_hooks(self, settled: dict[str, tuple[Action, list[Settled]]]) -> None:
+        for name, (action, items) in settled.items():
+            if action.on_settled is None or not items:
+                continue
+            try:
+                await asyncio.to_thread(action.on_settled, items)
+            except Exception:
+                self.log.exception("the settle hook of action %r failed", name)
+
     # -- background services ----------------------------------------------------------------
     async def _complete_loop(self) -> None:
         while True:
@@ -365,6 +413,8 @@ class Worker:
             batch, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
             stale = await self._store_call(self.store.complete, batch)
             self._once.release(key for outcome in batch for key in outcome.once)
+            if self._to_settle:
+                await self._settle_flushed(batch, stale)
             if stale:
                 self.counts["stale"] += len(stale)
                 self.log.warning("%d outcomes were stale (their leases had passed)", len(stale))
