@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from sluice import App, ConfigError, Context, FileWatch, Message, Partial, UnknownAction
+from sluice import App, ConfigError, Context, FileWatch, Message, Partial, UnknownAction, Worker
 from sluice.sources.files import FileScanner, walk
 
 OLD = time.time() - 3600  # an mtime long settled
@@ -23,6 +23,10 @@ def put(root: Path, path: str, content: bytes = b"{}", mtime: float | None = OLD
     if mtime is not None:
         os.utime(file, (mtime, mtime))
     return file
+
+
+def drain(app: App) -> None:
+    Worker(app, concurrency=2, poll=0.05, stop_when_idle=True).run()
 
 
 # -- matching rules ---------------------------------------------------------------------------
@@ -40,7 +44,9 @@ def put(root: Path, path: str, content: bytes = b"{}", mtime: float | None = OLD
         ("processed/input/a.json", False),
     ],
 )
-def test_default_matching_is_input_star_star_json(tmp_path: Path, path: str, expected: bool) -> None:
+def test_default_matching_is_input_star_star_json(
+    tmp_path: Path, path: str, expected: bool
+) -> None:
     watch = FileWatch(tmp_path, "load", on_success="processed/")
     assert watch.matches(path) is expected
 
@@ -100,7 +106,7 @@ def test_bad_definitions_name_the_problem(
 
 def test_a_root_that_cannot_be_created_is_named(tmp_path: Path) -> None:
     blocker = put(tmp_path, "file")
-    with pytest.raises(ConfigError, match="watch root .*file/sub' cannot be created"):
+    with pytest.raises(ConfigError, match=r"watch root .*file/sub' cannot be created"):
         FileWatch(blocker / "sub", "load")
 
 
@@ -183,7 +189,7 @@ def test_moves_after_settling_and_a_redelivery_of_a_done_file_is_acked(
     put(root, "input/keep.txt")
     assert FileScanner(app, app.file_watches["load"]).scan().enqueued == 3
     (root / "input/gone.json").unlink()
-    app.work(stop_when_idle=True, concurrency=2)
+    drain(app)
     assert loaded == ["input/ok.json"]
     assert (root / "processed/input/ok.json").read_bytes() == b'{"rows": []}'
     assert (root / "failed/input/sub/bad.json").read_bytes() == b"{not json"
@@ -196,7 +202,7 @@ def test_moves_after_settling_and_a_redelivery_of_a_done_file_is_acked(
     # the same file again (say, a redelivery after a lost ack): acked, the handler not called
     ok = {"path": "input/ok.json", "root": str(root), "size": 12, "mtime": OLD}
     app.enqueue("load", ok)
-    app.work(stop_when_idle=True)
+    drain(app)
     assert loaded == ["input/ok.json"]
     assert app.store.stats(["files"])[0].depth == 0
     app.close()
@@ -210,11 +216,11 @@ def test_a_file_changed_before_its_ack_is_left_for_its_new_version(
     put(root, "input/a.json", b"[1]")
     FileScanner(app, app.file_watches["load"]).scan()
     put(root, "input/a.json", b"[1, 2]", mtime=OLD + 5)  # rewritten before the worker ran
-    app.work(stop_when_idle=True)
+    drain(app)
     assert loaded == ["input/a.json"]
     assert (root / "input/a.json").exists() and not (root / "processed").exists()
     FileScanner(app, app.file_watches["load"]).scan()  # the new version is a new message
-    app.work(stop_when_idle=True)
+    drain(app)
     assert (root / "processed/input/a.json").read_bytes() == b"[1, 2]"
     app.close()
 
@@ -234,7 +240,7 @@ def test_single_message_actions_are_wrapped_too(url: str, tmp_path: Path) -> Non
     put(root, "input/b.json")
     FileScanner(app, app.file_watches["one"]).scan()
     (root / "input/b.json").unlink()
-    app.work(stop_when_idle=True)
+    drain(app)
     assert seen == ["input/a.json"]
     assert (root / "done/input/a.json").exists()
     [dead] = app.store.dlq_list("files")
