@@ -17,6 +17,7 @@ EXPECTED = [
     "Context",
     "Discard",
     "Enqueued",
+    "FileWatch",
     "HandlerSignal",
     "InvalidPattern",
     "InvalidQueueName",

@@ -41,6 +41,7 @@ from sluice.model import (
     dlq_name,
 )
 from sluice.runs import Run
+from sluice.sources.files import FileWatch
 from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store
 from sluice.worker.context import Context
@@ -59,6 +60,7 @@ __all__ = [
     "Context",
     "Discard",
     "Enqueued",
+    "FileWatch",
     "HandlerSignal",
     "InvalidPattern",
     "InvalidQueueName",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, overload
@@ -23,6 +24,7 @@ from sluice.runs import Run, RunRef, run_id_of, start_run
 from sluice.sources.alarms import Alarm, declare
 from sluice.sources.cron import next_fire
 from sluice.sources.events import EventBus, Rule
+from sluice.sources.files import FileWatch
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 from sluice.worker.actions import Action, Handler
@@ -49,6 +51,7 @@ class App:
         self.alarms: dict[str, Alarm] = {}
         self.event_retention: float = seconds(event_retention, "event_retention") or 0.0
         """Seconds archived events are kept for replay (the scheduler service forgets older)."""
+        self.file_watches: dict[str, FileWatch] = {}
 
     @property
     def store(self) -> Store:
@@ -219,6 +222,57 @@ class App:
             return handler
 
         return decorate
+
+    def watch_files(
+        self,
+        root: str | os.PathLike[str],
+        action: str,
+        *,
+        prefix: str = "input/",
+        suffix: str = ".json",
+        on_success: str | None = None,
+        on_dead: str | None = None,
+        settle: float = 1.0,
+        chunk_size: int = 500,
+    ) -> FileWatch:
+        """Enqueue one message for ``action`` per new or changed file under ``root`` whose
+        root-relative path starts with ``prefix`` and ends with ``suffix`` (``input/**.json``
+        by default); other files never make a message. The body names the file (``path``,
+        ``root``, ``size``, ``mtime``), not its content. ``sluice scheduler`` (or ``sluice
+        worker --sources``) scans; any number may run: the dedup id (path + size + mtime)
+        keeps each version of a file to one message, across restarts too, so the action's
+        queue must keep dedup ids forever (``app.queue(name, dedup_window=None)``).
+
+        ``on_success="processed/"`` moves a file there (same relative path) once its message
+        is acked; ``on_dead="failed/"`` once it is dead-lettered, with ``<file>.reason``
+        beside it. A redelivered message whose file is already in ``on_success`` is acked
+        without calling the handler. Files modified in the last ``settle`` seconds wait for
+        a later scan. Register the action first; batch options are the action's.
+        """
+        found = self.actions.get(action)
+        if found is None:
+            known = ", ".join(sorted(self.actions)) or "none registered"
+            raise UnknownAction(
+                f"watch_files: unknown action {action!r} (register it first; known: {known})"
+            )
+        if action in self.file_watches:
+            raise ConfigError(f"action {action!r} already has a file watch")
+        queue = self._queues[found.policy.queue]
+        if queue.dedup_window is not None:
+            raise ConfigError(
+                f"watch_files: queue {queue.name!r} forgets dedup ids after "
+                f"{queue.dedup_window:g}s, so a restarted watcher would enqueue old files "
+                f"again; declare it with app.queue({queue.name!r}, dedup_window=None)"
+            )
+        watch = FileWatch(
+            root=root, action=action, prefix=prefix, suffix=suffix,  # type: ignore[arg-type]
+            on_success=on_success, on_dead=on_dead, settle=settle, chunk_size=chunk_size,
+        )  # fmt: skip
+        from sluice.sources.filemoves import wrap
+
+        self.actions[action] = wrap(watch, found)
+        self.file_watches[action] = watch
+        return watch
 
     def new_message(
         self,

@@ -1,4 +1,5 @@
-"""``sluice scheduler module:app``: fire an app's cron schedules (run as many as you like)."""
+"""``sluice scheduler module:app``: fire an app's cron schedules and scan its file watches
+(run as many as you like)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from sluice.cli import cli
     help="One JSON line per tick fired, or plain text.",
 )
 def scheduler(target: str, log_format: str) -> None:
-    """Fire the cron schedules of TARGET (module:app) until SIGTERM or Ctrl-C. Any number of
-    schedulers may run on any machines: each tick is fired by exactly one."""
+    """Fire the cron schedules of TARGET (module:app) and scan its file watches until SIGTERM
+    or Ctrl-C. Any number of schedulers may run on any machines: each tick is fired, and each
+    file version enqueued, exactly once."""
     from sluice.sources.scheduler import Scheduler
     from sluice.worker.supervisor import configure_logging, load_app
 

@@ -24,7 +24,8 @@ from sluice.cli import cli
 @click.option(
     "--sources",
     is_flag=True,
-    help="Also fire the app's cron schedules (a scheduler thread in the first process).",
+    help="Also fire the app's cron schedules and scan its file watches (a scheduler thread "
+    "in the first process).",
 )
 def worker(
     target: str,

@@ -1,1 +1,1 @@
-"""Sources: what creates messages besides a direct enqueue (cron schedules so far)."""
+"""Sources: what creates messages besides a direct enqueue (cron schedules, file drops)."""

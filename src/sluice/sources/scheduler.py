@@ -1,4 +1,5 @@
-"""The scheduler service: fires an app's stored cron schedules; run any number of them."""
+"""The scheduler service: fires an app's stored cron schedules and scans its file watches;
+run any number of them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import orjson
 from sluice.errors import StoreUnavailable
 from sluice.sources.alarms import evaluate
 from sluice.sources.cron import plan
+from sluice.sources.files import FileScanner
 from sluice.store.base import Clock
 
 if TYPE_CHECKING:
@@ -27,7 +29,9 @@ FORGET_EVERY = 60.0
 class Scheduler:
     """Fires the schedules in ``app``'s store (all of them, whichever app stored them) when
     due, on ``clock`` (default the store's). Each tick is fired by one scheduler only, however
-    many run: the store's compare-and-set on the next fire time decides."""
+    many run: the store's compare-and-set on the next fire time decides. Each pass also scans
+    ``app``'s file watches (its own, not the store's): dedup ids keep each file version to
+    one message, however many schedulers scan."""
 
     def __init__(self, app: App, *, clock: Clock | None = None, max_sleep: float = MAX_SLEEP):
         self.app = app
@@ -36,6 +40,9 @@ class Scheduler:
         self.max_sleep = max_sleep
         self.fired = 0
         """Ticks this scheduler has fired."""
+        self.scanners = [FileScanner(app, watch) for watch in app.file_watches.values()]
+        self.files_enqueued = 0
+        """Messages this scheduler's file scans have created."""
         self.passed = threading.Event()
         """Set after each pass of :meth:`run` (tests wait on it; clear it to wait again)."""
         self.log = logging.getLogger("sluice.scheduler")
@@ -63,6 +70,20 @@ class Scheduler:
         self.fired += len(fired)
         return len(fired)
 
+    def scan_files(self) -> int:
+        """Scan every file watch once; return how many messages were created. A watch that
+        fails (its root unmounted, say) is logged and does not stop the others."""
+        created = 0
+        for scanner in self.scanners:
+            try:
+                created += scanner.scan().enqueued
+            except StoreUnavailable:
+                raise
+            except Exception:
+                self.log.exception("scan of %s failed", scanner.watch.root)
+        self.files_enqueued += created
+        return created
+
     def next_due(self) -> float | None:
         """The earliest next fire time of the stored schedules (None without any)."""
         return min((stored.next_at for stored in self.store.schedules()), default=None)
@@ -74,6 +95,7 @@ class Scheduler:
         while not stop.is_set():
             try:
                 self.tick()
+                self.scan_files()
                 due = self.next_due()
             except StoreUnavailable as exc:
                 self.log.warning("store unavailable, retrying in %.1fs: %s", RETRY_DELAY, exc)

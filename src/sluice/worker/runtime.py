@@ -26,7 +26,7 @@ import orjson
 
 from sluice.errors import Backoff, Discard, Retry, StoreUnavailable
 from sluice.model import Message, Outcome, Partial, Receipt
-from sluice.worker.actions import Action
+from sluice.worker.actions import Action, Settled
 from sluice.worker.calls import Call, SyncCalls
 from sluice.worker.context import Context, OnceReservations
 from sluice.worker.retry import backoff
@@ -82,6 +82,7 @@ class Worker:
         self._log_lines: list[str] = []  # one JSON line per outcome, emitted by the completer
         self._once = OnceReservations()
         self._signals: dict[str, list[int]] = {}  # action -> [backoffs, successes] to report
+        self._to_settle: dict[Receipt, tuple[Action, Message]] = {}  # outcomes awaiting a hook
         self._lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
         self._max_batch = max(
             [a.policy.batch_size for a in app.actions.values() if a.policy.queue in self.queues]
@@ -305,6 +306,12 @@ class Worker:
             outcomes = [self._retry(m, action, message) for m in batch]
         elif isinstance(result, _Completed):  # acked in the handler's own transaction
             self._finish(result.outcomes, action=action.name, call=call, submit=False)
+            if action.on_settled is not None:
+                gone = set(result.stale)
+                fresh = [o for o in result.outcomes if o.receipt not in gone]
+                self._background(
+                    self._run_hooks(self._settled(fresh, {m.id: (action, m) for m in batch}))
+                )
             self._once.release(ctx.once_keys)  # committed to the ledger, or rolled back
             if result.stale:  # a lease had passed: the whole transaction was rolled back
                 self.counts["stale"] += len(result.stale)
@@ -326,6 +333,8 @@ class Worker:
             outcomes = [self._retry(m, action, _describe(error)) for m in batch]
         if not any(o.once for o in outcomes):  # no ack carries the call's effect keys
             self._once.release(ctx.once_keys)
+        if action.on_settled is not None:
+            self._to_settle.update((m.receipt, (action, m)) for m in batch if m.receipt)
         self._finish(outcomes, action=action.name, call=call)
 
     def _run_sync(self, call: Call) -> Any:
@@ -440,9 +449,57 @@ class Worker:
                     self._outcomes[:0] = batch  # not written: the next flush tries again
                     raise
                 self._once.release(key for outcome in batch for key in outcome.once)
+                if self._to_settle:
+                    await self._settle_flushed(batch, stale)
                 if stale:
                     self.counts["stale"] += len(stale)
                     self.log.warning("%d outcomes were stale (their leases had passed)", len(stale))
+
+    # -- settle hooks -----------------------------------------------------------------------
+    def _background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle_flushed(self, batch: list[Outcome], stale: list[Receipt]) -> None:
+        """Run the settle hooks of the outcomes just written (the fresh ones)."""
+        gone = set(stale)
+        owners: dict[int, tuple[Action, Message]] = {}
+        for outcome in batch:
+            owner = self._to_settle.pop(outcome.receipt, None)
+            if owner is not None and outcome.receipt not in gone:
+                owners[outcome.receipt.message_id] = owner
+        fresh = [o for o in batch if o.receipt.message_id in owners]
+        await self._run_hooks(self._settled(fresh, owners))
+
+    def _settled(
+        self, outcomes: list[Outcome], owners: dict[int, tuple[Action, Message]]
+    ) -> dict[str, tuple[Action, list[Settled]]]:
+        """Fresh outcomes as :class:`Settled`, by action; a retry past the queue's
+        ``max_receives`` is the dead-letter the store made of it."""
+        by_action: dict[str, tuple[Action, list[Settled]]] = {}
+        for outcome in outcomes:
+            owner = owners.get(outcome.receipt.message_id)
+            if owner is None:
+                continue
+            action, message = owner
+            kind = outcome.kind
+            limit = self.store.policy(message.queue).max_receives
+            if kind == "retry" and limit is not None and message.receive_count >= limit:
+                kind = "dead"
+            by_action.setdefault(action.name, (action, []))[1].append(
+                Settled(message, kind, outcome.error)
+            )
+        return by_action
+
+    async def _run_hooks(self, settled: dict[str, tuple[Action, list[Settled]]]) -> None:
+        for name, (action, items) in settled.items():
+            if action.on_settled is None or not items:
+                continue
+            try:
+                await asyncio.to_thread(action.on_settled, items)
+            except Exception:
+                self.log.exception("the settle hook of action %r failed", name)
 
     async def _heartbeat_loop(self) -> None:
         while True:

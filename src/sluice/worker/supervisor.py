@@ -69,7 +69,8 @@ def run_worker(
     sources: bool = False,
 ) -> None:
     """Load the app and run one worker in this process until SIGTERM / Ctrl-C; with
-    ``sources``, a scheduler thread fires the app's cron schedules meanwhile."""
+    ``sources``, a scheduler thread fires the app's cron schedules and scans its file
+    watches meanwhile."""
     from sluice.sources.scheduler import Scheduler
     from sluice.worker.runtime import Worker
 
@@ -94,7 +95,7 @@ def supervise(
     sources: bool = False,
 ) -> int:
     """Run ``processes`` worker processes; SIGTERM / Ctrl-C stops them all gracefully.
-    With ``sources`` the first one also fires the cron schedules. Returns the worst exit
+    With ``sources`` the first one also runs the sources. Returns the worst exit
     code."""
     load_app(target)  # fail here, once, on a bad target
     spawn = multiprocessing.get_context("spawn")
