@@ -252,9 +252,20 @@ class _Api:
             )
         text_param(event["source"], "source")
         text_param(event["detail_type"], "detail_type")
+        unknown = sorted(
+            set(event) - {"source", "detail_type", "detail", "resources", "time", "id"}
+        )
+        if unknown:
+            raise ApiError(400, "invalid", f"unknown event field {unknown[0][:40]!r}")
         resources = event.get("resources", [])
         if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
             raise ApiError(400, "invalid", "resources must be a list of strings")
+        if "detail" in event and not isinstance(event["detail"], dict):
+            raise ApiError(400, "invalid", "detail must be a JSON object")
+        if "time" in event and not isinstance(event["time"], str):
+            raise ApiError(400, "invalid", "time must be ISO 8601 text")
+        if "id" in event and not (isinstance(event["id"], str) and 1 <= len(event["id"]) <= 256):
+            raise ApiError(400, "invalid", "id must be text of 1 to 256 characters")
         result = await run_in_threadpool(
             lambda: self.app.publish(
                 event["source"], event["detail_type"], event.get("detail", {}),
