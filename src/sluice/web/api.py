@@ -414,6 +414,8 @@ def _redrive_filter(body: Any) -> tuple[list[int] | None, str | None]:
         raise ApiError(
             400, "invalid", 'send {"ids": [1, 2], "error_contains": "text"} (both optional)'
         )
+    if any(key in body and body[key] is None for key in fields):
+        raise ApiError(400, "invalid", "leave ids or error_contains out instead of null")
     ids = body.get("ids")
     if ids is not None and (
         not isinstance(ids, list)
