@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint typecheck bench clean
+.PHONY: help venv demo test browser lint typecheck bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -22,7 +22,13 @@ venv: $(STAMP) ## create .venv and install sluice with its dev tools
 demo: $(STAMP) ## run the demo on the embedded SQLite default (no server needed)
 	$(BIN)/sluice demo purge
 
-test: $(STAMP) ## run the whole test suite (SQLite and PostgreSQL)
+browser: ## make sure the system Chromium the dashboard test drives is installed
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	&& { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } \
+	>/dev/null; } || echo "no chromium: the dashboard test \
+	will skip (CI=true: fail); install it with apt-get install chromium" >&2
+
+test: $(STAMP) browser ## run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -q -n 2 -m "not serial"
 	$(BIN)/pytest -q -m serial
 
