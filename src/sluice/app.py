@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, overload
 
-from sluice import produce
+from sluice import codec, produce
+from sluice.blobs import REF, BlobStore
 from sluice.errors import ConfigError, UnknownAction
 from sluice.model import (
     ActionLimit,
@@ -40,6 +41,7 @@ class App:
         *,
         clock: Clock | None = None,
         event_retention: float | timedelta = 30 * 86400.0,
+        blob_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.url = resolve_url(url)
         self._clock = clock
@@ -48,6 +50,10 @@ class App:
         self.actions: dict[str, Action] = {}
         self.schedules: dict[str, Schedule] = {}
         self.bus = EventBus(self)
+        self.blobs = BlobStore(blob_dir) if blob_dir is not None else None
+        """Claim checks: with a blob directory, a body above its queue's message limit is
+        stored there and the message carries a reference workers resolve."""
+        self.run_shapes: dict[str, dict[str, Any]] = {}
         self.alarms: dict[str, Alarm] = {}
         self.event_retention: float = seconds(event_retention, "event_retention") or 0.0
         """Seconds archived events are kept for replay (the scheduler service forgets older)."""
@@ -284,15 +290,39 @@ class App:
         delay: float = 0.0,
         run: RunRef | None = None,
     ) -> NewMessage:
-        """A message for ``action``, on the action's queue; ``UnknownAction`` if unregistered."""
+        """A message for ``action``, on the action's queue; ``UnknownAction`` if unregistered.
+        With a blob directory, a body above the queue's limit becomes a claim check."""
         found = self.actions.get(action)
         if found is None:
             known = ", ".join(sorted(self.actions)) or "none registered"
             raise UnknownAction(f"unknown action {action!r} (known: {known})")
+        run_id = run_id_of(run)
+        queue = found.policy.queue
+        if self.blobs is not None:
+            raw = codec.encode_bytes(body)
+            policy = self._queues.get(queue)
+            limit = (
+                policy.max_message_bytes if policy else self.store.policy(queue).max_message_bytes
+            )
+            if len(raw) > limit:
+                body = {REF: self.blobs.put(raw, run_id), "bytes": len(raw)}
         return NewMessage(
-            found.policy.queue, body, action=action, group=group, dedup_id=dedup_id,
-            delay=delay, run_id=run_id_of(run),
+            queue, body, action=action, group=group, dedup_id=dedup_id, delay=delay,
+            run_id=run_id,
         )  # fmt: skip
+
+    def define_run(
+        self, action: str, *, stages: Sequence[str] | None = None, on_complete: str | None = None
+    ) -> None:
+        """Make ``action`` start a run: a message submitted to it through the HTTP API
+        becomes the first message of a new run with these ``stages`` and ``on_complete``."""
+        if action not in self.actions:
+            raise UnknownAction(f"define_run: unknown action {action!r}")
+        self.run_shapes[action] = {"stages": stages, "on_complete": on_complete}
+
+    def start_run_for(self, action: str, meta: Any = None) -> Run:
+        """A new run for a message of ``action``, shaped by :meth:`define_run` if it was."""
+        return self.start_run(action, meta=meta, **self.run_shapes.get(action, {}))
 
     def enqueue(
         self,

@@ -213,7 +213,8 @@ class _Api:
         message = NewMessage(
             policy.name, body, action=name, group=group, dedup_id=dedup_id, delay=delay
         )
-        enqueue = self._enqueue_in_new_run if start_run else self._enqueue
+        starts_run = start_run or name in self.app.run_shapes
+        enqueue = self._enqueue_in_new_run if starts_run else self._enqueue
         result = await run_in_threadpool(enqueue, message)
         location = f"/v1/messages/{result['message_id']}"
         return json_response(result, 202, {"Location": location})
@@ -225,7 +226,7 @@ class _Api:
     def _enqueue_in_new_run(self, message: NewMessage) -> dict[str, Any]:
         store = self.app.store
         store.prepare([message], store.clock())  # a bad body fails before the run exists
-        run = self.app.start_run(message.action)
+        run = self.app.start_run_for(message.action)
         try:
             [done] = store.enqueue([dataclasses.replace(message, run_id=run.id)])
             run.seal()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import threading
@@ -24,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from sluice.errors import Backoff, Discard, Retry, StoreUnavailable
+from sluice.blobs import reference
+from sluice.errors import Backoff, Discard, MessageError, Retry, StoreUnavailable
 from sluice.model import Message, Outcome, Partial, Receipt
 from sluice.worker.actions import Action, Settled
 from sluice.worker.calls import Call, SyncCalls
@@ -195,6 +197,14 @@ class Worker:
             reason = f"unknown action {message.action!r}: no worker registers it"
             self._finish([Outcome.dead(message.receipt, reason)], action=message.action)
             return
+        key = reference(message.body) if self.app.blobs is not None else None
+        if key is not None and self.app.blobs is not None:  # a claim check: fetch the body
+            try:
+                body = orjson.loads(self.app.blobs.get(key))
+            except MessageError as exc:
+                self._finish([Outcome.dead(message.receipt, str(exc))], action=message.action)
+                return
+            message = dataclasses.replace(message, body=body)
         buffer = self._buffers.setdefault(action.name, [])
         if not buffer:
             self._buffered_since[action.name] = time.monotonic()
