@@ -274,3 +274,72 @@ def files(url: str, files: int, workdir: str, workers: int, window: float) -> No
     )  # fmt: skip
     if not summary.ok:
         raise SystemExit(1)
+
+
+@demo.command()
+@click.option("--store", "url", default="sqlite:///sluice-etl.db", show_default=True)
+@click.option("--blobs", default="sluice-etl-blobs", show_default=True, help="Blob directory.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, help="0 picks a free port.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--submit", type=click.IntRange(min=1), default=None,
+              help="Post a task of this many rows once the API is up.")  # fmt: skip
+@click.option("--exit-when-done", is_flag=True, help="With --submit: stop when the run ends.")
+def etl(
+    url: str, blobs: str, host: str, port: int, workers: int, submit: int | None,
+    exit_when_done: bool,
+) -> None:  # fmt: skip
+    """Users start ETL tasks from the API and watch them live in the dashboard."""
+    import os
+    import threading
+
+    os.environ["SLUICE_ETL_URL"] = url
+    os.environ["SLUICE_ETL_BLOBS"] = blobs
+    from sluice.demos import etl as story
+
+    console = Console()
+
+    def ready(base: str, server: object) -> None:
+        console.print(f"[bold]user-started ETL[/bold] on {redact_all(url)}, {workers} workers")
+        console.print(f"dashboard: {base}/", highlight=False)
+        console.print(
+            f"start a task:  curl -X POST {base}/v1/actions/extract "
+            "-H 'Content-Type: application/json' -d '{\"source\": \"crm\", \"rows\": 20000}'",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        console.print(f"watch it:      sluice --url {redact_all(url)} runs watch RUN_ID",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+        if submit is None:
+            return
+        import httpx
+
+        answer = httpx.post(f"{base}/v1/actions/extract", json={"source": "crm", "rows": submit})
+        answer.raise_for_status()
+        run_id = answer.json()["run_id"]
+        console.print(f"submitted run {run_id} ({submit:,} rows)", highlight=False)
+        if exit_when_done:
+
+            def wait() -> None:
+                from sluice.cli.runs import watch_run
+
+                state = watch_run(story.app.store, run_id, console, 0.25)
+                with story.app.store.begin() as tx:
+                    mark = "?" if type(tx).__module__ == "sqlite3" else "%s"
+                    loaded = tx.execute(
+                        f"SELECT count(*) FROM etl_rows WHERE run_id = {mark}", (run_id,)
+                    ).fetchone()[0]
+                    found = tx.execute(
+                        f"SELECT blobs_removed FROM etl_runs WHERE run_id = {mark}", (run_id,)
+                    ).fetchone()
+                left = story.app.blobs.count() if story.app.blobs else 0
+                console.print(
+                    f"run {run_id} {state.status}: {loaded:,} rows loaded of {submit:,}, "
+                    f"{state.total:,} messages in 3 stages, "
+                    f"{found[0] if found else 0} claim-check blobs removed, {left} blobs left",
+                    highlight=False,
+                )
+                server.should_exit = True  # type: ignore[attr-defined]
+
+            threading.Thread(target=wait, daemon=True).start()
+
+    story.serve(host, port, workers, ready)
