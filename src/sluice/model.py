@@ -564,3 +564,52 @@ def check_cron(expression: object, zone: ZoneInfo, what: str) -> None:
         elif detail == "is not acceptable":
             detail = "a field holds a value that is not a number, a name or a range"
         raise ConfigError(f"{what}: invalid cron expression {expression!r}: {detail}") from None
+
+
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
+"""Upper bounds (seconds) of the handler duration histogram; one more bucket holds the rest."""
+
+
+@dataclass(slots=True)
+class ActionStats:
+    """Outcome counters and a call-duration histogram of one action (one worker's, or the sum
+    over workers). ``buckets[i]`` counts calls no longer than ``DURATION_BUCKETS[i]`` and not
+    in an earlier bucket; the last one counts the rest."""
+
+    action: str
+    processed: int = 0
+    failed: int = 0
+    dead: int = 0
+    duration_sum: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS) + 1))
+
+    def observe(self, seconds: float) -> None:
+        """Record one call's duration."""
+        self.duration_sum += seconds
+        for index, bound in enumerate(DURATION_BUCKETS):
+            if seconds <= bound:
+                self.buckets[index] += 1
+                return
+        self.buckets[-1] += 1
+
+    def add(self, other: ActionStats) -> None:
+        self.processed += other.processed
+        self.failed += other.failed
+        self.dead += other.dead
+        self.duration_sum += other.duration_sum
+        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]

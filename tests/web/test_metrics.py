@@ -6,6 +6,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sluice import App, Outcome
+from sluice.model import ActionStats
 from tests.web.conftest import LiveServer
 
 
@@ -60,3 +61,25 @@ def test_every_replica_reports_the_same_figures(reader: httpx.Client, web_app: A
     age = ("sluice_queue_oldest_age_seconds", (("queue", "default"),))
     assert 0 < theirs.pop(age) - mine.pop(age) < 5  # the clock moved between the scrapes
     assert mine == theirs
+
+
+def test_action_counters_and_durations_come_from_the_workers_reports(
+    reader: httpx.Client, web_app: App
+) -> None:
+    for n in range(5):
+        web_app.enqueue("echo", n)
+    web_app.work(stop_when_idle=True)  # reports its totals when it stops
+    web_app.store.put_action_stats(  # a second worker's report is added to the first's
+        "other-worker", [ActionStats("echo", processed=2, failed=1, dead=1)]
+    )
+    samples = _samples(reader)
+    echo = (("action", "echo"),)
+    assert samples[("sluice_action_processed_total", echo)] == 7
+    assert samples[("sluice_action_failed_total", echo)] == 1
+    assert samples[("sluice_action_dead_lettered_total", echo)] == 1
+    assert samples[("sluice_action_duration_seconds_count", echo)] == 5
+    assert (
+        samples[("sluice_action_duration_seconds_bucket", (("action", "echo"), ("le", "+Inf")))]
+        == 5
+    )
+    assert samples[("sluice_action_duration_seconds_sum", echo)] >= 0

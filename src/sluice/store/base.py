@@ -43,7 +43,9 @@ from sluice import codec
 from sluice.errors import MessageError, MessageTooLarge, UnknownQueue
 from sluice.model import (
     DEFAULT_GROUP,
+    DURATION_BUCKETS,
     ActionLimit,
+    ActionStats,
     Enqueued,
     Message,
     NewMessage,
@@ -327,6 +329,32 @@ class Store(ABC):
                 events_store.archive(self, db, [event[0]], [event[1]], now)
                 events_store.route(self, db, routes, now)
         return True
+
+    # -- action statistics (for metrics) ---------------------------------------------------------
+    def put_action_stats(self, worker: str, stats: Sequence[ActionStats]) -> None:
+        """Store one worker's running totals per action (each worker writes only its rows)."""
+        with self._transaction() as db:
+            now = self.clock()
+            for one in stats:
+                self._sql(
+                    db, "action_stats_put",
+                    {"action": one.action, "worker": worker, "processed": one.processed,
+                     "failed": one.failed, "dead": one.dead, "duration_sum": one.duration_sum,
+                     "buckets": orjson.dumps(one.buckets).decode(), "now": now},
+                )  # fmt: skip
+
+    def action_stats(self) -> list[ActionStats]:
+        """Totals per action over every worker that ever reported, by action name."""
+        totals: dict[str, ActionStats] = {}
+        with self._reading() as db:
+            rows = self._sql(db, "action_stats_all", {})
+        for action, processed, failed, dead, duration_sum, buckets in rows:
+            one = ActionStats(action, int(processed), int(failed), int(dead),
+                              float(duration_sum), list(orjson.loads(buckets)))  # fmt: skip
+            if len(one.buckets) != len(DURATION_BUCKETS) + 1:
+                continue  # written with other buckets by another version: not comparable
+            totals.setdefault(action, ActionStats(action)).add(one)
+        return [totals[name] for name in sorted(totals)]
 
     def backlog(self, queue: str, cap: int) -> int:
         """How many messages of ``queue`` are visible, counting no further than ``cap`` (cheap

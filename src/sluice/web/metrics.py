@@ -6,10 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from prometheus_client import generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from sluice.app import App
+from sluice.model import DURATION_BUCKETS
 
 RECENT_RUNS = 50
 """How many of the newest runs the run gauges look at."""
@@ -81,7 +87,39 @@ class StoreCollector(Collector):
             if found.rate is not None:
                 rate.add_metric([found.action], found.rate)
         yield from (limit, effective, rate)
+        yield from _action_metrics(self.app)
         yield from _run_metrics(self.app)
+
+
+def _action_metrics(app: App) -> Iterable[Metric]:
+    """Outcome counters and the call-duration histogram, summed over every worker's report
+    (workers report every few seconds, so these trail the store's own figures a little)."""
+    labels = ["action"]
+    processed = CounterMetricFamily(
+        "sluice_action_processed", "Messages acked after their handler succeeded.", labels=labels
+    )
+    failed = CounterMetricFamily(
+        "sluice_action_failed", "Failed attempts (each retried or dead-lettered).", labels=labels
+    )
+    dead = CounterMetricFamily(
+        "sluice_action_dead_lettered",
+        "Messages a handler dead-lettered at once (Discard, unknown action).",
+        labels=labels,
+    )
+    duration = HistogramMetricFamily(
+        "sluice_action_duration_seconds", "Handler call durations.", labels=labels
+    )
+    for stats in app.store.action_stats():
+        name = [stats.action]
+        processed.add_metric(name, stats.processed)
+        failed.add_metric(name, stats.failed)
+        dead.add_metric(name, stats.dead)
+        cumulative, running = [], 0
+        for bound, count in zip((*DURATION_BUCKETS, float("inf")), stats.buckets, strict=True):
+            running += count
+            cumulative.append(("+Inf" if bound == float("inf") else f"{bound:g}", running))
+        duration.add_metric(name, cumulative, sum_value=stats.duration_sum)
+    yield from (processed, failed, dead, duration)
 
 
 def _run_metrics(app: App) -> Iterable[Metric]:

@@ -13,10 +13,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 import traceback
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +30,7 @@ import orjson
 
 from sluice.blobs import reference
 from sluice.errors import Backoff, Discard, MessageError, Retry, StoreUnavailable
-from sluice.model import Message, Outcome, Partial, Receipt
+from sluice.model import ActionStats, Message, Outcome, Partial, Receipt
 from sluice.worker.actions import Action, Settled
 from sluice.worker.calls import Call, SyncCalls
 from sluice.worker.context import Context, OnceReservations
@@ -44,6 +47,8 @@ WATCH_EVERY = 0.01
 """Seconds between checks of running sync calls (timeouts, runners to add)."""
 MAINTENANCE_EVERY = 30.0
 """Seconds between housekeeping passes (Store.expire) of each worker."""
+STATS_EVERY = 2.0
+"""Seconds between reports of a worker's per-action counters (for metrics)."""
 LIMITED_WAIT_MIN = 0.005
 LIMITED_WAIT_MAX = 0.2
 """Seconds a worker waits (doubling from the minimum) before claiming again when work is
@@ -84,6 +89,9 @@ class Worker:
         self._log_lines: list[str] = []  # one JSON line per outcome, emitted by the completer
         self._once = OnceReservations()
         self._signals: dict[str, list[int]] = {}  # action -> [backoffs, successes] to report
+        self._stats: dict[str, ActionStats] = {}  # running totals, reported every STATS_EVERY
+        self._stats_at = time.monotonic()
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._to_settle: dict[Receipt, tuple[Action, Message]] = {}  # outcomes awaiting a hook
         self._lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
         self._max_batch = max(
@@ -399,9 +407,17 @@ class Worker:
     ) -> None:
         """Log and count outcomes, stop heartbeating their messages, and hand them to the
         completer unless they were already written (``submit=False``)."""
+        stats = self._stats.get(action)
+        if stats is None:
+            stats = self._stats[action] = ActionStats(action)
         for outcome in outcomes:
             self._held.pop(outcome.receipt.message_id, None)
             self.counts[outcome.kind] += 1
+        stats.processed += sum(1 for o in outcomes if o.kind == "ack")
+        stats.failed += sum(1 for o in outcomes if o.kind == "retry")
+        stats.dead += sum(1 for o in outcomes if o.kind == "dead")
+        if call is not None and call.started is not None:
+            stats.observe(time.monotonic() - call.started)
         if self.log.isEnabledFor(logging.INFO):
             self._log_outcomes(outcomes, action, call)
         if submit:
@@ -451,6 +467,11 @@ class Worker:
                 signals = {name: (b, s) for name, (b, s) in self._signals.items()}
                 self._signals = {}
                 await self._store_call(self.store.adapt, signals)
+            if self._stats and (self._closing or time.monotonic() - self._stats_at >= STATS_EVERY):
+                self._stats_at = time.monotonic()
+                snapshot = [dataclasses.replace(one, buckets=list(one.buckets))
+                            for one in self._stats.values()]  # fmt: skip
+                await self._store_call(self.store.put_action_stats, self.worker_id, snapshot)
             while self._outcomes:
                 batch, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
                 try:

@@ -474,3 +474,16 @@ ON CONFLICT (name) DO NOTHING
 UPDATE sluice_alarms SET firing = %(firing)s, changed_at = %(now)s
 WHERE name = %(name)s AND firing <> %(firing)s
 RETURNING name
+
+-- name: action_stats_put
+INSERT INTO sluice_action_stats
+    (action, worker, processed, failed, dead, duration_sum, buckets, updated_at)
+VALUES (%(action)s, %(worker)s, %(processed)s, %(failed)s, %(dead)s, %(duration_sum)s,
+        %(buckets)s, %(now)s)
+ON CONFLICT (action, worker) DO UPDATE SET
+    processed = excluded.processed, failed = excluded.failed, dead = excluded.dead,
+    duration_sum = excluded.duration_sum, buckets = excluded.buckets,
+    updated_at = excluded.updated_at
+
+-- name: action_stats_all
+SELECT action, processed, failed, dead, duration_sum, buckets FROM sluice_action_stats

@@ -387,3 +387,15 @@ ON CONFLICT (name) DO NOTHING
 UPDATE sluice_alarms SET firing = :firing, changed_at = :now
 WHERE name = :name AND firing <> :firing
 RETURNING name
+
+-- name: action_stats_put
+INSERT INTO sluice_action_stats
+    (action, worker, processed, failed, dead, duration_sum, buckets, updated_at)
+VALUES (:action, :worker, :processed, :failed, :dead, :duration_sum, :buckets, :now)
+ON CONFLICT (action, worker) DO UPDATE SET
+    processed = excluded.processed, failed = excluded.failed, dead = excluded.dead,
+    duration_sum = excluded.duration_sum, buckets = excluded.buckets,
+    updated_at = excluded.updated_at
+
+-- name: action_stats_all
+SELECT action, processed, failed, dead, duration_sum, buckets FROM sluice_action_stats
