@@ -467,14 +467,24 @@ class App:
         dlq_depth_above: int | None = 0,
         oldest_age_above: float | None = None,
         depth_above: int | None = None,
+        failure_rate_above: float | None = None,
     ) -> Alarm:
-        """Watch ``queue``: while its DLQ depth, oldest message age or depth is above the
-        threshold the alarm fires. ``action`` is enqueued once when it starts firing and once
+        """Watch ``queue``: while its DLQ depth, oldest message age, depth, or the share of
+        failed attempts of its actions over the last minute is above the threshold, the
+        alarm fires. ``action`` is enqueued once when it starts firing and once
         when it clears (body: state, reasons, figures), and the event ``sluice.alarm`` is
         published each time. Evaluated by the scheduler service (``sluice scheduler``)."""
         return declare(
             self,
-            Alarm(name, queue, action, dlq_depth_above, oldest_age_above, depth_above),
+            Alarm(
+                name,
+                queue,
+                action,
+                dlq_depth_above,
+                oldest_age_above,
+                depth_above,
+                failure_rate_above,
+            ),
         )
 
     def work(

@@ -108,3 +108,37 @@ def test_alarm_definitions_are_checked(url: str, clock: FakeClock) -> None:
     with pytest.raises(ConfigError, match="declared twice"):
         app.alarm("d", queue="jobs")
     app.close()
+
+
+def test_failure_rate_fires_on_reported_failures_and_clears_as_they_age_out(
+    url: str, clock: FakeClock
+) -> None:
+    from sluice.model import ActionStats
+
+    app = App(url, clock=clock)
+    app.queue("jobs")
+    app.queue("ops")
+    app.action("work", queue="jobs")(lambda body, ctx: None)
+    app.action("page_oncall", queue="ops")(lambda body, ctx: None)
+    app.alarm("jobs-failing", queue="jobs", action="page_oncall", dlq_depth_above=None,
+              failure_rate_above=0.2)  # fmt: skip
+    scheduler = Scheduler(app, clock=clock)
+    app.store.put_action_stats("w1", [ActionStats("work", processed=100)])
+    scheduler.tick()  # the first sample: nothing to compare yet
+    clock.advance(10)
+    app.store.put_action_stats("w1", [ActionStats("work", processed=190, failed=10)])
+    scheduler.tick()  # 10 of 100 attempts failed: 10% is under 20%
+    assert not app.store.alarm_states().get("jobs-failing", False)
+    clock.advance(10)
+    app.store.put_action_stats("w1", [ActionStats("work", processed=200, failed=40)])
+    scheduler.tick()  # 40 of 140 attempts in the window failed: 29%
+    assert app.store.alarm_states()["jobs-failing"] is True
+    [page] = app.store.peek("ops")
+    assert page.body["reasons"] == ["failure rate 29% > 20%"]
+    clock.advance(70)  # the failures age out of the window; new attempts all succeed
+    app.store.put_action_stats("w1", [ActionStats("work", processed=400, failed=40)])
+    scheduler.tick()
+    assert app.store.alarm_states()["jobs-failing"] is False
+    with pytest.raises(ConfigError, match="failure_rate_above"):
+        app.alarm("bad", queue="jobs", failure_rate_above=1.5)
+    app.close()

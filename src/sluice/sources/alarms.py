@@ -9,6 +9,7 @@ state makes one evaluator do it however many schedulers run.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from sluice.model import QueueStats, validate_queue_name
 if TYPE_CHECKING:
     from sluice.app import App
 
+FAILURE_WINDOW = 60.0
+"""Seconds of worker reports a failure-rate alarm looks back over."""
 EVENT_SOURCE = "sluice"
 EVENT_TYPE = "sluice.alarm"
 
@@ -34,14 +37,24 @@ class Alarm:
     dlq_depth_above: int | None = 0
     oldest_age_above: float | None = None
     depth_above: int | None = None
+    failure_rate_above: float | None = None
+    """Share of failed attempts (0..1) among the queue's actions' attempts over the last
+    ``FAILURE_WINDOW`` seconds, as the workers report them."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"an alarm needs a non-empty name, got {self.name!r}")
         validate_queue_name(self.queue)
         thresholds = (self.dlq_depth_above, self.oldest_age_above, self.depth_above)
-        if all(t is None for t in thresholds):
+        if all(t is None for t in thresholds) and self.failure_rate_above is None:
             raise ConfigError(f"alarm {self.name!r} checks nothing: give it a threshold")
+        rate = self.failure_rate_above
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1
+        ):
+            raise ConfigError(
+                f"alarm {self.name!r}: failure_rate_above must be a share in [0, 1), got {rate!r}"
+            )
         for what, value in zip(
             ("dlq_depth_above", "oldest_age_above", "depth_above"), thresholds, strict=True
         ):
@@ -53,9 +66,15 @@ class Alarm:
             ):
                 raise ConfigError(f"alarm {self.name!r}: {what} must be >= 0, got {value!r}")
 
-    def reasons(self, stats: QueueStats) -> list[str]:
+    def reasons(self, stats: QueueStats, failure_rate: float | None = None) -> list[str]:
         """What is over its threshold now (empty: the alarm is clear)."""
         found = []
+        if (
+            self.failure_rate_above is not None
+            and failure_rate is not None
+            and failure_rate > self.failure_rate_above
+        ):
+            found.append(f"failure rate {failure_rate:.0%} > {self.failure_rate_above:.0%}")
         if self.dlq_depth_above is not None and stats.dlq_depth > self.dlq_depth_above:
             found.append(f"DLQ depth {stats.dlq_depth} > {self.dlq_depth_above}")
         if (
@@ -79,17 +98,54 @@ def declare(app: App, alarm: Alarm) -> Alarm:
     return alarm
 
 
-def evaluate(app: App) -> list[tuple[str, bool]]:
-    """Check every alarm of ``app``; return the transitions this call made."""
+class FailureWindow:
+    """Per-queue attempt totals seen by one evaluator, to turn running totals into a failure
+    rate over the last ``window`` seconds."""
+
+    def __init__(self, window: float = FAILURE_WINDOW) -> None:
+        self.window = window
+        self.seen: dict[str, deque[tuple[float, int, int]]] = {}
+
+    def rate(self, queue: str, now: float, processed: int, failed: int) -> float | None:
+        """The share of failed attempts since the oldest sample within the window (None
+        without attempts in it)."""
+        samples = self.seen.setdefault(queue, deque())
+        samples.append((now, processed, failed))
+        while len(samples) > 1 and samples[1][0] <= now - self.window:
+            samples.popleft()
+        _, processed_then, failed_then = samples[0]
+        attempts = (processed - processed_then) + (failed - failed_then)
+        return (failed - failed_then) / attempts if attempts > 0 else None
+
+
+def _failure_rates(app: App, window: FailureWindow | None) -> dict[str, float | None]:
+    """Failure rates per queue of the alarms that watch one."""
+    queues = {a.queue for a in app.alarms.values() if a.failure_rate_above is not None}
+    if not queues or window is None:
+        return {}
+    totals = {queue: [0, 0] for queue in queues}
+    for stats in app.store.action_stats():
+        action = app.actions.get(stats.action)
+        if action is not None and action.policy.queue in totals:
+            totals[action.policy.queue][0] += stats.processed
+            totals[action.policy.queue][1] += stats.failed
+    now = app.store.clock()
+    return {q: window.rate(q, now, p, f) for q, (p, f) in totals.items()}
+
+
+def evaluate(app: App, window: FailureWindow | None = None) -> list[tuple[str, bool]]:
+    """Check every alarm of ``app`` (failure rates over ``window``, kept by the caller
+    between passes); return the transitions this call made."""
     if not app.alarms:
         return []
     store = app.store
+    rates = _failure_rates(app, window)
     states = store.alarm_states()
     figures = {s.queue: s for s in store.stats(sorted({a.queue for a in app.alarms.values()}))}
     moved = []
     for alarm in app.alarms.values():
         stats = figures[alarm.queue]
-        reasons = alarm.reasons(stats)
+        reasons = alarm.reasons(stats, rates.get(alarm.queue))
         firing = bool(reasons)
         if states.get(alarm.name, False) == firing:
             continue

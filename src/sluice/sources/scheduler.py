@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from sluice.errors import StoreUnavailable
-from sluice.sources.alarms import evaluate
+from sluice.sources.alarms import FailureWindow, evaluate
 from sluice.sources.cron import plan
 from sluice.sources.files import FileScanner
 from sluice.store.base import Clock
@@ -49,6 +49,7 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._forgot_at = float("-inf")
+        self._failures = FailureWindow()
 
     def tick(self) -> int:
         """One pass: fire every tick due now; return how many this scheduler fired. About
@@ -57,7 +58,7 @@ class Scheduler:
         if now - self._forgot_at >= FORGET_EVERY:
             self.store.forget_events(now - self.app.event_retention)
             self._forgot_at = now
-        for name, firing in evaluate(self.app):
+        for name, firing in evaluate(self.app, self._failures):
             self.log.info("alarm %s %s", name, "firing" if firing else "cleared")
         fired = self.store.fire_due(plan, now)
         for one in fired:
