@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test browser lint typecheck bench clean
+.PHONY: help venv demo test browser lint typecheck bench bench-peers clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { echo "'$(PYTHON) -m venv' failed: sluice needs Python >= 3.11 \
@@ -44,5 +44,8 @@ bench: $(STAMP) ## run the benchmarks (by hand; results go to docs/benchmarks.md
 	$(BIN)/python bench/worker.py --backend both
 	$(BIN)/python bench/produce.py --backend both
 
-clean: ## remove the venv, caches and demo files
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-demo.db* sluice-handoff.db* handoff-demo
+bench-peers: $(STAMP) ## the worker drain of sluice vs PGQueuer and Huey (own venv; docs/benchmarks.md)
+	$(BIN)/python bench/peers.py
+
+clean: ## remove the venvs, caches and demo files
+	rm -rf $(VENV) .bench-peers-venv .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-demo.db* sluice-handoff.db* handoff-demo

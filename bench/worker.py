@@ -32,15 +32,15 @@ SLUICE = str(Path(sys.executable).with_name("sluice"))
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench")
 
 
-def fresh_url(backend: str, workdir: Path) -> str:
+def fresh_url(backend: str, workdir: Path, pg: str = PG) -> str:
     if backend == "sqlite":
         return f"sqlite:///{workdir}/bench-{time.monotonic_ns()}.db"
-    admin = PG.rsplit("/", 1)[0] + "/postgres"
-    name = PG.rsplit("/", 1)[1]
+    admin = pg.rsplit("/", 1)[0] + "/postgres"
+    name = pg.rsplit("/", 1)[1]
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return PG
+    return pg
 
 
 def workers(
@@ -61,8 +61,10 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
         proc.wait(timeout=60)
 
 
-def drain(backend: str, workdir: Path, messages: int, queue: str, action: str) -> float:
-    url = fresh_url(backend, workdir)
+def drain(
+    backend: str, workdir: Path, messages: int, queue: str, action: str, pg: str = PG
+) -> float:
+    url = fresh_url(backend, workdir, pg)
     app = App(url)
     for name in ("one", "many", "latency"):
         app.queue(name, visibility_timeout=60)
@@ -77,6 +79,8 @@ def drain(backend: str, workdir: Path, messages: int, queue: str, action: str) -
         if stats.depth == stats.in_flight == stats.delayed == 0:
             break
     took = time.perf_counter() - started
+    if stats.dlq_depth:  # acks delete: the rest were acked unless dead-lettered
+        raise RuntimeError(f"drain: {stats.dlq_depth} of {messages} messages dead-lettered")
     stop(procs)
     app.close()
     return messages / took
