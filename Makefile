@@ -48,4 +48,5 @@ bench-peers: $(STAMP) ## the worker drain of sluice vs PGQueuer and Huey (own ve
 	$(BIN)/python bench/peers.py
 
 clean: ## remove the venvs, caches and demo files
-	rm -rf $(VENV) .bench-peers-venv .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-demo.db* sluice-handoff.db* handoff-demo
+	rm -rf $(VENV) .bench-peers-venv .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-*.db* handoff-demo \
+		sluice-etl-blobs files-demo
