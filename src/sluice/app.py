@@ -13,6 +13,7 @@ from sluice.errors import ConfigError, UnknownAction
 from sluice.model import (
     ActionLimit,
     ActionPolicy,
+    Enqueued,
     Misfire,
     NewMessage,
     QueuePolicy,
@@ -21,7 +22,7 @@ from sluice.model import (
     seconds,
     validate_queue_name,
 )
-from sluice.runs import Run, RunRef, run_id_of, start_run
+from sluice.runs import Run, RunRef, run_id_of, run_spec, start_run
 from sluice.sources.alarms import Alarm, declare
 from sluice.sources.cron import next_fire
 from sluice.sources.events import EventBus, Rule
@@ -320,9 +321,12 @@ class App:
             raise UnknownAction(f"define_run: unknown action {action!r}")
         self.run_shapes[action] = {"stages": stages, "on_complete": on_complete}
 
-    def start_run_for(self, action: str, meta: Any = None) -> Run:
-        """A new run for a message of ``action``, shaped by :meth:`define_run` if it was."""
-        return self.start_run(action, meta=meta, **self.run_shapes.get(action, {}))
+    def start_run_with(self, message: NewMessage) -> tuple[Run, Enqueued]:
+        """A new sealed run whose first message is ``message``, shaped by :meth:`define_run`
+        for its action, created in one transaction (a failure leaves no run)."""
+        spec = run_spec(self, message.action, **self.run_shapes.get(message.action, {}))
+        [done] = self.store.start_run(spec, [message], seal=True)
+        return Run(spec.id, self), done
 
     def enqueue(
         self,

@@ -68,18 +68,33 @@ def start_run(
             return Run(id, app)
         except UnknownRun:
             pass
+    spec = run_spec(app, name, on_complete=on_complete, stages=stages, meta=meta, id=id)
+    app.store.start_run(spec)
+    return Run(spec.id, app)
+
+
+def run_spec(
+    app: App,
+    name: str,
+    *,
+    on_complete: str | None = None,
+    stages: Sequence[str] | None = None,
+    meta: Any = None,
+    id: str | None = None,
+) -> RunSpec:
+    """A validated spec of a new run, its actions resolved to their queues."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a run needs a non-empty name, got {name!r}")
     if stages is not None and (isinstance(stages, str) or not stages):
         raise ConfigError(f"stages must be a non-empty list of action names, got {stages!r}")
     targets = tuple(_target(app, action) for action in stages) if stages else (None,)
-    spec = RunSpec(
+    return RunSpec(
         id or secrets.token_hex(8),
         name,
         targets,
         on_complete=None if on_complete is None else _target(app, on_complete),
         meta=meta,
     )
-    app.store.start_run(spec)
-    return Run(spec.id, app)
 
 
 def _target(app: App, action: str) -> Target:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from sluice.errors import RunSealed, UnknownRun
+from sluice.errors import MessageTooLarge, RunSealed, UnknownRun
 from sluice.model import Message, NewMessage, Outcome, RunSpec, Target, dlq_name
 from sluice.store import Store, open_store
 from tests.conformance.helpers import declare
@@ -44,7 +44,8 @@ def _staged(store: Store) -> None:
 
 def test_counters_follow_outcomes_and_the_run_finishes(store: Store, clock: FakeClock) -> None:
     declare(store, max_receives=5)
-    state = store.start_run(RunSpec("r1", "purge"))
+    store.start_run(RunSpec("r1", "purge"))
+    state = store.run_state("r1")
     assert (state.status, state.total, state.done) == ("discovering", 0, 0)
     _put(store, "r1", 1, 2, 3)
     _put(store, None, "not in the run")
@@ -276,3 +277,15 @@ def test_concurrent_acks_of_a_stage_fire_the_next_stage_once(url: str) -> None:
     state = setup.run_state("r1")
     assert [(s.total, s.succeeded) for s in state.stages][:2] == [(n, n), (1, 0)]
     setup.close()
+
+
+def test_a_run_with_its_first_messages_is_created_whole_or_not_at_all(store: Store) -> None:
+    declare(store, max_message_bytes=100)
+    [done] = store.start_run(RunSpec("r1", "x"), [NewMessage("q", 1, "a")], seal=True)
+    state = store.run_state("r1")
+    assert (state.status, state.total) == ("running", 1)
+    assert store.get([done.id])[0].run_id == "r1"
+    with pytest.raises(MessageTooLarge):
+        store.start_run(RunSpec("r2", "x"), [NewMessage("q", "x" * 200, "a")], seal=True)
+    with pytest.raises(UnknownRun):
+        store.run_state("r2")

@@ -31,6 +31,7 @@ seconds from the store's ``clock`` (injectable, so tests never sleep). The seman
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -222,11 +223,20 @@ class Store(ABC):
         window, drop empty FIFO group rows; return how many messages were dead-lettered."""
 
     # -- runs (backend-neutral, over the primitives below) -------------------------------------
-    def start_run(self, spec: RunSpec) -> RunState:
-        """Create a run in the ``discovering`` state; its first stage is open until sealed."""
+    def start_run(
+        self, spec: RunSpec, first: Sequence[NewMessage] = (), seal: bool = False
+    ) -> list[Enqueued]:
+        """Create a run in the ``discovering`` state (its first stage open until sealed);
+        with ``first``, enqueue those messages into it, and with ``seal`` seal it, all in one
+        transaction, so a failure leaves no run behind. Return the results of ``first``."""
+        now = self.clock()
+        rows = self.prepare([dataclasses.replace(m, run_id=spec.id) for m in first], now)
         with self._transaction() as db:
-            runs.create(self, db, spec, self.clock())
-        return self.run_state(spec.id)
+            runs.create(self, db, spec, now)
+            done = self._insert(db, rows, now) if rows else []
+            if seal:
+                runs.seal(self, db, spec.id, now)
+        return done
 
     def seal_run(self, run_id: str) -> None:
         """Fix the total of the run's first stage (discovery is over); an empty or already

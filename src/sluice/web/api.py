@@ -4,11 +4,9 @@ so any number of replicas can serve the same store."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -224,16 +222,7 @@ class _Api:
         return {"message_id": done.id, "duplicate": not done.created}
 
     def _enqueue_in_new_run(self, message: NewMessage) -> dict[str, Any]:
-        store = self.app.store
-        store.prepare([message], store.clock())  # a bad body fails before the run exists
-        run = self.app.start_run_for(message.action)
-        try:
-            [done] = store.enqueue([dataclasses.replace(message, run_id=run.id)])
-            run.seal()
-        except BaseException:
-            with suppress(SluiceError):  # leave no open run behind; the error is what matters
-                run.cancel()
-            raise
+        run, done = self.app.start_run_with(message)  # one transaction: all or nothing
         return {"message_id": done.id, "duplicate": not done.created, "run_id": run.id}
 
     async def publish(self, request: Request) -> Response:
