@@ -46,7 +46,9 @@ class JsonLines(logging.Formatter):
                 "logger": record.name}  # fmt: skip
         items = entries_of(record)
         if items is not None:
-            return "\n".join(codec.encode({**head, **item}) for item in items)
+            # The head's fields, encoded once, open each entry's object (none is empty).
+            prefix = codec.encode(head)[:-1] + ","
+            return "\n".join(prefix + codec.encode(item)[1:] for item in items if item)
         line = {**head, "message": record.getMessage()}
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)

@@ -34,7 +34,8 @@ class Report:
     action: str
     stats: ActionStats
     batch: list[Message]
-    took: float | None
+    took_ms: float
+    """How long the call took, 0.0 for outcomes of no call."""
     _by_id: dict[int, Message] | None = None
 
     def message(self, message_id: int) -> Message | None:
@@ -53,7 +54,7 @@ class Report:
             "message_id": message_id,
             "run_id": message.run_id if message else None,
             "attempt": message.receive_count if message else None,
-            "duration_ms": 0.0 if self.took is None else round(self.took * 1000, 1),
+            "duration_ms": self.took_ms,
             "outcome": kind,
             "error": error,
         }
@@ -106,11 +107,12 @@ class Completer(Service):
         stats = self.stats.get(action)
         if stats is None:
             stats = self.stats[action] = ActionStats(action)
-        took = None
+        took_ms = 0.0
         if started is not None:
             took = self._timing.now() - started
             stats.observe(took)
-        report = Report(action, stats, batch, took)
+            took_ms = round(took * 1000, 1)
+        report = Report(action, stats, batch, took_ms)
         self.leases.drop(outcome.receipt for outcome in outcomes)
         if submit:
             self._outcomes.extend((outcome, report) for outcome in outcomes)
