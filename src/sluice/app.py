@@ -255,6 +255,10 @@ class App:
         beside it. A redelivered message whose file is already in ``on_success`` is acked
         without calling the handler. Files modified in the last ``settle`` seconds wait for
         a later scan. Register the action first; batch options are the action's.
+
+        Bodies are untrusted: a handler reads the file at ``ctx.file_path(message)``, the
+        path confined to ``root`` (no symlinks) and checked to be the message's version; a
+        body naming anything else is dead-lettered with ``FileRefused``.
         """
         found = self.actions.get(action)
         if found is None:

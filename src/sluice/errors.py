@@ -21,6 +21,7 @@
         ├── Retry                   retry after a given delay
         ├── Backoff                 downstream is overloaded: retry later, run fewer at once
         └── Discard                 dead-letter at once with a reason
+            └── FileRefused         a file message names a path its watch does not take
 
 An exception's docstring is its default message.
 """
@@ -127,3 +128,8 @@ class Discard(HandlerSignal):
     def __init__(self, reason: str = "discarded by handler") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class FileRefused(Discard):
+    """A file message names a path outside its watch's root (or through a symlink), or a
+    version of the file that is not there: the message is dead-lettered with this reason."""
