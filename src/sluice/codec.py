@@ -110,7 +110,12 @@ def decode(text: str | bytes) -> Any:
     value = orjson.loads(text)
     raw = text.encode() if isinstance(text, str) else text
     if _LONG_DIGITS.search(raw):  # a long run of digits: maybe an integer orjson made a float
-        return json.loads(raw, parse_constant=_no_constant)
+        try:
+            return json.loads(raw, parse_constant=_no_constant)
+        except RecursionError:
+            raise ValueError(
+                f"JSON nested too deep to read exactly (bodies may nest {MAX_DEPTH} levels)"
+            ) from None
     return value
 
 

@@ -3,11 +3,14 @@ both stores, through a real server."""
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 
 from sluice import App, Outcome, codec
 from tests.conformance.helpers import nested, overwrite_body
+from tests.web.conftest import ADMIN, LiveServer, client_for
 
 
 def _depth(app: App, queue: str = "default") -> int:
@@ -43,6 +46,33 @@ def test_a_duplicate_run_new_submission_returns_the_first_run_and_creates_nothin
     assert len(web_app.runs()) == 1
 
 
+def test_concurrent_twins_of_a_run_new_submission_make_one_run(
+    server: LiveServer, web_app: App
+) -> None:
+    answers: list[dict[str, object]] = []
+    start = threading.Barrier(8)
+
+    def submit() -> None:
+        with client_for(server, ADMIN) as client:
+            start.wait()
+            answer = client.post(
+                "/v1/actions/echo", params={"run": "new"}, headers={"Idempotency-Key": "twin"},
+                json={"n": 1},
+            )  # fmt: skip
+            assert answer.status_code == 202, answer.text
+            answers.append(answer.json())
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 8
+    assert len({(a["message_id"], a["run_id"]) for a in answers}) == 1
+    assert sorted(a["duplicate"] for a in answers) == [False] + [True] * 7
+    assert len(web_app.runs()) == 1 and web_app.runs()[0].total == 1 and _depth(web_app) == 1
+
+
 def test_new_keys_start_new_runs(admin: httpx.Client, web_app: App) -> None:
     ids = {
         admin.post("/v1/actions/echo", params={"run": "new"}, headers={"Idempotency-Key": k},
@@ -64,6 +94,12 @@ def test_integers_json_cannot_keep_are_400_never_floats(
         assert f"the integer {number} at $.n" in answer.json()["detail"]
         assert "nothing was stored" in answer.json()["detail"]
     assert _depth(web_app) == 0 and web_app.runs() == []
+
+
+def test_a_deep_body_with_a_long_number_is_400_not_500(admin: httpx.Client) -> None:
+    text = "[" * 1020 + "12345678901234567890" + "]" * 1020
+    answer = admin.post("/v1/actions/echo", content=text)
+    assert answer.status_code == 400 and "nested too deep" in answer.json()["detail"]
 
 
 def test_integers_at_the_edges_of_the_range_read_back_exact(admin: httpx.Client) -> None:
