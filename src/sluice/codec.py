@@ -58,11 +58,43 @@ def encode_bytes(body: Any) -> bytes:
             else f"message body cannot be serialised to JSON ({exc})"
         ) from exc
     # NaN and infinities come out as null, deep nesting needs many brackets: look closer only then
-    if b"null" in raw or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+    if (b"null" in raw and orjson.loads(raw) != body) or (
+        raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _too_deep(body)
+    ):
         fault = fault_in(body)
         if fault is not None:
             raise BodyNotSerializable(f"message body cannot be stored as JSON: {fault}")
     return raw
+
+
+def _deepest_orjson_writes() -> int:
+    """How many levels orjson writes before its recursion limit (254 in orjson 3)."""
+    body: list[Any] = []
+    for levels in range(1, 4096):
+        try:
+            orjson.dumps(body)
+        except orjson.JSONEncodeError:
+            return levels - 1
+        body = [body]
+    return 4096
+
+
+_HEADROOM = _deepest_orjson_writes() - MAX_DEPTH
+
+
+def _too_deep(body: Any) -> bool:
+    """Whether ``body`` (which orjson wrote) nests deeper than :data:`MAX_DEPTH`, at C speed:
+    wrapped in the levels orjson can write beyond the limit, it must still be writable."""
+    if _HEADROOM < 1:  # pragma: no cover - an orjson with a lower recursion limit
+        return fault_in(body) is not None
+    wrapped = body
+    for _ in range(_HEADROOM):
+        wrapped = [wrapped]
+    try:
+        orjson.dumps(wrapped)
+    except orjson.JSONEncodeError:
+        return True
+    return False
 
 
 def fault_in(body: Any) -> str | None:
