@@ -73,16 +73,16 @@ def enqueue_many(
         except MessageError as exc:
             first = number * chunk_size
             at = first + _culprit(app, messages, len(chunk))
-            exc.mid_stream(at, created, _outcome(first, created, RESUME_MANY))
+            exc.mid_stream(at, created, _outcome(first, created, _RESUME_MANY))
             raise
     return created
 
 
-RESUME_MANY = (
+_RESUME_MANY = (
     "enqueue the input again from item {first} once it is fixed (or all of it if the items "
     "carry dedup ids: the stored ones are then skipped)"
 )
-RESUME_DISCOVER = (
+_RESUME_DISCOVER = (
     "fix the record and call discover again for the same run: it resumes after its "
     "checkpoint, right after the stored records"
 )
@@ -195,7 +195,7 @@ class _Scan:
             done = self.app.store.enqueue(messages, checkpoint=(self.run_id, keys[-1]))
         except MessageError as exc:
             at = first + _culprit(self.app, messages, len(chunk))
-            exc.mid_stream(at, self.created, _outcome(first, self.created, RESUME_DISCOVER))
+            exc.mid_stream(at, self.created, _outcome(first, self.created, _RESUME_DISCOVER))
             raise
         self.created += sum(e.created for e in done)
         self.last = keys[-1]
