@@ -223,7 +223,8 @@ class _Api:
 
     def _enqueue_in_new_run(self, message: NewMessage) -> dict[str, Any]:
         run, done = self.app.start_run_with(message)  # one transaction: all or nothing
-        return {"message_id": done.id, "duplicate": not done.created, "run_id": run.id}
+        run_id = None if run is None else run.id
+        return {"message_id": done.id, "duplicate": not done.created, "run_id": run_id}
 
     async def publish(self, request: Request) -> Response:
         event = parse_json(await read_body(request, EVENT_BODY))

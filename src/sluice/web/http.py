@@ -9,6 +9,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sluice import codec
+
 MAX_ID = 2**63 - 1
 MAX_TEXT = 256
 """Longest group, dedup id or run id accepted (they are indexed keys in the store)."""
@@ -71,8 +73,8 @@ def parse_json(raw: bytes, *, required: bool = True) -> Any:
             )
         return None
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        return codec.decode(raw)
+    except ValueError as exc:
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
 
 

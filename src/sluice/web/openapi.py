@@ -82,6 +82,7 @@ MESSAGE = _object(
         "queue": STRING,
         "action": STRING,
         "body": ANY,
+        "body_error": _nullable("string"),
         "group": _nullable("string"),
         "dedup_id": _nullable("string"),
         "run_id": _nullable("string"),
@@ -131,7 +132,11 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "True when the dedup id named an existing message: nothing new "
                 "was stored and message_id is that message's.",
             },
-            "run_id": STRING,
+            "run_id": {
+                **_nullable("string"),
+                "description": "The run the message counts towards, with run=new: on a "
+                "duplicate, the first submission's run (null if it started none).",
+            },
         },
         optional=("run_id",),
     ),

@@ -190,7 +190,7 @@ async function dlqPage(queue) {
     $("#dead tbody").innerHTML = dead.messages.map((m) =>
       `<tr data-id="${m.id}"><td>#${m.id}</td><td>${esc(m.action)}</td><td class="num">${m.receive_count}</td>` +
       `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 200))}</td>` +
-      `<td><pre class="body">${esc(JSON.stringify(m.body, null, 1))}</pre></td>` +
+      `<td><pre class="body">${esc(m.body_error || JSON.stringify(m.body, null, 1))}</pre></td>` +
       `<td><button class="redrive" data-id="${m.id}">Redrive</button></td></tr>`
     ).join("") || `<tr><td colspan="7" class="muted">no dead letters</td></tr>`;
   };
