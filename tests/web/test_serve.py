@@ -99,7 +99,7 @@ def test_serve_names_a_bad_token_entry(tmp_path: Path) -> None:
     assert "SLUICE_TOKENS entry 1 must look like 'admin:TOKEN'" in bad.stderr
 
 
-def test_sigterm_before_and_after_start_exits_0(url: str) -> None:
+def test_sigterm_exits_0_without_a_traceback(url: str) -> None:
     port = _free_port()
     process = _serve(url, "--port", str(port))
     _wait_healthy(f"http://127.0.0.1:{port}", process)
