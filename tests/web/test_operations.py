@@ -47,6 +47,7 @@ def test_health_is_503_with_a_log_line_when_the_tables_are_gone(
     assert answer.status_code == 503, answer.text
     assert answer.json()["status"] == "unavailable"
     assert "the store did not answer" in answer.json()["detail"]
+    assert "sqlite:" not in answer.text and "postgresql:" not in answer.text
     [line] = [r for r in caplog.records if r.name == "sluice.web"]
     assert line.levelno == logging.WARNING and line.exc_info is None
     assert line.getMessage().startswith("health check failed: the store did not answer")

@@ -31,6 +31,7 @@ from sluice.errors import (
     UnknownRun,
 )
 from sluice.model import NewMessage, QueuePolicy, is_dlq, validate_queue_name
+from sluice.store import redact
 from sluice.web import dashboard, metrics, openapi
 from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
 from sluice.web.bodies import parse_event, redrive_filter
@@ -361,10 +362,11 @@ class _Api:
         try:
             await run_in_threadpool(self.app.store.schema_version)
         except Exception as exc:  # any store fault: the documented 503, never a 500
-            fault = str(exc) if isinstance(exc, SluiceError) else type(exc).__name__
+            url = self.app.store.url
             log.warning("health check failed: the store did not answer: %s: %s",
-                        type(exc).__name__, exc)  # fmt: skip
-            detail = f"the store did not answer ({fault}; see the server log)"
+                        type(exc).__name__, str(exc).replace(url, redact(url)))  # fmt: skip
+            # Anyone may ask: the answer names the kind of fault, never the store's address.
+            detail = f"the store did not answer ({type(exc).__name__}; see the server log)"
             return json_response({"status": "unavailable", "detail": detail}, 503)
         return json_response({"status": "ok"})
 
