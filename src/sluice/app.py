@@ -9,7 +9,7 @@ from typing import Any, overload
 
 from sluice import codec, produce
 from sluice.blobs import REF, BlobStore
-from sluice.errors import ConfigError, UnknownAction
+from sluice.errors import ConfigError, UnknownAction, UnknownQueue
 from sluice.model import (
     ActionLimit,
     ActionPolicy,
@@ -30,6 +30,10 @@ from sluice.sources.files import FileWatch
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 from sluice.worker.actions import Action, Handler
+
+DEFAULT_QUEUE = "default"
+"""The queue of an action that names none; declared with the default policy if the app does
+not declare it."""
 
 
 class App:
@@ -64,6 +68,7 @@ class App:
     def store(self) -> Store:
         """The store, opened and migrated on first access, with every declared queue."""
         if self._store is None:
+            _check_queues(self.actions.values(), self._queues)
             store = open_store(self.url, clock=self._clock)
             store.migrate()
             for policy in self._queues.values():
@@ -114,7 +119,7 @@ class App:
         self,
         name: str | None = None,
         *,
-        queue: str = "default",
+        queue: str = DEFAULT_QUEUE,
         batch_size: int = 1,
         batch_window: float = 0.0,
         batch_bytes: int | None = None,
@@ -128,6 +133,9 @@ class App:
 
         ``fn(body, ctx)`` when ``batch_size`` is 1, else ``fn(messages, ctx)``; sync or async.
         ``concurrency`` and ``rate`` ("50/s", "30/m") are global limits enforced by the store.
+        ``queue`` must be declared with :meth:`queue`, before or after the action (the
+        ``default`` queue is declared with the default policy if it is not): an undeclared
+        one raises ``UnknownQueue`` when the app first opens its store.
         """
         policy = ActionPolicy(
             queue=queue,
@@ -145,8 +153,10 @@ class App:
             action = Action(name or handler.__name__, handler, policy)
             if action.name in self.actions:
                 raise ConfigError(f"action {action.name!r} is registered twice")
-            if queue not in self._queues:
+            if queue == DEFAULT_QUEUE and queue not in self._queues:
                 self.queue(queue)
+            if self._store is not None:  # in use already: no later moment to check
+                _check_queues([action], self._queues)
             self.actions[action.name] = action
             if self._store is not None:
                 self._store.put_limit(_limit_of(action))
@@ -205,10 +215,16 @@ class App:
 
         def declare(action_name: str) -> Schedule:
             found = self.actions.get(action_name)
+            if found is None:
+                known = ", ".join(sorted(self.actions)) or "none registered"
+                raise UnknownAction(
+                    f"schedule {name or action_name!r}: unknown action {action_name!r} "
+                    f"(register it with @app.action first; known: {known})"
+                )
             schedule = Schedule(
                 name=name or action_name, cron=cron, action=action_name, body=body,
                 timezone=timezone, misfire=misfire, catch_up_limit=catch_up_limit,
-                queue=queue or (found.policy.queue if found else "default"),
+                queue=queue or found.policy.queue,
             )  # fmt: skip
             if schedule.name in self.schedules:
                 raise ConfigError(f"schedule {schedule.name!r} is declared twice")
@@ -264,7 +280,12 @@ class App:
             )
         if action in self.file_watches:
             raise ConfigError(f"action {action!r} already has a file watch")
-        queue = self._queues[found.policy.queue]
+        queue = self._queues.get(found.policy.queue)
+        if queue is None:
+            raise UnknownQueue(
+                f"watch_files: declare queue {found.policy.queue!r} (of action {action!r}) "
+                f"first, with app.queue({found.policy.queue!r}, dedup_window=None)"
+            )
         if queue.dedup_window is not None:
             raise ConfigError(
                 f"watch_files: queue {queue.name!r} forgets dedup ids after "
@@ -525,3 +546,15 @@ class App:
 def _limit_of(action: Action) -> ActionLimit:
     """The store limit of an action (no limits: a removal)."""
     return ActionLimit(action.name, concurrency=action.policy.concurrency, rate=action.policy.rate)
+
+
+def _check_queues(actions: Iterable[Action], queues: Mapping[str, QueuePolicy]) -> None:
+    """``UnknownQueue`` if an action is on a queue the app never declared: a typo must not
+    become a queue of its own with the default policy."""
+    for action in actions:
+        queue = action.policy.queue
+        if queue not in queues:
+            raise UnknownQueue(
+                f"action {action.name!r} is on queue {queue!r}, which this app never "
+                f"declares: add app.queue({queue!r}, ...) (before or after the action)"
+            )

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sluice.cli import Context, cli, pass_context, queue_name, redact_all
-from sluice.cli.format import age, duration
+from sluice.cli.format import age, duration, print_table
 
 
 @cli.group(invoke_without_command=True)
@@ -41,7 +41,7 @@ def queues(click_ctx: click.Context, ctx: Context) -> None:
             age(s.oldest_age) if s.depth else "-",
             f"[red]{s.dlq_depth}[/red]" if s.dlq_depth else "0",
         )
-    Console().print(table)
+    print_table(table)
 
 
 @queues.command("show")

@@ -1,0 +1,105 @@
+"""The App registry names what is missing: an unknown action of a schedule, an undeclared
+queue of an action (declared in any order before the app first uses its store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluice import App, UnknownAction, UnknownQueue
+
+
+def _noop(body: Any, ctx: Any) -> None:
+    """A handler."""
+
+
+def test_a_schedule_of_an_unknown_action_names_the_action(url: str) -> None:
+    app = App(url)
+    app.action("send")(_noop)
+    with pytest.raises(UnknownAction) as raised:
+        app.schedule("*/5 * * * *", "nope")
+    assert str(raised.value) == (
+        "schedule 'nope': unknown action 'nope' (register it with @app.action first; known: send)"
+    )
+    assert app.schedules == {}
+    with app:
+        assert app.store.schedules() == []
+
+
+def test_a_schedule_takes_its_queue_from_its_action(url: str) -> None:
+    app = App(url)
+    app.queue("mail")
+    app.action("send", queue="mail")(_noop)
+    assert app.schedule("*/5 * * * *", "send").queue == "mail"
+    with app:
+        assert [s.schedule.queue for s in app.store.schedules()] == ["mail"]
+
+
+def test_an_action_on_an_undeclared_queue_fails_when_the_store_opens(url: str) -> None:
+    app = App(url)
+    app.action("send", queue="nosuchq")(_noop)
+    with pytest.raises(UnknownQueue) as raised:
+        app.enqueue("send", {"to": "a"})
+    assert str(raised.value) == (
+        "action 'send' is on queue 'nosuchq', which this app never declares: add "
+        "app.queue('nosuchq', ...) (before or after the action)"
+    )
+    assert _queue_names(url) in (None, [])  # nothing was created
+    app.queue("nosuchq")
+    with app:
+        app.enqueue("send", {"to": "a"})
+        assert app.store.stats(["nosuchq"])[0].depth == 1
+
+
+def test_a_queue_may_be_declared_after_its_action(url: str) -> None:
+    app = App(url)
+    app.action("send", queue="mail")(_noop)
+    app.queue("mail", max_receives=2, fifo=True)
+    with app:
+        app.enqueue("send", {"to": "a"}, group="a")
+        assert app.store.policy("mail").max_receives == 2
+        assert app.store.policy("mail").fifo
+        assert "default" not in [q.name for q in app.store.queues()]
+
+
+def test_an_action_registered_on_an_undeclared_queue_while_in_use_is_refused(url: str) -> None:
+    app = App(url)
+    app.queue("mail")
+    with app:
+        app.store.queues()
+        with pytest.raises(UnknownQueue):
+            app.action("late", queue="nosuchq")(_noop)
+        assert "late" not in app.actions
+        assert "nosuchq" not in [q.name for q in app.store.queues()]
+
+
+def test_the_default_queue_is_still_declared_for_an_action_that_names_none(url: str) -> None:
+    app = App(url)
+    app.action("send")(_noop)
+    with app:
+        app.enqueue("send", {})
+        assert app.store.policy("default").max_receives == 5
+
+
+def test_a_file_watch_on_an_undeclared_queue_names_it(tmp_path: Path) -> None:
+    app = App(f"sqlite:///{tmp_path}/w.db")
+    app.action("load", queue="files")(_noop)
+    with pytest.raises(UnknownQueue) as raised:
+        app.watch_files(tmp_path, "load")
+    assert "declare queue 'files' (of action 'load') first" in str(raised.value)
+
+
+def _queue_names(url: str) -> list[str] | None:
+    """The queues stored at ``url``; None if the app never created its store."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    from sluice.store import open_store
+
+    store = open_store(url)
+    try:
+        store.migrate()
+        return [q.name for q in store.queues()]
+    finally:
+        store.close()
