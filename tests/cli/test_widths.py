@@ -51,3 +51,20 @@ def test_dead_letter_ids_and_queue_names_are_never_cut(filled: str, columns: int
     assert dead.returncode == 0, dead.stderr
     for message_id in ids:
         assert re.search(rf"(^|\D){message_id}(\D|$)", dead.stdout), (message_id, dead.stdout)
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_show_never_cuts_the_run_id_or_the_queue_name(url: str, columns: int) -> None:
+    _runs(url)
+    store = open_store(url)
+    store.put_queue(QueuePolicy("q" * 80))
+    store.start_run(RunSpec(LONG_ID, "a long name for an import of tenant data"))
+    store.close()
+    run = sluice("runs", "show", LONG_ID, url=url, columns=columns)
+    assert run.returncode == 0, run.stderr
+    assert any(LONG_ID in line for line in run.stdout.splitlines()), run.stdout
+    queue = sluice("queues", "show", "q" * 80, url=url, columns=columns)
+    assert queue.returncode == 0, queue.stderr
+    assert any("q" * 80 + ".dlq" in line for line in queue.stdout.splitlines()), queue.stdout
+    for output in (run.stdout, queue.stdout):
+        assert "…" not in output

@@ -35,18 +35,31 @@ def clip(text: str | None, width: int = 60) -> str:
 
 
 def print_table(table: Table, console: Console | None = None) -> None:
-    """Print ``table`` if it fits the terminal with no cell shortened; else each row as a
-    block of ``column  value`` lines (like psql's expanded mode), so that an id or a name is
-    never cut (a line the terminal wraps stays whole when copied)."""
+    """Print ``table`` (its title on a line of its own) if it fits the terminal with no cell
+    shortened; else as lines of ``column  value`` (a block per row, like psql's expanded
+    mode; a table without a header is such lines already), so that an id or a name is never
+    cut (a line the terminal wraps stays whole when copied)."""
     console = console or Console()
     natural = Measurement.get(console, console.options.update_width(WIDEST), table).maximum
+    title, table.title = table.title, None  # rich would wrap a title wider than its table
+    if title is not None:
+        console.print(title, style="table.title", soft_wrap=True)
     if natural <= console.width:
         console.print(table)
         return
-    if table.title:
-        console.print(table.title, style="bold", soft_wrap=True)
-    width = max(len(str(column.header)) for column in table.columns)
-    for cells in zip(*(column.cells for column in table.columns), strict=True):
+    rows = [
+        [str(cell) for cell in row] for row in zip(*(c.cells for c in table.columns), strict=True)
+    ]
+    if not table.show_header:
+        _print_pairs(console, rows)
+        return
+    headers = [str(column.header) for column in table.columns]
+    for row in rows:
         console.print()
-        for column, cell in zip(table.columns, cells, strict=True):
-            console.print(f"[bold]{column.header!s:<{width}}[/]  {cell}", soft_wrap=True)
+        _print_pairs(console, [[header, cell] for header, cell in zip(headers, row, strict=True)])
+
+
+def _print_pairs(console: Console, rows: list[list[str]]) -> None:
+    width = max((len(row[0]) for row in rows), default=0)
+    for key, *values in rows:
+        console.print(f"[bold]{key:<{width}}[/]  " + "  ".join(values), soft_wrap=True)

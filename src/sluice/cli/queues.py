@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from sluice.cli import Context, cli, pass_context, queue_name, redact_all
@@ -73,4 +72,4 @@ def show(ctx: Context, name: str) -> None:
     ]
     for key, value in rows:
         table.add_row(key, value)
-    Console().print(table)
+    print_table(table)

@@ -78,7 +78,7 @@ def show(ctx: Context, run_id: str) -> None:
         ctx.emit(state.to_dict())
         return
     console = Console()
-    summary = Table(title=f"run {state.id} ({state.name})", show_header=False)
+    summary = Table(title=f"run {escape(state.id)} ({escape(state.name)})", show_header=False)
     summary.add_column(style="bold")
     summary.add_column()
     for key, value in [
@@ -93,7 +93,7 @@ def show(ctx: Context, run_id: str) -> None:
         ("checkpoint", "-" if state.checkpoint is None else repr(state.checkpoint)),
     ]:
         summary.add_row(key, value)
-    console.print(summary)
+    print_table(summary, console)
     stages = Table(title="stages")
     for column in ("#", "action", "total", "succeeded", "failed", "dead", "state"):
         stages.add_column(column, justify="right" if column not in ("action", "state") else "left")
@@ -103,7 +103,7 @@ def show(ctx: Context, run_id: str) -> None:
             str(s.index), s.action or "(any)", f"{s.total:,}", f"{s.succeeded:,}",
             f"{s.failed:,}", f"{s.dead:,}", where,
         )  # fmt: skip
-    console.print(stages)
+    print_table(stages, console)
 
 
 @runs.command("watch")
