@@ -18,14 +18,34 @@ def _noop(body: Any, ctx: Any) -> None:
 def test_a_schedule_of_an_unknown_action_names_the_action(url: str) -> None:
     app = App(url)
     app.action("send")(_noop)
+    app.schedule("*/5 * * * *", "nope")
     with pytest.raises(UnknownAction) as raised:
-        app.schedule("*/5 * * * *", "nope")
-    assert str(raised.value) == (
-        "schedule 'nope': unknown action 'nope' (register it with @app.action first; known: send)"
+        app.enqueue("send", {})
+    message = (
+        "schedule 'nope' names unknown action 'nope': register it with @app.action (before or "
+        "after the schedule), or give the schedule a queue= (known: send)"
     )
-    assert app.schedules == {}
+    assert str(raised.value) == message
+    assert _queue_names(url) is None or _stored_schedules(url) == []
+    with App(url) as used:  # on a store in use, at the call
+        used.action("send")(_noop)
+        used.store.queues()
+        with pytest.raises(UnknownAction) as at_once:
+            used.schedule("*/5 * * * *", "nope")
+        assert str(at_once.value) == message
+        assert used.schedules == {}
+        assert used.store.schedules() == []
+
+
+def test_a_schedule_may_come_before_its_action(url: str) -> None:
+    app = App(url)
+    app.schedule("*/5 * * * *", "send", body={"n": 1})
+    app.queue("mail")
+    app.action("send", queue="mail")(_noop)
+    assert app.schedules["send"].queue == "mail"
     with app:
-        assert app.store.schedules() == []
+        [stored] = app.store.schedules()
+        assert (stored.schedule.queue, stored.schedule.body) == ("mail", {"n": 1})
 
 
 def test_a_schedule_takes_its_queue_from_its_action(url: str) -> None:
@@ -101,5 +121,16 @@ def _queue_names(url: str) -> list[str] | None:
     try:
         store.migrate()
         return [q.name for q in store.queues()]
+    finally:
+        store.close()
+
+
+def _stored_schedules(url: str) -> list[str]:
+    from sluice.store import open_store
+
+    store = open_store(url)
+    try:
+        store.migrate()
+        return [s.schedule.name for s in store.schedules()]
     finally:
         store.close()

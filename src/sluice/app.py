@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, overload
 
@@ -54,6 +55,8 @@ class App:
         self._queues: dict[str, QueuePolicy] = {}
         self.actions: dict[str, Action] = {}
         self.schedules: dict[str, Schedule] = {}
+        self._queueless: set[str] = set()
+        """Schedules whose queue waits for their action to be registered."""
         self.bus = EventBus(self)
         self.blobs = BlobStore(blob_dir) if blob_dir is not None else None
         """Claim checks: with a blob directory, a body above its queue's message limit is
@@ -69,6 +72,8 @@ class App:
         """The store, opened and migrated on first access, with every declared queue."""
         if self._store is None:
             _check_queues(self.actions.values(), self._queues)
+            if self._queueless:
+                raise _unknown_action(self.schedules[min(self._queueless)], self.actions)
             store = open_store(self.url, clock=self._clock)
             store.migrate()
             for policy in self._queues.values():
@@ -158,6 +163,10 @@ class App:
             if self._store is not None:  # in use already: no later moment to check
                 _check_queues([action], self._queues)
             self.actions[action.name] = action
+            for waiting in [self.schedules[n] for n in self._queueless]:
+                if waiting.action == action.name:
+                    self.schedules[waiting.name] = replace(waiting, queue=queue)
+                    self._queueless.discard(waiting.name)
             if self._store is not None:
                 self._store.put_limit(_limit_of(action))
             return handler
@@ -210,24 +219,25 @@ class App:
 
         With ``action`` it returns the :class:`Schedule`; without, it decorates a function,
         placed above ``@app.action`` (or alone: the function becomes an action with defaults).
-        The schedule is named after its action unless ``name`` is given.
+        The schedule is named after its action unless ``name`` is given. Without ``queue``
+        it is its action's queue: an action not registered yet gives it when it registers
+        (read ``app.schedules[name]``); one never registered is an ``UnknownAction`` naming
+        it when the app opens its store (at the call if the store is open).
         """
 
         def declare(action_name: str) -> Schedule:
             found = self.actions.get(action_name)
-            if found is None:
-                known = ", ".join(sorted(self.actions)) or "none registered"
-                raise UnknownAction(
-                    f"schedule {name or action_name!r}: unknown action {action_name!r} "
-                    f"(register it with @app.action first; known: {known})"
-                )
             schedule = Schedule(
                 name=name or action_name, cron=cron, action=action_name, body=body,
                 timezone=timezone, misfire=misfire, catch_up_limit=catch_up_limit,
-                queue=queue or found.policy.queue,
+                queue=queue or (found.policy.queue if found else DEFAULT_QUEUE),
             )  # fmt: skip
             if schedule.name in self.schedules:
                 raise ConfigError(f"schedule {schedule.name!r} is declared twice")
+            if found is None and queue is None:  # its queue is its action's, once registered
+                if self._store is not None:
+                    raise _unknown_action(schedule, self.actions)
+                self._queueless.add(schedule.name)
             self.schedules[schedule.name] = schedule
             if self._store is not None:
                 self._store.put_schedule(schedule, next_fire(schedule, self._store.clock()))
@@ -558,3 +568,12 @@ def _check_queues(actions: Iterable[Action], queues: Mapping[str, QueuePolicy]) 
                 f"action {action.name!r} is on queue {queue!r}, which this app never "
                 f"declares: add app.queue({queue!r}, ...) (before or after the action)"
             )
+
+
+def _unknown_action(schedule: Schedule, actions: Mapping[str, Action]) -> UnknownAction:
+    known = ", ".join(sorted(actions)) or "none registered"
+    return UnknownAction(
+        f"schedule {schedule.name!r} names unknown action {schedule.action!r}: register it "
+        f"with @app.action (before or after the schedule), or give the schedule a queue= "
+        f"(known: {known})"
+    )

@@ -44,9 +44,9 @@ def test_a_missing_module_is_named_with_where_it_was_looked_for(
         assert result.returncode == 1
         module = target.partition(":")[0]
         assert _error(result.stderr) == (
-            f"error: module {module!r} not found: no {missing!r} on sys.path (which holds the "
-            f"current directory {str(project)!r}); run from the project's directory or add "
-            "its directory to PYTHONPATH"
+            f"error: cannot import {module!r}: module {missing!r} not found on sys.path (which "
+            f"holds the current directory {str(project)!r}); run from the project's directory "
+            "or add its directory to PYTHONPATH"
         )
 
 
@@ -55,7 +55,8 @@ def test_a_module_that_fails_to_import_is_not_called_missing(project: Path, comm
     result = sluice(command, "broken:app", cwd=project)
     assert result.returncode == 1
     assert _error(result.stderr) == (
-        "error: importing 'broken' failed: No module named 'no_such_dependency'"
+        "error: cannot import 'broken': importing it failed with ModuleNotFoundError: "
+        "No module named 'no_such_dependency'"
     )
 
 

@@ -45,11 +45,14 @@ def _import(module_name: str) -> ModuleType:
     except ImportError as exc:
         missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
         if missing is None or not _is_prefix(missing, module_name):
-            raise ConfigError(f"importing {module_name!r} failed: {exc}") from exc
+            raise ConfigError(
+                f"cannot import {module_name!r}: importing it failed with "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         raise ConfigError(
-            f"module {module_name!r} not found: no {missing!r} on sys.path (which holds the "
-            f"current directory {os.getcwd()!r}); run from the project's directory or add its "
-            "directory to PYTHONPATH"
+            f"cannot import {module_name!r}: module {missing!r} not found on sys.path (which "
+            f"holds the current directory {os.getcwd()!r}); run from the project's directory "
+            "or add its directory to PYTHONPATH"
         ) from exc
 
 
