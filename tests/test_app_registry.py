@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sluice import App, UnknownAction, UnknownQueue
+from sluice import App, ConfigError, UnknownAction, UnknownQueue
 
 
 def _noop(body: Any, ctx: Any) -> None:
@@ -106,9 +106,12 @@ def test_the_default_queue_is_still_declared_for_an_action_that_names_none(url: 
 def test_a_file_watch_on_an_undeclared_queue_names_it(tmp_path: Path) -> None:
     app = App(f"sqlite:///{tmp_path}/w.db")
     app.action("load", queue="files")(_noop)
-    with pytest.raises(UnknownQueue) as raised:
+    with pytest.raises(ConfigError) as raised:
         app.watch_files(tmp_path, "load")
-    assert "declare queue 'files' (of action 'load') first" in str(raised.value)
+    assert str(raised.value) == (
+        "watch_files: queue 'files' of action 'load' is not declared: declare it with "
+        "app.queue('files', dedup_window=None)"
+    )
 
 
 def _queue_names(url: str) -> list[str] | None:

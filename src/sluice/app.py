@@ -292,9 +292,9 @@ class App:
             raise ConfigError(f"action {action!r} already has a file watch")
         queue = self._queues.get(found.policy.queue)
         if queue is None:
-            raise UnknownQueue(
-                f"watch_files: declare queue {found.policy.queue!r} (of action {action!r}) "
-                f"first, with app.queue({found.policy.queue!r}, dedup_window=None)"
+            raise ConfigError(
+                f"watch_files: queue {found.policy.queue!r} of action {action!r} is not "
+                f"declared: declare it with app.queue({found.policy.queue!r}, dedup_window=None)"
             )
         if queue.dedup_window is not None:
             raise ConfigError(

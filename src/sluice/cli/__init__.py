@@ -90,7 +90,7 @@ def _with_json(command: click.Command) -> None:
             is_flag=True,
             expose_value=False,
             callback=_set_json,
-            help="Print JSON for scripts (here or before the command).",
+            help="Print JSON for scripts (before or after the command).",
         )
     )
 
