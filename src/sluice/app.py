@@ -537,12 +537,17 @@ class App:
         *,
         concurrency: int = 10,
         stop_when_idle: bool = False,
+        grace: float = 30.0,
     ) -> None:
         """Run a worker in this thread until stopped (Ctrl-C / SIGTERM), or until no work is
-        left when ``stop_when_idle``."""
+        left when ``stop_when_idle``. On stop, running calls get ``grace`` seconds to finish;
+        the messages of those that do not are given back at once."""
         from sluice.worker.runtime import Worker
 
-        Worker(self, queues=queues, concurrency=concurrency, stop_when_idle=stop_when_idle).run()
+        Worker(
+            self, queues=queues, concurrency=concurrency, stop_when_idle=stop_when_idle,
+            grace=grace,
+        ).run()  # fmt: skip
 
     @property
     def queues(self) -> Sequence[QueuePolicy]:

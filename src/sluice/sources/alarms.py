@@ -128,7 +128,8 @@ def _failure_rates(app: App, window: FailureWindow | None) -> dict[str, float | 
         action = app.actions.get(stats.action)
         if action is not None and action.policy.queue in totals:
             totals[action.policy.queue][0] += stats.processed
-            totals[action.policy.queue][1] += stats.failed
+            # Attempts that failed: retried, or dead-lettered (at max_receives, or discarded).
+            totals[action.policy.queue][1] += stats.failed + stats.dead
     now = app.store.clock()
     return {q: window.rate(q, now, p, f) for q, (p, f) in totals.items()}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import multiprocessing
 import os
 import signal
@@ -13,6 +12,7 @@ from types import FrameType, ModuleType
 from typing import TYPE_CHECKING
 
 from sluice.errors import ConfigError
+from sluice.observe.logs import configure_logging as configure_logging
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -61,29 +61,6 @@ def _is_prefix(missing: str, module_name: str) -> bool:
     return module_name == missing or module_name.startswith(missing + ".")
 
 
-def configure_logging(log_format: str) -> None:
-    """One JSON line per outcome (``json``) or timestamped text, on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler.setFormatter(EachLine("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-
-
-class EachLine(logging.Formatter):
-    """Puts the prefix (time, level, logger) on every line of a multi-line message: the
-    worker logs the outcome lines of many messages as one record."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if "\n" not in message or record.exc_info or record.stack_info:
-            return super().format(record)
-        bare = logging.makeLogRecord({**record.__dict__, "msg": "", "args": ()})
-        head = super().format(bare)
-        return "\n".join(head + line for line in message.split("\n"))
-
-
 def run_worker(
     target: str,
     queues: Sequence[str] | None,
@@ -91,6 +68,7 @@ def run_worker(
     log_format: str = "json",
     *,
     sources: bool = False,
+    grace: float = 30.0,
 ) -> None:
     """Load the app and run one worker in this process until SIGTERM / Ctrl-C; with
     ``sources``, a scheduler thread fires the app's cron schedules and scans its file
@@ -102,7 +80,7 @@ def run_worker(
     app = load_app(target)
     scheduler = Scheduler(app).start() if sources else None
     try:
-        Worker(app, queues=queues, concurrency=concurrency).run()
+        Worker(app, queues=queues, concurrency=concurrency, grace=grace).run()
     finally:
         if scheduler is not None:
             scheduler.stop()
@@ -117,6 +95,7 @@ def supervise(
     log_format: str = "json",
     *,
     sources: bool = False,
+    grace: float = 30.0,
 ) -> int:
     """Run ``processes`` worker processes; SIGTERM / Ctrl-C stops them all gracefully.
     With ``sources`` the first one also runs the sources. Returns the worst exit
@@ -127,7 +106,7 @@ def supervise(
         spawn.Process(
             target=run_worker,
             args=(target, queues, concurrency, log_format),
-            kwargs={"sources": sources and i == 0},
+            kwargs={"sources": sources and i == 0, "grace": grace},
             name=f"worker-{i}",
         )
         for i in range(processes)
