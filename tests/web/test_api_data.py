@@ -10,7 +10,7 @@ import pytest
 
 from sluice import App, Outcome, codec
 from tests.conformance.helpers import nested, overwrite_body
-from tests.web.conftest import ADMIN, LiveServer, client_for
+from tests.web.conftest import ADMIN, JSON, LiveServer, client_for
 
 
 def _depth(app: App, queue: str = "default") -> int:
@@ -89,7 +89,9 @@ def test_integers_json_cannot_keep_are_400_never_floats(
     admin: httpx.Client, web_app: App, number: str
 ) -> None:
     for params in ({}, {"run": "new"}):
-        answer = admin.post("/v1/actions/echo", params=params, content=f'{{"n": {number}}}')
+        answer = admin.post(
+            "/v1/actions/echo", params=params, content=f'{{"n": {number}}}', headers=JSON
+        )
         assert answer.status_code == 400, answer.text
         assert f"the integer {number} at $.n" in answer.json()["detail"]
         assert "nothing was stored" in answer.json()["detail"]
@@ -98,7 +100,7 @@ def test_integers_json_cannot_keep_are_400_never_floats(
 
 def test_a_deep_body_with_a_long_number_is_400_not_500(admin: httpx.Client) -> None:
     text = "[" * 1020 + "12345678901234567890" + "]" * 1020
-    answer = admin.post("/v1/actions/echo", content=text)
+    answer = admin.post("/v1/actions/echo", content=text, headers=JSON)
     assert answer.status_code == 400 and "nested too deep" in answer.json()["detail"]
 
 
@@ -107,7 +109,7 @@ def test_integers_at_the_edges_of_the_range_read_back_exact(admin: httpx.Client)
         '{"n": [18446744073709551615, -9223372036854775808, 9007199254740993], '
         '"s": "1234567890123456789012"}'
     )
-    sent = admin.post("/v1/actions/echo", content=text)
+    sent = admin.post("/v1/actions/echo", content=text, headers=JSON)
     assert sent.status_code == 202, sent.text
     got = admin.get(f"/v1/messages/{sent.json()['message_id']}").json()
     assert got["body"] == {
@@ -121,11 +123,13 @@ def test_a_body_deeper_than_the_limit_is_400_and_one_at_it_reads_back(
 ) -> None:
     too_deep = "[" * (codec.MAX_DEPTH + 1) + "]" * (codec.MAX_DEPTH + 1)
     for params in ({}, {"run": "new"}):
-        answer = admin.post("/v1/actions/echo", params=params, content=too_deep)
+        answer = admin.post("/v1/actions/echo", params=params, content=too_deep, headers=JSON)
         assert answer.status_code == 400, answer.text
         assert "nested deeper than 128 levels" in answer.json()["detail"]
     assert _depth(web_app) == 0 and web_app.runs() == []
-    sent = admin.post("/v1/actions/echo", content=codec.encode(nested(codec.MAX_DEPTH)))
+    sent = admin.post(
+        "/v1/actions/echo", content=codec.encode(nested(codec.MAX_DEPTH)), headers=JSON
+    )
     message_id = sent.json()["message_id"]
     assert admin.get(f"/v1/messages/{message_id}").json()["body"] == nested(codec.MAX_DEPTH)
     web_app.store.complete(
