@@ -4,11 +4,14 @@ both stores, through a real server."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sluice import App, Outcome, codec
+from sluice.blobs import REF
+from sluice.web import create_app
 from tests.conformance.helpers import nested, overwrite_body
 from tests.web.conftest import ADMIN, JSON, LiveServer, client_for
 
@@ -163,3 +166,27 @@ def test_a_body_that_cannot_be_shown_never_breaks_a_message_or_the_dlq_page(
         assert one.status_code == 200 and one.json()["body"] is None
         assert one.json()["body_error"]
     assert admin.get("/queues/default/dlq").status_code == 200
+
+
+def test_a_large_submission_becomes_a_claim_check_with_a_blob_directory(
+    url: str, tmp_path: Path
+) -> None:
+    app = App(url, blob_dir=tmp_path / "blobs")
+    app.queue("tiny", max_message_bytes=256)  # room for the reference, not for the rows
+    seen: list[object] = []
+
+    @app.action(queue="tiny")
+    def small(body: object, ctx: object) -> None:
+        seen.append(body)
+
+    big = {"rows": ["x" * 50] * 40}  # ~2 KB: far above the queue's 256 bytes
+    try:
+        with LiveServer(create_app(app, {})) as live, httpx.Client(base_url=live.base_url) as api:
+            answer = api.post("/v1/actions/small", json=big)
+            assert answer.status_code == 202, answer.text
+        [stored] = app.store.get([answer.json()["message_id"]])
+        assert isinstance(stored.body, dict) and REF in stored.body  # a reference, not the rows
+        app.work(stop_when_idle=True)
+        assert seen == [big]  # the worker resolved the claim check before the handler
+    finally:
+        app.close()
