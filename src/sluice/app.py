@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, overload
 
 from sluice import codec, produce
 from sluice.blobs import REF, BlobStore
-from sluice.errors import ConfigError, UnknownAction
+from sluice.errors import ConfigError, UnknownAction, UnknownQueue
 from sluice.model import (
     ActionLimit,
     ActionPolicy,
@@ -31,6 +32,10 @@ from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 from sluice.worker.actions import Action, Handler
 
+DEFAULT_QUEUE = "default"
+"""The queue of an action that names none; declared with the default policy if the app does
+not declare it."""
+
 
 class App:
     """One sluice deployment. ``url`` names the store (default ``$SLUICE_URL`` or
@@ -50,6 +55,8 @@ class App:
         self._queues: dict[str, QueuePolicy] = {}
         self.actions: dict[str, Action] = {}
         self.schedules: dict[str, Schedule] = {}
+        self._queueless: set[str] = set()
+        """Schedules whose queue waits for their action to be registered."""
         self.bus = EventBus(self)
         self.blobs = BlobStore(blob_dir) if blob_dir is not None else None
         """Claim checks: with a blob directory, a body above its queue's message limit is
@@ -64,6 +71,9 @@ class App:
     def store(self) -> Store:
         """The store, opened and migrated on first access, with every declared queue."""
         if self._store is None:
+            _check_queues(self.actions.values(), self._queues)
+            if self._queueless:
+                raise _unknown_action(self.schedules[min(self._queueless)], self.actions)
             store = open_store(self.url, clock=self._clock)
             store.migrate()
             for policy in self._queues.values():
@@ -114,7 +124,7 @@ class App:
         self,
         name: str | None = None,
         *,
-        queue: str = "default",
+        queue: str = DEFAULT_QUEUE,
         batch_size: int = 1,
         batch_window: float = 0.0,
         batch_bytes: int | None = None,
@@ -128,6 +138,9 @@ class App:
 
         ``fn(body, ctx)`` when ``batch_size`` is 1, else ``fn(messages, ctx)``; sync or async.
         ``concurrency`` and ``rate`` ("50/s", "30/m") are global limits enforced by the store.
+        ``queue`` must be declared with :meth:`queue`, before or after the action (the
+        ``default`` queue is declared with the default policy if it is not): an undeclared
+        one raises ``UnknownQueue`` when the app first opens its store.
         """
         policy = ActionPolicy(
             queue=queue,
@@ -145,9 +158,15 @@ class App:
             action = Action(name or handler.__name__, handler, policy)
             if action.name in self.actions:
                 raise ConfigError(f"action {action.name!r} is registered twice")
-            if queue not in self._queues:
+            if queue == DEFAULT_QUEUE and queue not in self._queues:
                 self.queue(queue)
+            if self._store is not None:  # in use already: no later moment to check
+                _check_queues([action], self._queues)
             self.actions[action.name] = action
+            for waiting in [self.schedules[n] for n in self._queueless]:
+                if waiting.action == action.name:
+                    self.schedules[waiting.name] = replace(waiting, queue=queue)
+                    self._queueless.discard(waiting.name)
             if self._store is not None:
                 self._store.put_limit(_limit_of(action))
             return handler
@@ -200,7 +219,10 @@ class App:
 
         With ``action`` it returns the :class:`Schedule`; without, it decorates a function,
         placed above ``@app.action`` (or alone: the function becomes an action with defaults).
-        The schedule is named after its action unless ``name`` is given.
+        The schedule is named after its action unless ``name`` is given. Without ``queue``
+        it is its action's queue: an action not registered yet gives it when it registers
+        (read ``app.schedules[name]``); one never registered is an ``UnknownAction`` naming
+        it when the app opens its store (at the call if the store is open).
         """
 
         def declare(action_name: str) -> Schedule:
@@ -208,10 +230,14 @@ class App:
             schedule = Schedule(
                 name=name or action_name, cron=cron, action=action_name, body=body,
                 timezone=timezone, misfire=misfire, catch_up_limit=catch_up_limit,
-                queue=queue or (found.policy.queue if found else "default"),
+                queue=queue or (found.policy.queue if found else DEFAULT_QUEUE),
             )  # fmt: skip
             if schedule.name in self.schedules:
                 raise ConfigError(f"schedule {schedule.name!r} is declared twice")
+            if found is None and queue is None:  # its queue is its action's, once registered
+                if self._store is not None:
+                    raise _unknown_action(schedule, self.actions)
+                self._queueless.add(schedule.name)
             self.schedules[schedule.name] = schedule
             if self._store is not None:
                 self._store.put_schedule(schedule, next_fire(schedule, self._store.clock()))
@@ -255,6 +281,10 @@ class App:
         beside it. A redelivered message whose file is already in ``on_success`` is acked
         without calling the handler. Files modified in the last ``settle`` seconds wait for
         a later scan. Register the action first; batch options are the action's.
+
+        Bodies are untrusted: a handler reads the file at ``ctx.file_path(message)``, the
+        path confined to ``root`` (no symlinks) and checked to be the message's version; a
+        body naming anything else is dead-lettered with ``FileRefused``.
         """
         found = self.actions.get(action)
         if found is None:
@@ -264,7 +294,12 @@ class App:
             )
         if action in self.file_watches:
             raise ConfigError(f"action {action!r} already has a file watch")
-        queue = self._queues[found.policy.queue]
+        queue = self._queues.get(found.policy.queue)
+        if queue is None:
+            raise ConfigError(
+                f"watch_files: queue {found.policy.queue!r} of action {action!r} is not "
+                f"declared: declare it with app.queue({found.policy.queue!r}, dedup_window=None)"
+            )
         if queue.dedup_window is not None:
             raise ConfigError(
                 f"watch_files: queue {queue.name!r} forgets dedup ids after "
@@ -321,12 +356,17 @@ class App:
             raise UnknownAction(f"define_run: unknown action {action!r}")
         self.run_shapes[action] = {"stages": stages, "on_complete": on_complete}
 
-    def start_run_with(self, message: NewMessage) -> tuple[Run, Enqueued]:
+    def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:
         """A new sealed run whose first message is ``message``, shaped by :meth:`define_run`
-        for its action, created in one transaction (a failure leaves no run)."""
+        for its action, created in one transaction (a failure leaves no run). A message whose
+        dedup id is taken creates nothing: the answer is the existing message and its run
+        (None if it was enqueued without one)."""
         spec = run_spec(self, message.action, **self.run_shapes.get(message.action, {}))
-        [done] = self.store.start_run(spec, [message], seal=True)
-        return Run(spec.id, self), done
+        if message.dedup_id is None:
+            [done] = self.store.start_run(spec, [message], seal=True)
+            return Run(spec.id, self), done
+        run_id, done = self.store.start_keyed_run(spec, message)
+        return (None if run_id is None else Run(run_id, self)), done
 
     def enqueue(
         self,
@@ -530,3 +570,24 @@ class App:
 def _limit_of(action: Action) -> ActionLimit:
     """The store limit of an action (no limits: a removal)."""
     return ActionLimit(action.name, concurrency=action.policy.concurrency, rate=action.policy.rate)
+
+
+def _check_queues(actions: Iterable[Action], queues: Mapping[str, QueuePolicy]) -> None:
+    """``UnknownQueue`` if an action is on a queue the app never declared: a typo must not
+    become a queue of its own with the default policy."""
+    for action in actions:
+        queue = action.policy.queue
+        if queue not in queues:
+            raise UnknownQueue(
+                f"action {action.name!r} is on queue {queue!r}, which this app never "
+                f"declares: add app.queue({queue!r}, ...) (before or after the action)"
+            )
+
+
+def _unknown_action(schedule: Schedule, actions: Mapping[str, Action]) -> UnknownAction:
+    known = ", ".join(sorted(actions)) or "none registered"
+    return UnknownAction(
+        f"schedule {schedule.name!r} names unknown action {schedule.action!r}: register it "
+        f"with @app.action (before or after the schedule), or give the schedule a queue= "
+        f"(known: {known})"
+    )

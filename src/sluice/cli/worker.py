@@ -6,14 +6,14 @@ import sys
 
 import click
 
-from sluice.cli import cli
+from sluice.cli import cli, count_option
 
 
 @cli.command()
 @click.argument("target")
 @click.option("--queues", default=None, help="Comma-separated queues (default: all the app's).")
-@click.option("--concurrency", default=10, show_default=True, help="Handler calls per process.")
-@click.option("--processes", default=1, show_default=True, help="Worker processes to run.")
+@count_option("--concurrency", 10, "Handler calls per process.")
+@count_option("--processes", 1, "Worker processes to run.")
 @click.option(
     "--grace",
     type=click.FloatRange(min=0),

@@ -238,6 +238,12 @@ class Store(ABC):
                 runs.seal(self, db, spec.id, now)
         return done
 
+    def start_keyed_run(self, spec: RunSpec, first: NewMessage) -> tuple[str | None, Enqueued]:
+        """Like ``start_run(spec, [first], seal=True)`` for a ``first`` message with a dedup
+        id, but if that id is taken nothing is created and the answer is the run of the
+        message holding it, with that message's id. Return (run id, result of ``first``)."""
+        return runs.start_keyed(self, spec, first)
+
     def seal_run(self, run_id: str) -> None:
         """Fix the total of the run's first stage (discovery is over); an empty or already
         settled stage moves the run on at once."""

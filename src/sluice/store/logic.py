@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from sluice import codec
 from sluice.model import (
     ActionLimit,
     Attempt,
@@ -59,7 +60,7 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
         id_,
         queue,
         action,
-        orjson.loads(body),
+        codec.load_stored(body),
         group,
         dedup,
         run,

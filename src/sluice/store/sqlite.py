@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -75,6 +76,23 @@ def sqlite_path(url: str) -> str:
     return path
 
 
+class _Held:
+    """A thread's connection, in its thread-local slot."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
+def _close(
+    conn: sqlite3.Connection, connections: set[sqlite3.Connection], lock: threading.RLock
+) -> None:
+    with lock:
+        connections.discard(conn)
+    conn.close()
+
+
 class SqliteStore(Store):
     """A store in one SQLite file, shared safely by threads and processes."""
 
@@ -83,8 +101,8 @@ class SqliteStore(Store):
         self.path = sqlite_path(url)
         self._q = sql.queries("sqlite")
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections: set[sqlite3.Connection] = set()
+        self._lock = threading.RLock()
         self._pid = os.getpid()
 
     # -- connections -----------------------------------------------------------------------
@@ -101,19 +119,22 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise StoreUnavailable(self.url, exc) from exc
         with self._lock:
-            self._connections.append(conn)
+            self._connections.add(conn)
         return conn
 
     def _conn(self, slot: str = "conn") -> sqlite3.Connection:
         if os.getpid() != self._pid:  # forked: never share a parent's connection
             self._local = threading.local()
-            self._connections = []
+            self._connections = set()
             self._pid = os.getpid()
-        conn: sqlite3.Connection | None = getattr(self._local, slot, None)
-        if conn is None:
-            conn = self._connect()
-            setattr(self._local, slot, conn)
-        return conn
+        held: _Held | None = getattr(self._local, slot, None)
+        if held is None:
+            held = _Held(self._connect())
+            # The thread's locals die with the thread (a server's pool retires idle threads):
+            # its connection is closed then, not kept open until close().
+            weakref.finalize(held, _close, held.conn, self._connections, self._lock)
+            setattr(self._local, slot, held)
+        return held.conn
 
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
@@ -142,7 +163,7 @@ class SqliteStore(Store):
         with self._lock:
             for conn in self._connections:
                 conn.close()
-            self._connections = []
+            self._connections.clear()
         self._local = threading.local()
 
     # -- schema ------------------------------------------------------------------------------
