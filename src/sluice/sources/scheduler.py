@@ -8,8 +8,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from sluice.errors import StoreUnavailable
+from sluice.observe.alarms import FailureWindow, evaluate
 from sluice.observe.logs import Entries
-from sluice.sources.alarms import FailureWindow, evaluate
 from sluice.sources.cron import plan
 from sluice.sources.files import FileScanner
 from sluice.store.base import Clock

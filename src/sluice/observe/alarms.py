@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sluice.errors import ConfigError, UnknownAction
+from sluice.errors import ConfigError
 from sluice.model import QueueStats, validate_queue_name
 
 if TYPE_CHECKING:
@@ -86,16 +86,6 @@ class Alarm:
         if self.depth_above is not None and stats.depth > self.depth_above:
             found.append(f"depth {stats.depth} > {self.depth_above}")
         return found
-
-
-def declare(app: App, alarm: Alarm) -> Alarm:
-    if alarm.name in app.alarms:
-        raise ConfigError(f"alarm {alarm.name!r} is declared twice")
-    if alarm.action is not None and alarm.action not in app.actions:
-        known = ", ".join(sorted(app.actions)) or "none registered"
-        raise UnknownAction(f"alarm {alarm.name!r} names unknown action {alarm.action!r} ({known})")
-    app.alarms[alarm.name] = alarm
-    return alarm
 
 
 class FailureWindow:
