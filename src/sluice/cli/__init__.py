@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
-import orjson
 
+from sluice import codec
 from sluice.errors import ConfigError, InvalidQueueName, SluiceError
 from sluice.model import DLQ_SUFFIX, validate_queue_name
 from sluice.store import Store, resolve_url
@@ -53,7 +53,7 @@ class Context:
             store.close()
 
     def emit(self, data: Any) -> None:
-        click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        click.echo(codec.dumps(data, indent=True).decode())
 
 
 pass_context = click.make_pass_decorator(Context)

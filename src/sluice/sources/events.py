@@ -11,19 +11,29 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
-
-from sluice.errors import BodyNotSerializable, ConfigError, MessageError, UnknownAction
+from sluice import codec
+from sluice.errors import BodyNotSerializable, ConfigError, MessageError
 from sluice.sources.patterns import Pattern, compile_pattern
 from sluice.store.events import Route
 
 if TYPE_CHECKING:
-    from sluice.app import App
+    from sluice.produce import Producer
+    from sluice.store import Store
+    from sluice.store.base import Clock
+    from sluice.worker.actions import Action
+
+    class Routing(Producer, Protocol):
+        """What the bus needs of an app: its store, its messages, and its actions."""
+
+        def action_named(self, name: str, what: str = "", hint: str = "") -> Action: ...
+
 
 Transform = Callable[[dict[str, Any]], Any]
 REPLAY_PAGE = 500
+FORGET_EVERY = 60.0
+"""Seconds between sweeps of the event archive for events past retention."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ def _time(value: datetime | str | float | None, now: float) -> tuple[str, float]
 class EventBus:
     """The rules of one app and the publish / replay paths through its store."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Routing) -> None:
         self.app = app
         self.rules: dict[str, Rule] = {}
 
@@ -79,9 +89,7 @@ class EventBus:
             raise ConfigError(f"a rule needs a non-empty name, got {name!r}")
         if name in self.rules:
             raise ConfigError(f"rule {name!r} is declared twice")
-        if action not in self.app.actions:
-            known = ", ".join(sorted(self.app.actions)) or "none registered"
-            raise UnknownAction(f"rule {name!r} routes to unknown action {action!r} ({known})")
+        self.app.action_named(action, f"rule {name!r}")
         rule = Rule(name, pattern, action, transform, compile_pattern(pattern))
         self.rules[name] = rule
         return rule
@@ -105,8 +113,8 @@ class EventBus:
         if not isinstance(detail, dict):
             raise MessageError(f"event detail must be a JSON object, got {type(detail).__name__}")
         try:
-            orjson.dumps(detail)
-        except TypeError as exc:
+            codec.encode_bytes(detail)
+        except BodyNotSerializable as exc:
             raise BodyNotSerializable(f"event detail is not JSON: {exc}") from None
         text, at = _time(time, self.app.store.clock())
         event = {
@@ -162,3 +170,21 @@ class EventBus:
                 created = self.app.store.route(routes, force=force)
                 enqueued += sum(1 for id_ in created if id_ is not None)
             after = (page[-1][0], page[-1][1].id)
+
+
+class EventRetention:
+    """The periodic sweep of the event archive (run by the scheduler service): about once
+    every ``every`` seconds of ``clock``, events older than ``retention`` seconds are forgotten."""
+
+    def __init__(
+        self, store: Store, retention: float, clock: Clock, every: float = FORGET_EVERY
+    ) -> None:
+        self.store, self.retention, self.clock, self.every = store, retention, clock, every
+        self._swept_at = float("-inf")
+
+    def run(self) -> None:
+        """Forget expired events if the last sweep is ``every`` seconds old."""
+        now = self.clock()
+        if now - self._swept_at >= self.every:
+            self.store.forget_events(now - self.retention)
+            self._swept_at = now

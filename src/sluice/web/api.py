@@ -202,10 +202,7 @@ class _Api:
     # -- producing ---------------------------------------------------------------------------
     async def submit(self, request: Request) -> Response:
         name = request.path_params["name"]
-        action = self.app.actions.get(name)
-        if action is None:
-            known = ", ".join(sorted(self.app.actions)) or "none registered"
-            raise ApiError(404, "not_found", f"unknown action {name[:80]!r} (known: {known})")
+        action = self.app.action_named(name)  # UnknownAction answers 404
         params = request.query_params
         start_run = params.get("run")
         if start_run not in (None, "new"):

@@ -8,13 +8,15 @@ state makes one evaluator do it however many schedulers run.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sluice.errors import ConfigError, UnknownAction
+from sluice.errors import ConfigError
 from sluice.model import QueueStats, validate_queue_name
+from sluice.observe.logs import Entries
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -88,16 +90,6 @@ class Alarm:
         return found
 
 
-def declare(app: App, alarm: Alarm) -> Alarm:
-    if alarm.name in app.alarms:
-        raise ConfigError(f"alarm {alarm.name!r} is declared twice")
-    if alarm.action is not None and alarm.action not in app.actions:
-        known = ", ".join(sorted(app.actions)) or "none registered"
-        raise UnknownAction(f"alarm {alarm.name!r} names unknown action {alarm.action!r} ({known})")
-    app.alarms[alarm.name] = alarm
-    return alarm
-
-
 class FailureWindow:
     """Per-queue attempt totals seen by one evaluator, to turn running totals into a failure
     rate over the last ``window`` seconds."""
@@ -164,3 +156,19 @@ def evaluate(app: App, window: FailureWindow | None = None) -> list[tuple[str, b
         if store.alarm_transition(alarm.name, firing, messages, event, routes):
             moved.append((alarm.name, firing))
     return moved
+
+
+class AlarmChecks:
+    """The periodic check of an app's alarms (run by the scheduler service on each pass):
+    evaluates them over a failure window it keeps, and logs each transition it made."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.window = FailureWindow()
+        self.log = logging.getLogger("sluice.alarms")
+
+    def run(self) -> None:
+        """Evaluate every alarm once; log the ones that started firing or cleared."""
+        for name, firing in evaluate(self.app, self.window):
+            entry = {"event": "alarm", "alarm": name, "state": "firing" if firing else "cleared"}
+            self.log.log(logging.WARNING if firing else logging.INFO, "%s", Entries([entry]))
