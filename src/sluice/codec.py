@@ -1,4 +1,4 @@
-"""JSON encoding of message bodies and size accounting."""
+"""JSON encoding of message bodies."""
 
 from __future__ import annotations
 
@@ -28,7 +28,3 @@ def decode(text: str | bytes) -> Any:
     """Parse JSON text stored by :func:`encode`."""
     return orjson.loads(text)
 
-
-def size_of(text: str) -> int:
-    """Size in bytes of encoded JSON text (UTF-8)."""
-    return len(text.encode()) if not text.isascii() else len(text)

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from sluice import codec
 from sluice.errors import RunSealed, UnknownRun
 from sluice.model import FINISHED, NewMessage, RunSpec, RunState, StageState, Target
 
@@ -67,11 +66,11 @@ def _target(value: Any) -> Target | None:
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    return None if value is None else codec.encode(value)
 
 
 def _load(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
+    return None if text is None else codec.decode(text)
 
 
 def _read_run(store: Store, db: Any, run_id: str, lock: bool = False) -> _Run | None:
@@ -80,9 +79,17 @@ def _read_run(store: Store, db: Any, run_id: str, lock: bool = False) -> _Run | 
         return None
     id_, name, status, stage, stages, on_complete, meta, checkpoint, started, finished = rows[0]
     return _Run(
-        id_, name, status, stage, tuple(_target(s) for s in orjson.loads(stages)),
-        _target(_load(on_complete)), _load(meta), _load(checkpoint), started, finished,
-    )  # fmt: skip
+        id_,
+        name,
+        status,
+        stage,
+        tuple(_target(s) for s in codec.decode(stages)),
+        _target(_load(on_complete)),
+        _load(meta),
+        _load(checkpoint),
+        started,
+        finished,
+    )
 
 
 def _read_stages(store: Store, db: Any, run: _Run) -> tuple[StageState, ...]:
@@ -117,9 +124,9 @@ def create(store: Store, db: Any, spec: RunSpec, now: float) -> None:
             "run": spec.id,
             "name": spec.name,
             "status": "discovering",
-            "stages": orjson.dumps(
+            "stages": codec.encode(
                 [None if t is None else {"action": t.action, "queue": t.queue} for t in spec.stages]
-            ).decode(),
+            ),
             "on_complete": None
             if spec.on_complete is None
             else _dump({"action": spec.on_complete.action, "queue": spec.on_complete.queue}),
@@ -147,8 +154,11 @@ def seal(store: Store, db: Any, run_id: str, now: float) -> None:
         raise UnknownRun(f"no run has id {run_id!r}")
     values = store._sql(db, "run_seal", {"run": run_id})
     if run.status == "discovering":
-        store._sql(db, "run_update", {"run": run_id, "status": "running", "stage": run.stage,
-                                      "finished": None})  # fmt: skip
+        store._sql(
+            db,
+            "run_update",
+            {"run": run_id, "status": "running", "stage": run.stage, "finished": None},
+        )
     advance(store, db, run_id, 0, values[0], now)
 
 
@@ -171,9 +181,18 @@ def state(store: Store, db: Any, run_id: str, now: float) -> RunState:
     if rate and run.status == "running":
         eta = max(total - done, 0) / rate
     return RunState(
-        run.id, run.name, run.status,  # type: ignore[arg-type]
-        run.stage, stages, run.meta, run.checkpoint, run.started_at, run.finished_at, rate, eta,
-    )  # fmt: skip
+        run.id,
+        run.name,
+        run.status,  # type: ignore[arg-type]
+        run.stage,
+        stages,
+        run.meta,
+        run.checkpoint,
+        run.started_at,
+        run.finished_at,
+        rate,
+        eta,
+    )
 
 
 def cancel(store: Store, db: Any, run_id: str, now: float) -> int:
@@ -184,8 +203,11 @@ def cancel(store: Store, db: Any, run_id: str, now: float) -> int:
         raise UnknownRun(f"no run has id {run_id!r}")
     if run.status in FINISHED:
         return 0
-    store._sql(db, "run_update", {"run": run_id, "status": "cancelled", "stage": run.stage,
-                                  "finished": now})  # fmt: skip
+    store._sql(
+        db,
+        "run_update",
+        {"run": run_id, "status": "cancelled", "stage": run.stage, "finished": now},
+    )
     moved = store._sql(db, "run_cancel_messages", {"run": run_id, "now": now})
     tallies = Tallies()
     for (stage,) in moved:
@@ -237,9 +259,16 @@ def apply(store: Store, db: Any, tallies: Tallies, now: float, refuse_sealed: bo
         found = store._sql(
             db,
             "run_count",
-            {"run": key[0], "stage": key[1], "total": tally.total, "succeeded": tally.succeeded,
-             "failed": tally.failed, "dead": tally.dead, "now": now},
-        )  # fmt: skip
+            {
+                "run": key[0],
+                "stage": key[1],
+                "total": tally.total,
+                "succeeded": tally.succeeded,
+                "failed": tally.failed,
+                "dead": tally.dead,
+                "now": now,
+            },
+        )
         if not found:
             if refuse_sealed:
                 raise UnknownRun(f"run {key[0]!r} has no stage {key[1]}")
@@ -268,14 +297,22 @@ def advance(
     if not fired:
         store._sql(db, "run_fire", {"run": run_id, "stage": stage, "now": now})
         summary = {
-            "run": run_id, "name": run.name, "stage": stage, "total": int(total),
-            "succeeded": int(succeeded), "dead": int(dead), "meta": run.meta,
-        }  # fmt: skip
+            "run": run_id,
+            "name": run.name,
+            "stage": stage,
+            "total": int(total),
+            "succeeded": int(succeeded),
+            "dead": int(dead),
+            "meta": run.meta,
+        }
         if stage < last:
             target = run.stages[stage + 1]
             assert target is not None  # RunSpec: every stage after the first has an action
-            store._sql(db, "run_update", {"run": run_id, "status": "running", "stage": stage + 1,
-                                          "finished": None})  # fmt: skip
+            store._sql(
+                db,
+                "run_update",
+                {"run": run_id, "status": "running", "stage": stage + 1, "finished": None},
+            )
             _enqueue(store, db, target, summary, now, run_id, stage + 1)
             return
         if run.on_complete is not None:
@@ -289,9 +326,13 @@ def advance(
     store._sql(
         db,
         "run_update",
-        {"run": run_id, "status": "failed" if failed else "succeeded", "stage": run.stage,
-         "finished": now},
-    )  # fmt: skip
+        {
+            "run": run_id,
+            "status": "failed" if failed else "succeeded",
+            "stage": run.stage,
+            "finished": now,
+        },
+    )
 
 
 def _enqueue(
@@ -303,7 +344,7 @@ def _enqueue(
     run_id: str | None,
     stage: int | None,
 ) -> None:
-    rows = store.prepare(
+    rows = store._prepare(
         [NewMessage(target.queue, body, target.action, run_id=run_id, run_stage=stage)], now
     )
     store._insert(db, rows, now, inside=True)
