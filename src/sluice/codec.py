@@ -27,4 +27,3 @@ def encode_bytes(body: Any) -> bytes:
 def decode(text: str | bytes) -> Any:
     """Parse JSON text stored by :func:`encode`."""
     return orjson.loads(text)
-

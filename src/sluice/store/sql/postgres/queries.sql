@@ -458,9 +458,6 @@ WHERE at >= %(since)s AND at < %(until)s
 ORDER BY at, id
 LIMIT %(n)s
 
--- name: event_routes
-SELECT rule, message_id FROM sluice_event_routes WHERE event_id = %(event)s ORDER BY rule
-
 -- name: events_forget
 DELETE FROM sluice_events WHERE published_at < %(before)s RETURNING 1
 

@@ -384,9 +384,6 @@ WHERE at >= :since AND at < :until AND (at > :after_at OR (at = :after_at AND id
 ORDER BY at, id
 LIMIT :n
 
--- name: event_routes
-SELECT rule, message_id FROM sluice_event_routes WHERE event_id = :event ORDER BY rule
-
 -- name: events_forget
 DELETE FROM sluice_events WHERE published_at < :before RETURNING 1
 
