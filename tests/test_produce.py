@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from sluice import App, ConfigError, Job, Outcome, RunSealed, UnknownAction
+from sluice import (
+    App,
+    BodyNotSerializable,
+    ConfigError,
+    Job,
+    MessageTooLarge,
+    Outcome,
+    RunSealed,
+    UnknownAction,
+)
 
 
 @pytest.fixture
@@ -105,7 +114,7 @@ def test_discover_resumes_after_its_checkpoint_and_seals(app: App) -> None:
     assert (state.status, state.total, state.checkpoint) == ("discovering", 1000, 1000)
     created = app.discover("item", lambda k: fetch_after(k, None), key=lambda r: r["id"], run=run)
     assert created == 1500
-    assert calls == [None, 1000]
+    assert calls == [None, 1000, 2500]  # pages until one comes back empty
     state = app.run_state("scan-1")
     assert (state.status, state.total) == ("running", 2500)
     bodies = sorted(m.body["id"] for m in app.store.peek("work", limit=5000))
@@ -125,3 +134,100 @@ def test_start_run_with_a_known_id_returns_that_run(app: App) -> None:
         app.start_run("y", stages=["item", "missing"])
     with pytest.raises(ConfigError):
         app.start_run("")
+
+
+def _depth(app: App) -> int:
+    return app.store.stats(["work"])[0].depth
+
+
+def test_enqueue_many_error_names_the_item_and_how_many_earlier_chunks_stored(app: App) -> None:
+    items = [Job({"n": n}, dedup_id=str(n)) for n in range(1500)]
+    with pytest.raises(BodyNotSerializable) as caught:
+        app.enqueue_many("item", [*items, Job(object(), dedup_id="1500"), Job({"n": 1501})])
+    error = caught.value
+    assert (error.item, error.stored) == (1500, 1000)
+    text = str(error)
+    assert text.startswith("item 1500: message body cannot be serialised to JSON")
+    assert "nothing was stored" not in text
+    assert "its chunk (from item 1000) was not stored" in text
+    assert "earlier chunks had stored 1000 messages, which stay" in text
+    assert _depth(app) == 1000
+    # the documented resume: send everything again, fixed; the dedup ids skip what is stored
+    fixed = [*items, Job({"n": 1500}, dedup_id="1500"), Job({"n": 1501}, dedup_id="1501")]
+    assert app.enqueue_many("item", fixed) == 502
+    assert _depth(app) == 1502
+
+
+def test_enqueue_many_names_an_oversized_item_and_a_bad_item_of_the_first_chunk(app: App) -> None:
+    app.queue("work", dedup_window=None, max_message_bytes=100)
+    with pytest.raises(MessageTooLarge) as caught:
+        app.enqueue_many("item", [*range(1200), "x" * 200], chunk_size=500)
+    assert (caught.value.item, caught.value.stored, caught.value.size) == (1200, 1000, 202)
+    assert "item 1200: message body is 202 bytes" in str(caught.value)
+    assert "earlier chunks had stored 1000 messages" in str(caught.value)
+    assert _depth(app) == 1000
+    with pytest.raises(BodyNotSerializable) as first_chunk:
+        app.enqueue_many("item", [1, 2, 3, 4, 5, {"x": float("nan")}])
+    assert (first_chunk.value.item, first_chunk.value.stored) == (5, 0)
+    assert str(first_chunk.value).startswith("item 5: ")
+    assert str(first_chunk.value).endswith("nothing was stored")
+    assert _depth(app) == 1000
+
+
+def test_discover_pages_until_fetch_after_returns_an_empty_page(app: App) -> None:
+    records = [{"id": n} for n in range(1, 2501)]
+    calls: list[Any] = []
+
+    def fetch_after(last: Any) -> list[dict[str, int]]:  # a keyset query with LIMIT 1000
+        calls.append(last)
+        return [r for r in records if r["id"] > (last or 0)][:1000]
+
+    run = app.start_run("scan")
+    assert app.discover("item", fetch_after, key=lambda r: r["id"], run=run) == 2500
+    assert calls == [None, 1000, 2000, 2500]
+    state = run.state()
+    assert (state.status, state.total, state.checkpoint) == ("running", 2500, 2500)
+    bodies = sorted(m.body["id"] for m in app.store.peek("work", limit=5000))
+    assert bodies == list(range(1, 2501))
+
+
+def test_discover_passes_keys_as_json_gives_them_back(app: App) -> None:
+    records = [{"day": f"d{n // 10}", "n": n} for n in range(25)]
+    seen: list[Any] = []
+
+    def fetch_after(last: Any) -> list[dict[str, Any]]:
+        seen.append(last)
+        after = tuple(last) if last is not None else ("", -1)
+        return [r for r in records if (r["day"], r["n"]) > after][:10]
+
+    run = app.start_run("scan")
+    created = app.discover("item", fetch_after, key=lambda r: (r["day"], r["n"]), run=run)
+    assert created == 25
+    assert seen == [None, ["d0", 9], ["d1", 19], ["d2", 24]]
+
+
+def test_discover_refuses_a_fetch_after_that_ignores_its_argument(app: App) -> None:
+    records = [{"id": n} for n in range(1, 11)]
+    run = app.start_run("scan")
+    with pytest.raises(ConfigError, match="must return only records after its argument"):
+        app.discover("item", lambda last: records, key=lambda r: r["id"], run=run)
+    assert run.state().total == 10 and run.state().status == "discovering"
+
+
+def test_discover_error_names_the_record_and_resumes_after_the_stored_chunks(app: App) -> None:
+    records: list[dict[str, Any]] = [{"id": n} for n in range(1, 2501)]
+    records[1500]["bad"] = float("inf")
+
+    def fetch_after(last: Any) -> list[dict[str, Any]]:
+        return [r for r in records if r["id"] > (last or 0)][:1000]
+
+    run = app.start_run("scan", id="scan-bad")
+    with pytest.raises(BodyNotSerializable) as caught:
+        app.discover("item", fetch_after, key=lambda r: r["id"], run=run)
+    assert (caught.value.item, caught.value.stored) == (1500, 1000)
+    assert "call discover again for the same run" in str(caught.value)
+    state = run.state()
+    assert (state.status, state.total, state.checkpoint) == ("discovering", 1000, 1000)
+    del records[1500]["bad"]
+    assert app.discover("item", fetch_after, key=lambda r: r["id"], run=run) == 1500
+    assert (run.state().status, run.state().total) == ("running", 2500)

@@ -17,6 +17,7 @@ EXPECTED = [
     "Context",
     "Discard",
     "Enqueued",
+    "FileRefused",
     "FileWatch",
     "HandlerSignal",
     "InvalidPattern",

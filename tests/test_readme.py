@@ -25,3 +25,44 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
     assert "emails {'to': 'a@example.com'} 1" in result.stdout
     assert "orders {'order': 42, 'step': 'pay'} 1" in result.stdout
     assert (tmp_path / "work.db").exists()
+
+
+DISCOVER_SETUP = """
+import sqlite3, time
+from sluice import App
+app = App("sqlite:///work.db")
+app.action("purge_record")(lambda body, ctx: None)
+app.action("notify")(lambda body, ctx: None)
+db = sqlite3.connect("records.db")
+db.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, expires_at REAL)")
+db.executemany("INSERT INTO records VALUES (?, ?)", [(n, 0.0) for n in range(1, 2501)])
+db.executemany("INSERT INTO records VALUES (?, ?)", [(n, 9e9) for n in range(2501, 2601)])
+cutoff = time.time()
+"""
+DISCOVER_CHECK = """
+state = app.run_state(run.id)
+ids = sorted(m.body[0] for m in app.store.peek("default", limit=10_000))
+assert (state.status, state.total) == ("running", 2500), state
+assert ids == list(range(1, 2501)), (len(ids), ids[-1])
+print("discovered", state.total)
+"""
+
+
+def test_the_readme_discover_example_pages_through_a_real_table(tmp_path: Path) -> None:
+    # 2,500 expired records (and 100 live ones) read with the example's LIMIT 1000 keyset query
+    [code] = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+        if "app.discover(" in block
+    ]
+    assert "LIMIT 1000" in code
+    result = subprocess.run(
+        [sys.executable, "-c", DISCOVER_SETUP + code + DISCOVER_CHECK],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "discovered 2500" in result.stdout

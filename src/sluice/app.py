@@ -255,6 +255,10 @@ class App:
         beside it. A redelivered message whose file is already in ``on_success`` is acked
         without calling the handler. Files modified in the last ``settle`` seconds wait for
         a later scan. Register the action first; batch options are the action's.
+
+        Bodies are untrusted: a handler reads the file at ``ctx.file_path(message)``, the
+        path confined to ``root`` (no symlinks) and checked to be the message's version; a
+        body naming anything else is dead-lettered with ``FileRefused``.
         """
         found = self.actions.get(action)
         if found is None:
@@ -321,12 +325,17 @@ class App:
             raise UnknownAction(f"define_run: unknown action {action!r}")
         self.run_shapes[action] = {"stages": stages, "on_complete": on_complete}
 
-    def start_run_with(self, message: NewMessage) -> tuple[Run, Enqueued]:
+    def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:
         """A new sealed run whose first message is ``message``, shaped by :meth:`define_run`
-        for its action, created in one transaction (a failure leaves no run)."""
+        for its action, created in one transaction (a failure leaves no run). A message whose
+        dedup id is taken creates nothing: the answer is the existing message and its run
+        (None if it was enqueued without one)."""
         spec = run_spec(self, message.action, **self.run_shapes.get(message.action, {}))
-        [done] = self.store.start_run(spec, [message], seal=True)
-        return Run(spec.id, self), done
+        if message.dedup_id is None:
+            [done] = self.store.start_run(spec, [message], seal=True)
+            return Run(spec.id, self), done
+        run_id, done = self.store.start_keyed_run(spec, message)
+        return (None if run_id is None else Run(run_id, self)), done
 
     def enqueue(
         self,

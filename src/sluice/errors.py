@@ -21,6 +21,7 @@
         ├── Retry                   retry after a given delay
         ├── Backoff                 downstream is overloaded: retry later, run fewer at once
         └── Discard                 dead-letter at once with a reason
+            └── FileRefused         a file message names a path its watch does not take
 
 An exception's docstring is its default message.
 """
@@ -58,14 +59,34 @@ class UnknownAction(SluiceError, LookupError):
 class MessageError(SluiceError, ValueError):
     """The message cannot be stored as given; nothing was stored."""
 
+    stored: int = 0
+    """Messages that earlier chunks of the same ``enqueue_many`` or ``discover`` had committed
+    before this error (they stay stored): 0 unless raised mid-stream."""
+    item: int | None = None
+    """The position (from 0) of the offending item in the input of ``enqueue_many`` or of the
+    discovery, when raised mid-stream."""
+
+    def __init__(self, detail: str | None = None, *, stored_nothing: bool = False) -> None:
+        self.detail = detail or (type(self).__doc__ or "").strip()
+        """The fault alone, without what became of the batch."""
+        super().__init__(f"{self.detail}; nothing was stored" if stored_nothing else self.detail)
+
+    def mid_stream(self, item: int, stored: int, outcome: str) -> MessageError:
+        """Say which item failed, how many messages earlier chunks stored and how to resume
+        (``outcome``); return the error, ready to raise again."""
+        self.item, self.stored = item, stored
+        self.args = (f"item {item}: {self.detail}; {outcome}",)
+        return self
+
 
 class MessageTooLarge(MessageError):
-    """The message body is larger than the queue's max_message_bytes; nothing was stored."""
+    """The message body is larger than the queue's max_message_bytes."""
 
     def __init__(self, size: int, limit: int, queue: str) -> None:
         super().__init__(
             f"message body is {size} bytes, above the limit of {limit} bytes of queue "
-            f"{queue!r}; nothing was stored (raise max_message_bytes or configure a blob store)"
+            f"{queue!r} (raise max_message_bytes or configure a blob store)",
+            stored_nothing=True,
         )
         self.size = size
         self.limit = limit
@@ -73,7 +94,10 @@ class MessageTooLarge(MessageError):
 
 
 class BodyNotSerializable(MessageError):
-    """The message body cannot be serialised to JSON; nothing was stored."""
+    """The message body cannot be stored as JSON."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, stored_nothing=True)
 
 
 class RunError(SluiceError):
@@ -127,3 +151,8 @@ class Discard(HandlerSignal):
     def __init__(self, reason: str = "discarded by handler") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class FileRefused(Discard):
+    """A file message names a path outside its watch's root (or through a symlink), or a
+    version of the file that is not there: the message is dead-lettered with this reason."""

@@ -219,7 +219,9 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A stored message. ``receipt`` is set on messages returned by ``claim``."""
+    """A stored message. ``receipt`` is set on messages returned by ``claim``. ``body`` is a
+    :class:`sluice.codec.UnreadableBody` if the stored text is not JSON (written by another
+    program), so that listings show it instead of failing."""
 
     id: int
     queue: str

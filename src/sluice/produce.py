@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
-
-from sluice.errors import ConfigError
+from sluice import codec
+from sluice.errors import ConfigError, MessageError
 from sluice.model import Job, NewMessage
 from sluice.runs import RunRef, run_id_of
 
@@ -58,16 +57,58 @@ def enqueue_many(
     run: RunRef | None = None,
 ) -> int:
     """Enqueue a message per item (a body or a :class:`~sluice.Job`); return how many were
-    created (dedup hits are not)."""
+    created (dedup hits are not). A bad item raises its :class:`~sluice.MessageError` with
+    ``item`` (its position) and ``stored`` (messages earlier chunks created; they stay)."""
     _check(chunk_size, max_backlog)
     run_id = run_id_of(run)
     queue = app.new_message(action, None).queue
     created = 0
-    for chunk in chunked(items, chunk_size):
-        messages = [_message(app, action, item, run_id) for item in chunk]
-        wait_for_backlog(app, queue, max_backlog)
-        created += sum(e.created for e in app.store.enqueue(messages))
+    for number, chunk in enumerate(chunked(items, chunk_size)):
+        messages: list[NewMessage] = []
+        try:
+            for item in chunk:
+                messages.append(_message(app, action, item, run_id))
+            wait_for_backlog(app, queue, max_backlog)
+            created += sum(e.created for e in app.store.enqueue(messages))
+        except MessageError as exc:
+            first = number * chunk_size
+            at = first + _culprit(app, messages, len(chunk))
+            exc.mid_stream(at, created, _outcome(first, created, _RESUME_MANY))
+            raise
     return created
+
+
+_RESUME_MANY = (
+    "enqueue the input again from item {first} once it is fixed (or all of it if the items "
+    "carry dedup ids: the stored ones are then skipped)"
+)
+_RESUME_DISCOVER = (
+    "fix the record and call discover again for the same run: it resumes after its "
+    "checkpoint, right after the stored records"
+)
+
+
+def _outcome(first: int, stored: int, resume: str) -> str:
+    """What became of a stream whose chunk starting at item ``first`` failed."""
+    if first == 0:
+        return "nothing was stored"
+    return (
+        f"its chunk (from item {first}) was not stored, but earlier chunks had stored "
+        f"{stored} messages, which stay: {resume.format(first=first)}"
+    )
+
+
+def _culprit(app: App, messages: list[NewMessage], size: int) -> int:
+    """The position in its chunk of the item that failed: the first one not built, or the
+    first that fails the store's checks alone (looked for on the error path only)."""
+    if len(messages) < size:
+        return len(messages)
+    for index, message in enumerate(messages):
+        try:
+            app.store.validate([message])
+        except MessageError:
+            return index
+    return 0
 
 
 def _message(app: App, action: str, item: Any, run_id: str | None) -> NewMessage:
@@ -91,12 +132,16 @@ def discover(
 ) -> int:
     """Enqueue a message per record of a keyset scan, resumably; seal the run at the end.
 
-    ``fetch_after(last_key)`` yields records ordered by ``key(record)`` after ``last_key``
-    (``None`` at first; after a restart the checkpoint, decoded from JSON, so tuples come back
-    as lists). Each record is the body of its message, so fetch only what the handler needs.
-    The last key of each chunk is checkpointed in the run in the chunk's own transaction, so a
-    discovery killed at any point and called again resumes right after the last stored chunk;
-    every message also carries the dedup id ``<run>:<key>``. Return how many were created."""
+    ``fetch_after(last_key)`` returns a page of records ordered by ``key(record)`` after
+    ``last_key`` (``None`` at first); it is called again with the last key of each page until
+    it returns an empty one, so a query with ``LIMIT`` pages through the whole table. Keys are
+    passed as JSON gives them back (tuples come as lists), the same after a restart, when the
+    scan resumes from the checkpoint. Each record is the body of its message, so fetch only
+    what the handler needs. The last key of each chunk is checkpointed in the run in the
+    chunk's own transaction, so a discovery killed at any point and called again resumes right
+    after the last stored chunk; every message also carries the dedup id ``<run>:<key>``.
+    Return how many were created. A bad record raises its :class:`~sluice.MessageError` with
+    ``item`` (its position in this call's scan) and ``stored``; the run stays unsealed."""
     _check(chunk_size, max_backlog)
     run_id = run_id_of(run)
     if run_id is None:
@@ -105,19 +150,66 @@ def discover(
     if state.status != "discovering":
         return 0  # sealed by an earlier discovery that finished: nothing is left to find
     queue = app.new_message(action, None).queue
-    created = 0
-    for chunk in chunked(fetch_after(state.checkpoint), chunk_size):
-        keys = [key(record) for record in chunk]
-        messages = [
-            app.new_message(action, record, dedup_id=f"{run_id}:{_text(k)}", run=run_id)
-            for record, k in zip(chunk, keys, strict=True)
-        ]
-        wait_for_backlog(app, queue, max_backlog)
-        done = app.store.enqueue(messages, checkpoint=(run_id, keys[-1]))
-        created += sum(e.created for e in done)
+    scan = _Scan(app, action, run_id, key, max_backlog, queue)
+    last, seen, starts = state.checkpoint, 0, [state.checkpoint]
+    while True:
+        page = 0
+        for chunk in chunked(fetch_after(last), chunk_size):
+            if page == 0:
+                starts = _progressed(last, scan.normal(chunk[0]), starts)
+            scan.store(chunk, seen)
+            last, page, seen = scan.last, page + len(chunk), seen + len(chunk)
+        if page == 0:
+            break
     app.store.seal_run(run_id)
-    return created
+    return scan.created
+
+
+class _Scan:
+    """The chunks of one discovery: enqueued with their checkpoint, errors told truthfully."""
+
+    def __init__(
+        self, app: App, action: str, run_id: str, key: Callable[[Any], Any],
+        max_backlog: int | None, queue: str,
+    ) -> None:  # fmt: skip
+        self.app, self.action, self.run_id, self.key = app, action, run_id, key
+        self.max_backlog, self.queue = max_backlog, queue
+        self.created = 0
+        self.last: Any = None
+
+    def normal(self, record: Any) -> Any:
+        """The key of ``record`` as JSON gives it back (and as the checkpoint holds it)."""
+        return codec.decode(codec.encode(self.key(record)))
+
+    def store(self, chunk: list[Any], first: int) -> None:
+        keys = [self.normal(record) for record in chunk]
+        messages: list[NewMessage] = []
+        try:
+            for record, k in zip(chunk, keys, strict=True):
+                dedup_id = f"{self.run_id}:{_text(k)}"
+                messages.append(
+                    self.app.new_message(self.action, record, dedup_id=dedup_id, run=self.run_id)
+                )
+            wait_for_backlog(self.app, self.queue, self.max_backlog)
+            done = self.app.store.enqueue(messages, checkpoint=(self.run_id, keys[-1]))
+        except MessageError as exc:
+            at = first + _culprit(self.app, messages, len(chunk))
+            exc.mid_stream(at, self.created, _outcome(first, self.created, _RESUME_DISCOVER))
+            raise
+        self.created += sum(e.created for e in done)
+        self.last = keys[-1]
+
+
+def _progressed(last: Any, first: Any, starts: list[Any]) -> list[Any]:
+    """A page must start after the key it was asked for and elsewhere than the page before,
+    or the scan would never end; return the keys the next page must not start at."""
+    if first == last or first in starts:
+        raise ConfigError(
+            f"fetch_after({last!r}) returned a page starting at {first!r} again: it must return "
+            "only records after its argument (a keyset query: WHERE key > last ORDER BY key)"
+        )
+    return [first]
 
 
 def _text(key: Any) -> str:
-    return key if isinstance(key, str) else orjson.dumps(key).decode()
+    return key if isinstance(key, str) else codec.encode(key)

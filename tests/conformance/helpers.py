@@ -22,3 +22,21 @@ def put(store: Store, queue: str, *bodies: Any, **fields: Any) -> list[int]:
 def ack_all(store: Store, messages: list[Message]) -> None:
     stale = store.complete([Outcome.ack(m.receipt) for m in messages if m.receipt])
     assert stale == []
+
+
+def overwrite_body(store: Store, message_id: int, text: str) -> None:
+    """Write ``text`` as a message's stored body with raw SQL, as another program (or an older
+    sluice) could have left it."""
+    mark = "?" if store.url.startswith("sqlite") else "%s"
+    with store.begin() as db:
+        db.execute(
+            f"UPDATE sluice_messages SET body = {mark} WHERE id = {mark}", (text, message_id)
+        )
+
+
+def nested(levels: int) -> list[object]:
+    """A body of ``levels`` nested arrays (``[]`` is 1 level)."""
+    body: list[object] = []
+    for _ in range(levels - 1):
+        body = [body]
+    return body

@@ -217,10 +217,12 @@ def test_a_file_changed_before_its_ack_is_left_for_its_new_version(
     FileScanner(app, app.file_watches["load"]).scan()
     put(root, "input/a.json", b"[1, 2]", mtime=OLD + 5)  # rewritten before the worker ran
     drain(app)
-    assert loaded == ["input/a.json"]
+    assert loaded == []  # the old version's message is acked unhandled: nothing loads twice
+    assert app.store.stats(["files"])[0].dlq_depth == 0
     assert (root / "input/a.json").exists() and not (root / "processed").exists()
     FileScanner(app, app.file_watches["load"]).scan()  # the new version is a new message
     drain(app)
+    assert loaded == ["input/a.json"]
     assert (root / "processed/input/a.json").read_bytes() == b"[1, 2]"
     app.close()
 

@@ -17,6 +17,7 @@ from sluice.web import Scope, create_app
 ADMIN = "admin-token-0123456789"
 READ = "read-token-0123456789ab"
 TOKENS = {ADMIN: Scope.ADMIN, READ: Scope.READ}
+JSON = {"Content-Type": "application/json"}
 
 
 def make_app(url: str) -> App:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from sluice import App, Outcome
-from tests.web.conftest import LiveServer, client_for
+from tests.web.conftest import JSON, LiveServer, client_for
 
 
 def _dead_letters(app: App, count: int, error: str = "boom") -> list[int]:
@@ -38,7 +38,9 @@ def test_submit_options_dedup_group_delay(admin: httpx.Client) -> None:
     first = admin.post("/v1/actions/echo", params={"dedup_id": "k1"}, json=1).json()
     again = admin.post("/v1/actions/echo", headers={"Idempotency-Key": "k1"}, json=2).json()
     assert again == {"message_id": first["message_id"], "duplicate": True}
-    later = admin.post("/v1/actions/echo", params={"group": "g", "delay": "60"}, content=b"null")
+    later = admin.post(
+        "/v1/actions/echo", params={"group": "g", "delay": "60"}, content=b"null", headers=JSON
+    )
     got = admin.get(f"/v1/messages/{later.json()['message_id']}").json()
     assert got["group"] == "g" and got["visible"] is False and got["body"] is None
 
@@ -66,7 +68,7 @@ def test_malformed_json_is_400_with_the_reason_and_stores_nothing(
     admin: httpx.Client, web_app: App, body: bytes, reason: str
 ) -> None:
     for params in ({}, {"run": "new"}):
-        answer = admin.post("/v1/actions/echo", params=params, content=body)
+        answer = admin.post("/v1/actions/echo", params=params, content=body, headers=JSON)
         assert answer.status_code == 400
         assert answer.json()["error"] == "malformed_json"
         assert answer.json()["detail"].startswith(reason)
@@ -100,7 +102,9 @@ def test_body_above_the_queue_limit_is_413_and_stores_nothing(
         over = admin.post("/v1/actions/small", params=params, json="x" * 70)
         assert over.status_code == 413
         assert "above the limit of 64 bytes of queue 'tiny'" in over.json()["detail"]
-        huge = admin.post("/v1/actions/small", params=params, content=b"[" + b"1," * 100_000)
+        huge = admin.post(
+            "/v1/actions/small", params=params, content=b"[" + b"1," * 100_000, headers=JSON
+        )
         assert huge.status_code == 413 and "nothing was stored" in huge.json()["detail"]
     assert _depth(web_app, "tiny") == 1
     assert web_app.runs() == []
@@ -183,7 +187,9 @@ def test_dlq_list_page_redrive_and_purge(admin: httpx.Client, web_app: App) -> N
     assert by_id["redriven"] == 1
     bad = admin.post("/v1/queues/default/dlq/redrive", json={"ids": "all"})
     assert bad.status_code == 400 and "ids must be a list" in bad.json()["detail"]
-    assert admin.post("/v1/queues/default/dlq/redrive", content=b"{").status_code == 400
+    assert (
+        admin.post("/v1/queues/default/dlq/redrive", content=b"{", headers=JSON).status_code == 400
+    )
     assert admin.delete("/v1/queues/default/dlq").json() == {"queue": "default", "purged": 2}
     assert admin.post("/v1/queues/default/dlq/redrive").json()["redriven"] == 0
     assert _depth(web_app, "default") == 3

@@ -289,10 +289,21 @@ def etl(
     url: str, blobs: str, host: str, port: int, workers: int, submit: int | None,
     exit_when_done: bool,
 ) -> None:  # fmt: skip
-    """Users start ETL tasks from the API and watch them live in the dashboard."""
+    """Users start ETL tasks from the API and watch them live in the dashboard.
+
+    Bearer tokens come from $SLUICE_TOKENS, as for ``sluice serve`` (and the same rule holds:
+    without tokens the API is served on loopback only)."""
     import os
     import threading
 
+    from sluice.web.auth import ENV_VAR, Scope, parse_tokens
+    from sluice.web.guard import check_exposure
+
+    tokens = parse_tokens(os.environ.get(ENV_VAR))
+    warning = check_exposure(host, tokens)
+    if warning:
+        click.echo(warning, err=True)
+    admin = [f"Bearer {t}" for t, scope in tokens.items() if scope is Scope.ADMIN][:1]
     os.environ["SLUICE_ETL_URL"] = url
     os.environ["SLUICE_ETL_BLOBS"] = blobs
     from sluice.demos import etl as story
@@ -313,7 +324,10 @@ def etl(
             return
         import httpx
 
-        answer = httpx.post(f"{base}/v1/actions/extract", json={"source": "crm", "rows": submit})
+        answer = httpx.post(
+            f"{base}/v1/actions/extract", json={"source": "crm", "rows": submit},
+            headers={"Authorization": admin[0]} if admin else None,
+        )  # fmt: skip
         answer.raise_for_status()
         run_id = answer.json()["run_id"]
         console.print(f"submitted run {run_id} ({submit:,} rows)", highlight=False)

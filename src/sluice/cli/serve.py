@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
+import signal
+from types import FrameType
 
 import click
 
 from sluice.cli import cli
-from sluice.errors import ConfigError
-
-LOOPBACK = "127.0.0.1"
+from sluice.web.guard import LOOPBACK, check_exposure
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM outside uvicorn's own handler: before it starts, or re-raised by uvicorn after
+    a clean shutdown. Either way the process ends normally (status 0)."""
+    raise SystemExit(0)
 
 
 @cli.command()
@@ -46,19 +41,11 @@ def serve(target: str, host: str | None, port: int, log_level: str) -> None:
     from sluice.worker.supervisor import load_app
 
     tokens = parse_tokens(os.environ.get(ENV_VAR))
-    if not tokens:
-        if host is not None and not is_loopback(host):
-            raise ConfigError(
-                f"refusing to serve on {host} without tokens: anyone could use the API; set "
-                f"{ENV_VAR}=admin:TOKEN (and read:TOKEN for read-only clients) or bind to "
-                f"{LOOPBACK}"
-            )
-        click.echo(
-            f"no {ENV_VAR} set: the API is open without tokens, so it is bound to "
-            f"{host or LOOPBACK} only",
-            err=True,
-        )
+    warning = check_exposure(host, tokens)
+    if warning:
+        click.echo(warning, err=True)
     app = load_app(target)
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         api = create_app(app, tokens)
         uvicorn.run(api, host=host or LOOPBACK, port=port, log_level=log_level)

@@ -19,7 +19,9 @@ import random
 import sqlite3
 from typing import Any
 
-from sluice import App, Context
+from sluice import App, Context, Discard, UnknownRun
+from sluice.blobs import BlobNameRefused
+from sluice.model import FINISHED
 
 CHUNK = 500
 """Rows per extract chunk."""
@@ -142,16 +144,36 @@ def load_part(part: dict[str, int], ctx: Context) -> None:
 
 @app.action(queue="etl")
 def etl_done(summary: dict[str, Any], ctx: Context) -> None:
-    """The run is over: drop its staging rows and its blobs."""
+    """The run is over: drop its staging rows and its blobs. The body can come from anyone who
+    may post to the API, so only a finished run's id is taken; anything else is dead-lettered
+    with the reason."""
+    run_id = _finished_run(summary, ctx)
+    try:
+        removed = ctx.app.blobs.forget_run(run_id) if ctx.app.blobs is not None else 0
+    except BlobNameRefused as exc:
+        raise Discard(f"etl_done: {exc}") from None
     tx = ctx.transaction
     m = _mark(tx)
-    tx.execute(f"DELETE FROM etl_staging WHERE run_id = {m}", (summary["run"],))
-    removed = ctx.app.blobs.forget_run(summary["run"]) if ctx.app.blobs is not None else 0
+    tx.execute(f"DELETE FROM etl_staging WHERE run_id = {m}", (run_id,))
     tx.execute(
         f"INSERT INTO etl_runs (run_id, blobs_removed) VALUES ({m}, {m}) "
         "ON CONFLICT (run_id) DO NOTHING",
-        (summary["run"], removed),
+        (run_id, removed),
     )
+
+
+def _finished_run(summary: Any, ctx: Context) -> str:
+    """The id of the finished run ``summary`` names; ``Discard`` for any other body."""
+    run_id = summary.get("run") if isinstance(summary, dict) else None
+    if not isinstance(run_id, str):
+        raise Discard(f"etl_done: expected a run summary with a 'run' id, got {summary!r:.200}")
+    try:
+        status = ctx.app.store.run_state(run_id).status
+    except UnknownRun:
+        raise Discard(f"etl_done: no run has the id {run_id!r:.200}") from None
+    if status not in FINISHED:
+        raise Discard(f"etl_done: run {run_id!r} is {status}, not finished: nothing removed")
+    return run_id
 
 
 app.define_run("extract", stages=["extract", "transform", "load"], on_complete="etl_done")

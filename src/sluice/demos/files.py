@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from sluice import App, Context, Message, Partial
+from sluice import App, Context, FileRefused, Message, Partial
 
 QUEUE = "files"
 ACTION = "load_files"
@@ -77,9 +77,9 @@ def load_files(messages: list[Message], ctx: Context) -> Partial:
     loaded: list[tuple[str, int, str, int, float]] = []
     for message in messages:
         path = message.body["path"]
-        try:
-            rows = rows_of((Path(message.body["root"]) / path).read_bytes())
-        except (OSError, ValueError) as exc:
+        try:  # the watch's root-confined, version-checked path, never one joined from the body
+            rows = rows_of(ctx.file_path(message).read_bytes())
+        except (OSError, ValueError, FileRefused) as exc:
             failed[message.id] = f"{path}: {exc}"
             continue
         loaded.extend((path, line, *row) for line, row in enumerate(rows, 1))

@@ -10,53 +10,69 @@ was; its message is settled and the dedup id keeps it from being enqueued again.
 from __future__ import annotations
 
 import errno
+import logging
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from sluice import codec
+from sluice.errors import FileRefused
 from sluice.model import Message, Partial
+from sluice.sources.confine import make_dirs, move_across, regular_file, replace_with_text
 from sluice.sources.files import FileWatch
 from sluice.worker.actions import Action, Settled
 
-Where = Literal["input", "done", "gone", "other"]
+Where = Literal["input", "stale", "done", "gone", "other"]
+log = logging.getLogger("sluice.files")
 
 
 def is_file_body(body: Any) -> bool:
-    """Whether a message body is one a file watch made."""
-    return isinstance(body, dict) and isinstance(body.get("path"), str) and "root" in body
+    """Whether a message body names a file (as a file watch's bodies do)."""
+    return isinstance(body, dict) and "path" in body
 
 
 def where(watch: FileWatch, body: Any) -> Where:
-    """``input`` (still to process), ``done`` (moved to ``on_success`` already), ``gone``
-    (neither), or ``other`` for a body no file watch made."""
+    """``input`` (still to process), ``stale`` (rewritten since the message was made: its new
+    version has its own message), ``done`` (moved to ``on_success`` already), ``gone``
+    (neither), or ``other`` for a body that names no file. ``FileRefused`` for a path outside
+    what the watch takes, through a symlink, or a present file the body names no version of."""
     if not is_file_body(body):
         return "other"
-    root = Path(body["root"])
-    if (root / body["path"]).is_file():
-        return "input"
-    if watch.on_success is not None and (root / watch.on_success / body["path"]).is_file():
+    relative, current = watch.find(body)
+    if current is not None:
+        return "input" if current else "stale"
+    if watch.on_success is not None and regular_file(watch.root, watch.on_success + relative):
         return "done"
     return "gone"
 
 
 def _gone(watch: FileWatch, body: Any) -> str:
     elsewhere = f" nor in {watch.on_success}" if watch.on_success else ""
-    return f"file {body['path']!r} is gone: not under {body['root']!r}{elsewhere}"
+    return f"file {body['path']!r} is gone: not under {str(watch.root)!r}{elsewhere}"
+
+
+def _to_handle(watch: FileWatch, body: Any) -> bool:
+    """Whether the handler gets ``body``; ``FileRefused`` (dead-lettered at once) or
+    ``FileNotFoundError`` (retried, then dead-lettered) for one it must not get."""
+    found = where(watch, body)
+    if found == "gone":
+        raise FileNotFoundError(_gone(watch, body))
+    return found in ("input", "other")
 
 
 def _split(watch: FileWatch, messages: list[Message]) -> tuple[list[Message], dict[int, str]]:
-    """The messages to hand to the handler, and those to fail (their files are gone)."""
+    """The messages to hand to the handler, and those to fail (refused, or their files are
+    gone): a batch fails them through ``Partial``, so they are retried, then dead-lettered."""
     todo: list[Message] = []
     failed: dict[int, str] = {}
     for message in messages:
-        found = where(watch, message.body)
-        if found == "gone":
-            failed[message.id] = _gone(watch, message.body)
-        elif found != "done":
-            todo.append(message)
+        try:
+            if _to_handle(watch, message.body):
+                todo.append(message)
+        except (FileRefused, FileNotFoundError) as exc:
+            failed[message.id] = str(exc)
     return todo, failed
 
 
@@ -88,18 +104,12 @@ def wrap(watch: FileWatch, action: Action) -> Action:
     elif action.is_async:
 
         async def wrapped(body: Any, ctx: Any) -> Any:
-            found = where(watch, body)
-            if found == "gone":
-                raise FileNotFoundError(_gone(watch, body))
-            return None if found == "done" else await handler(body, ctx)
+            return await handler(body, ctx) if _to_handle(watch, body) else None
 
     else:
 
         def wrapped(body: Any, ctx: Any) -> Any:
-            found = where(watch, body)
-            if found == "gone":
-                raise FileNotFoundError(_gone(watch, body))
-            return None if found == "done" else handler(body, ctx)
+            return handler(body, ctx) if _to_handle(watch, body) else None
 
     wrapped.__name__ = getattr(handler, "__name__", action.name)
     wrapped.__doc__ = handler.__doc__
@@ -109,45 +119,47 @@ def wrap(watch: FileWatch, action: Action) -> Action:
 def settle(watch: FileWatch, items: Sequence[Settled]) -> None:
     """Move the files of settled messages: acked ones to ``on_success``, dead-lettered ones to
     ``on_dead`` with a ``.reason`` file. A file changed since its message was made is left for
-    the message of its new version."""
+    the message of its new version; a refused path (outside the watch, through a symlink, or
+    with no version named) is never moved, and logged."""
     for item in items:
         body = item.message.body
-        if not is_file_body(body):
+        directory = {"ack": watch.on_success, "dead": watch.on_dead}.get(item.kind)
+        if directory is None or not is_file_body(body):
             continue
-        if item.kind == "ack" and watch.on_success is not None:
-            _move(body, watch.on_success)
-        elif item.kind == "dead" and watch.on_dead is not None:
-            target = _move(body, watch.on_dead)
-            if target is None:
-                continue
-            target.with_name(target.name + ".reason").write_text(
-                f"message {item.message.id} dead-lettered after {item.message.receive_count} "
-                f"receive(s): {item.error or 'no reason given'}\n",
-                encoding="utf-8",
-            )
+        try:
+            target = _move(watch, body, directory)
+            if target is not None and item.kind == "dead":
+                replace_with_text(
+                    target.with_name(target.name + ".reason"),
+                    f"message {item.message.id} dead-lettered after "
+                    f"{item.message.receive_count} receive(s): {item.error or 'no reason given'}\n",
+                )
+        except FileRefused as exc:
+            log.warning(
+                "%s",
+                codec.encode({"watch": str(watch.root), "message": item.message.id,
+                              "not_moved": exc.reason}),
+            )  # fmt: skip
 
 
-def _move(body: dict[str, Any], directory: str) -> Path | None:
+def _move(watch: FileWatch, body: Any, directory: str) -> Path | None:
     """Move the body's file under ``directory`` and return where it went; None if it is gone
-    or no longer the version the message names."""
-    root, path = Path(body["root"]), str(body["path"])
-    source, target = root / path, root / directory / path
-    try:
-        stat = source.stat()
-    except FileNotFoundError:
+    or no longer the version the message names. ``FileRefused`` for a refused path."""
+    relative, current = watch.find(body)
+    if not current:
         return None
-    if "mtime_ns" in body and (stat.st_size, stat.st_mtime_ns) != (body["size"], body["mtime_ns"]):
-        return None
-    target.parent.mkdir(parents=True, exist_ok=True)
+    source = watch.root / relative
+    where_to = PurePosixPath(directory + relative)
+    target = make_dirs(watch.root, str(where_to.parent)) / where_to.name
     try:
-        os.replace(source, target)
+        os.replace(source, target)  # a symlink at the target is replaced, not followed
     except FileNotFoundError:
         return None  # moved by another settle of the same file meanwhile
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
         try:
-            shutil.move(source, target)  # another file system: copy, then remove
+            move_across(source, target)  # another file system: copy, then remove
         except FileNotFoundError:
             return None
     return target

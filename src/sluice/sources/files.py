@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from sluice.errors import ConfigError
+from sluice.errors import ConfigError, FileRefused
+from sluice.sources.confine import lstat_below, regular_file, relative_file
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -104,6 +105,60 @@ class FileWatch:
             and not path.startswith(self.excluded)
         )
 
+    def relative_of(self, body: Any) -> str:
+        """The root-relative path a message body names, if it is a file this watch takes;
+        ``FileRefused`` naming the path otherwise (a ``root`` in the body must be this
+        watch's own: paths are only ever resolved against the configured root)."""
+        path = body.get("path") if isinstance(body, dict) else None
+        relative = relative_file(path)
+        assert isinstance(body, dict)
+        if "root" in body and body["root"] != str(self.root):
+            raise FileRefused(
+                f"file message for {relative!r} names the root {body['root']!r:.200}, not the "
+                f"watch's root {str(self.root)!r}: refused"
+            )
+        if not self.matches(relative):
+            raise FileRefused(
+                f"file path {relative!r} is not one the watch on {str(self.root)!r} takes "
+                f"(prefix {self.prefix!r}, suffix {self.suffix!r}, not under a move target)"
+            )
+        return relative
+
+    def version_of(self, body: dict[str, Any]) -> tuple[int, int]:
+        """The ``(size, mtime_ns)`` a message body names; ``FileRefused`` if it names none."""
+        version = body.get("size"), body.get("mtime_ns")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in version):
+            raise FileRefused(
+                f"file message for {body.get('path')!r:.200} names no version (integer 'size' "
+                "and 'mtime_ns'): the file is neither read nor moved"
+            )
+        return version  # type: ignore[return-value]
+
+    def find(self, body: Any) -> tuple[str, bool | None]:
+        """``(path, current)`` of the file a message body names: ``current`` is True if the
+        file is there in the version the body names, False if it was rewritten since, None
+        if it is gone. ``FileRefused`` for a path the watch does not take, a symlink on the
+        way, or (for a file that is there) a body that names no version."""
+        relative = self.relative_of(body)
+        found = regular_file(self.root, relative)
+        if found is None:
+            return relative, None
+        return relative, (found.st_size, found.st_mtime_ns) == self.version_of(body)
+
+    def path_of(self, body: Any) -> Path:
+        """The path of the file a message body names: inside the root, reached through no
+        symlink, and still the version the message was made for. ``FileRefused`` (which
+        dead-letters the message) otherwise; ``FileNotFoundError`` if the file is gone."""
+        relative, current = self.find(body)
+        if current is None:
+            raise FileNotFoundError(f"file {relative!r} is gone from {str(self.root)!r}")
+        if not current:
+            raise FileRefused(
+                f"file {relative!r} was rewritten after its message was made (size or mtime "
+                "differ): its new version has a message of its own"
+            )
+        return self.root / relative
+
 
 @dataclass(frozen=True, slots=True)
 class FileSeen:
@@ -130,8 +185,14 @@ class FileSeen:
 
 def walk(watch: FileWatch) -> Iterator[FileSeen]:
     """Every matching file under the watch's root, settled or not (directories that cannot
-    hold a match, and the move targets, are not entered; symlinked directories neither)."""
+    hold a match, and the move targets, are not entered). Symlinks are never followed: a
+    symlinked file makes no message and a symlinked directory is not entered."""
     start = watch.prefix[: watch.prefix.rfind("/") + 1]  # the prefix's directory part
+    try:
+        if start and lstat_below(watch.root, start) is None:
+            return  # not there (yet)
+    except FileRefused:
+        return  # the prefix's directory is reached through a symlink
     stack = [start]
     while stack:
         relative = stack.pop()
@@ -147,8 +208,8 @@ def walk(watch: FileWatch) -> Iterator[FileSeen]:
                     reachable = inner.startswith(watch.prefix) or watch.prefix.startswith(inner)
                     if reachable and not inner.startswith(watch.excluded):
                         stack.append(inner)
-                elif watch.matches(path) and entry.is_file():
-                    stat = entry.stat()
+                elif watch.matches(path) and entry.is_file(follow_symlinks=False):
+                    stat = entry.stat(follow_symlinks=False)
                     yield FileSeen(path, stat.st_size, stat.st_mtime_ns)
             except FileNotFoundError:
                 continue  # removed between the listing and the stat

@@ -41,10 +41,10 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sluice import codec
+import orjson
+
 from sluice.errors import UnknownQueue
 from sluice.model import (
-    DURATION_BUCKETS,
     ActionLimit,
     ActionStats,
     Enqueued,
@@ -66,6 +66,7 @@ from sluice.store import (
     completing,
     housekeeping,
     inserting,
+    metrics,
     runs,
     schedules,
     schema,
@@ -343,6 +344,12 @@ class Store:
                 runs.seal(self, db, spec.id, now)
         return done
 
+    def start_keyed_run(self, spec: RunSpec, first: NewMessage) -> tuple[str | None, Enqueued]:
+        """Like ``start_run(spec, [first], seal=True)`` for a ``first`` message with a dedup
+        id, but if that id is taken nothing is created and the answer is the run of the
+        message holding it, with that message's id. Return (run id, result of ``first``)."""
+        return runs.start_keyed(self, spec, first)
+
     def seal_run(self, run_id: str) -> None:
         """Fix the total of the run's first stage (discovery is over); an empty or already
         settled stage moves the run on at once."""
@@ -402,7 +409,7 @@ class Store:
         with self._driver.read() as db:
             rows = self._sql(db, "events_between", {**window, "n": limit})
         return [
-            (float(at), ArchivedEvent(id_, codec.decode(envelope), float(published)))
+            (float(at), ArchivedEvent(id_, orjson.loads(envelope), float(published)))
             for id_, at, envelope, published in rows
         ]
 
@@ -445,32 +452,18 @@ class Store:
     # -- action statistics (for metrics) -------------------------------------------------------
     def put_action_stats(self, worker: str, stats: Sequence[ActionStats]) -> None:
         """Store one worker's running totals per action (each worker writes only its rows)."""
-        with self._driver.write() as db:
-            now = self.clock()
-            for one in stats:
-                totals = {"processed": one.processed, "failed": one.failed, "dead": one.dead}
-                row = {"action": one.action, "worker": worker, **totals, "now": now}
-                buckets = codec.encode(one.buckets)
-                self._sql(
-                    db,
-                    "action_stats_put",
-                    {**row, "duration_sum": one.duration_sum, "buckets": buckets},
-                )
+        metrics.put(self, worker, stats)
 
     def action_stats(self) -> list[ActionStats]:
         """Totals per action over every worker that ever reported, by action name."""
-        totals: dict[str, ActionStats] = {}
-        with self._driver.read() as db:
-            rows = self._sql(db, "action_stats_all")
-        for action, processed, failed, dead, duration_sum, buckets in rows:
-            counts = (int(processed), int(failed), int(dead))
-            one = ActionStats(action, *counts, float(duration_sum), list(codec.decode(buckets)))
-            if len(one.buckets) != len(DURATION_BUCKETS) + 1:
-                continue  # written with other buckets by another version: not comparable
-            totals.setdefault(action, ActionStats(action)).add(one)
-        return [totals[name] for name in sorted(totals)]
+        return metrics.totals(self)
 
     # -- schedules -----------------------------------------------------------------------------
+    def validate(self, messages: Sequence[NewMessage]) -> None:
+        """Raise what :meth:`enqueue` would raise for these messages (unknown queue, too large,
+        not JSON, bad delay) without storing anything."""
+        self._prepare(messages, self.clock())
+
     def put_schedule(self, schedule: Schedule, next_at: float) -> None:
         """Store a schedule, or update it. Its stored next fire time stands unless the cron
         expression or time zone changed, when ``next_at`` replaces it. ``UnknownQueue`` if its

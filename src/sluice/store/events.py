@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sluice import codec
+import orjson
+
 from sluice.model import NewMessage
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def archive(
                 "source": event["source"],
                 "detail_type": event["detail-type"],
                 "at": when,
-                "envelope": codec.encode(event),
+                "envelope": orjson.dumps(event).decode(),
                 "now": now,
             },
         )

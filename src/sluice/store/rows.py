@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+import orjson
+
 from sluice import codec
 from sluice.model import (
     ActionLimit,
@@ -106,7 +108,7 @@ def load_attempts(raw: Any) -> list[dict[str, Any]]:
     if raw is None:
         return []
     if isinstance(raw, str | bytes):
-        loaded: list[dict[str, Any]] = codec.decode(raw)
+        loaded: list[dict[str, Any]] = orjson.loads(raw)
         return loaded
     return list(raw)
 
@@ -126,7 +128,7 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
             for a in load_attempts(attempts)
         )
     )
-    body = codec.decode(body)
+    body = codec.load_stored(body)
     position = (group, dedup, run, receives, enqueued, visible)
     return Message(id_, queue, action, body, *position, receipt, error, history, dead, source)
 

@@ -9,13 +9,17 @@ enqueued exactly once however many workers settle its last messages at the same 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sluice import codec
-from sluice.errors import RunSealed, UnknownRun
-from sluice.model import FINISHED, NewMessage, RunSpec, RunState, StageState, Target
+import orjson
+
+from sluice.errors import RunError, RunSealed, UnknownRun
+from sluice.model import FINISHED, Enqueued, NewMessage, RunSpec, RunState, StageState, Target
 
 if TYPE_CHECKING:
     from sluice.store.base import Row, Store
@@ -66,11 +70,11 @@ def _target(value: Any) -> Target | None:
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else codec.encode(value)
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def _load(text: str | None) -> Any:
-    return None if text is None else codec.decode(text)
+    return None if text is None else orjson.loads(text)
 
 
 def _read_run(store: Store, db: Any, run_id: str, lock: bool = False) -> _Run | None:
@@ -83,7 +87,7 @@ def _read_run(store: Store, db: Any, run_id: str, lock: bool = False) -> _Run | 
         name,
         status,
         stage,
-        tuple(_target(s) for s in codec.decode(stages)),
+        tuple(_target(s) for s in orjson.loads(stages)),
         _target(_load(on_complete)),
         _load(meta),
         _load(checkpoint),
@@ -113,20 +117,75 @@ def _read_stages(store: Store, db: Any, run: _Run) -> tuple[StageState, ...]:
     )
 
 
+class RunTaken(RunError):
+    """A run with this id exists already."""
+
+
+class _Duplicate(Exception):
+    """Rolls back a keyed start whose first message was a dedup hit."""
+
+    def __init__(self, done: Enqueued, newest: str | None) -> None:
+        super().__init__(done.id)
+        self.done, self.newest = done, newest
+
+
 # -- life cycle ---------------------------------------------------------------------------------
+def keyed_base(message: NewMessage) -> str:
+    """The id of the first run started by a message with this queue and dedup id; later ones
+    (after the dedup window) get ``-2``, ``-3``, ... appended."""
+    digest = hashlib.sha256(f"{message.queue}\n{message.dedup_id}".encode()).hexdigest()
+    return f"k{digest[:16]}"
+
+
+def start_keyed(store: Store, spec: RunSpec, first: NewMessage) -> tuple[str | None, Enqueued]:
+    """Start a sealed run whose first message is ``first`` (which has a dedup id) in one
+    transaction; if the dedup id is taken, roll it all back and name the run of the message
+    holding it (the newest run of that key once that message is gone)."""
+    now = store.clock()
+    base = keyed_base(first)
+    [row] = store._prepare([first], now)
+    for _ in range(3):  # PostgreSQL: a concurrent twin may take the free id first; look again
+        try:
+            with store._driver.write() as db:
+                newest, free = _generations(store, db, base)
+                create(store, db, dataclasses.replace(spec, id=free), now)
+                [done] = store._insert(db, [row._replace(run_id=free)], now)
+                if not done.created:
+                    raise _Duplicate(done, newest)
+                seal(store, db, free, now)
+            return free, done
+        except _Duplicate as duplicate:
+            held = store.get([duplicate.done.id])
+            return (held[0].run_id if held else duplicate.newest), duplicate.done
+        except RunTaken:
+            continue
+    raise RunError(f"could not start a run for dedup id {first.dedup_id!r}: retry")
+
+
+def _generations(store: Store, db: Any, base: str) -> tuple[str | None, str]:
+    """The newest existing run id of a key (None if none) and the next free one."""
+    newest = None
+    for candidate in itertools.chain([base], (f"{base}-{n}" for n in itertools.count(2))):
+        if not store._sql(db, "run_get", {"run": candidate}):
+            return newest, candidate
+        newest = candidate
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def create(store: Store, db: Any, spec: RunSpec, now: float) -> None:
     """Insert the run (``discovering``) with its stages: the first open, the later ones sealed
-    (their only producers are the stage transitions and their own handlers)."""
-    store._sql(
+    (their only producers are the stage transitions and their own handlers); ``RunTaken`` if
+    a run has its id."""
+    inserted = store._sql(
         db,
         "run_insert",
         {
             "run": spec.id,
             "name": spec.name,
             "status": "discovering",
-            "stages": codec.encode(
+            "stages": orjson.dumps(
                 [None if t is None else {"action": t.action, "queue": t.queue} for t in spec.stages]
-            ),
+            ).decode(),
             "on_complete": None
             if spec.on_complete is None
             else _dump({"action": spec.on_complete.action, "queue": spec.on_complete.queue}),
@@ -134,6 +193,8 @@ def create(store: Store, db: Any, spec: RunSpec, now: float) -> None:
             "now": now,
         },
     )
+    if not inserted:
+        raise RunTaken(f"a run with id {spec.id!r} exists already")
     for index in range(len(spec.stages)):
         store._sql(
             db,

@@ -6,11 +6,13 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sluice import codec
+import orjson
+
 from sluice.errors import StoreError, StoreUnavailable
 from sluice.store import sql
 from sluice.store.base import Clock, Store
@@ -39,9 +41,9 @@ def sqlite_path(url: str) -> str:
 def _param(value: Any) -> Any:
     """Lists (and pairs of lists) go to SQLite as JSON arrays, read there with json_each."""
     if isinstance(value, Pairs):
-        return codec.encode(list(zip(value.firsts, value.seconds, strict=True)))
+        return orjson.dumps(list(zip(value.firsts, value.seconds, strict=True))).decode()
     if isinstance(value, list | tuple):
-        return codec.encode(value)
+        return orjson.dumps(value).decode()
     return value
 
 
@@ -49,6 +51,23 @@ def _params(params: Params) -> Params:
     if isinstance(params, Mapping):
         return {key: _param(value) for key, value in params.items()}
     return [_param(value) for value in params]
+
+
+class _Held:
+    """A thread's connection, in its thread-local slot."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
+def _close(
+    conn: sqlite3.Connection, connections: set[sqlite3.Connection], lock: threading.RLock
+) -> None:
+    with lock:
+        connections.discard(conn)
+    conn.close()
 
 
 class SqliteStore(Store):
@@ -71,8 +90,8 @@ class SqliteDriver:
         self.path = sqlite_path(url)
         self._q = sql.queries("sqlite")
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections: set[sqlite3.Connection] = set()
+        self._lock = threading.RLock()
         self._pid = os.getpid()
 
     # -- connections -----------------------------------------------------------------------
@@ -89,19 +108,22 @@ class SqliteDriver:
         except sqlite3.Error as exc:
             raise StoreUnavailable(self.url, exc) from exc
         with self._lock:
-            self._connections.append(conn)
+            self._connections.add(conn)
         return conn
 
     def _conn(self, slot: str = "conn") -> sqlite3.Connection:
         if os.getpid() != self._pid:  # forked: never share a parent's connection
             self._local = threading.local()
-            self._connections = []
+            self._connections = set()
             self._pid = os.getpid()
-        conn: sqlite3.Connection | None = getattr(self._local, slot, None)
-        if conn is None:
-            conn = self._connect()
-            setattr(self._local, slot, conn)
-        return conn
+        held: _Held | None = getattr(self._local, slot, None)
+        if held is None:
+            held = _Held(self._connect())
+            # The thread's locals die with the thread (a server's pool retires idle threads):
+            # its connection is closed then, not kept open until close().
+            weakref.finalize(held, _close, held.conn, self._connections, self._lock)
+            setattr(self._local, slot, held)
+        return held.conn
 
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
@@ -130,7 +152,7 @@ class SqliteDriver:
         with self._lock:
             for conn in self._connections:
                 conn.close()
-            self._connections = []
+            self._connections.clear()
         self._local = threading.local()
 
     # -- transactions ----------------------------------------------------------------------
@@ -167,7 +189,7 @@ class SqliteDriver:
             db.executemany(self._q[name], [{**row, **shared} for row in rows])
 
     def json(self, value: Any) -> str:
-        return codec.encode(value)
+        return orjson.dumps(value).decode()
 
     # -- messages --------------------------------------------------------------------------
     def insert(

@@ -13,7 +13,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -30,16 +31,18 @@ from sluice.errors import (
     UnknownRun,
 )
 from sluice.model import NewMessage, QueuePolicy, is_dlq, validate_queue_name
+from sluice.store import redact
 from sluice.web import dashboard, metrics, openapi
 from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
+from sluice.web.bodies import parse_event, redrive_filter
+from sluice.web.guard import BrowserGuard
 from sluice.web.http import (
     MAX_ID,
     ApiError,
     error_response,
     int_param,
     json_response,
-    parse_json,
-    read_body,
+    read_json,
     seconds_param,
     text_param,
 )
@@ -109,6 +112,7 @@ def create_app(
         ]
         + (dashboard.routes() if with_dashboard else []),
         exception_handlers={HTTPException: _http_error},
+        middleware=[Middleware(BrowserGuard, open_api=not tokens)],
     )
 
 
@@ -145,6 +149,7 @@ class _Api:
         self.heartbeat = heartbeat
         self.registry = metrics.registry_for(app)
         self.document = openapi.document(app)
+        self.public_document = openapi.document(app, names=False)
 
     def guard(self, needed: Scope | None, handler: Handler, query: frozenset[str]) -> Handler:
         """``handler`` behind the token check, taking only the ``query`` parameters, with
@@ -163,6 +168,10 @@ class _Api:
                         f"unknown query parameter {unknown[0][:40]!r} (this route takes: {takes})",
                     )
                 return await handler(request)
+            except ClientDisconnect:
+                log.info("%s %s: the client disconnected before the end of its request",
+                         request.method, request.url.path)  # fmt: skip
+                return Response(status_code=400)
             except ApiError as exc:
                 challenge = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
                 return error_response(exc, challenge)
@@ -207,7 +216,7 @@ class _Api:
         group = text_param(params.get("group"), "group")
         delay = seconds_param(params.get("delay"), "delay", maximum=MAX_DELAY)
         policy = await run_in_threadpool(self.app.store.policy, action.policy.queue)
-        body = parse_json(await read_body(request, raw_limit(policy.max_message_bytes)))
+        body = await read_json(request, raw_limit(policy.max_message_bytes))
         message = NewMessage(
             policy.name, body, action=name, group=group, dedup_id=dedup_id, delay=delay
         )
@@ -223,43 +232,15 @@ class _Api:
 
     def _enqueue_in_new_run(self, message: NewMessage) -> dict[str, Any]:
         run, done = self.app.start_run_with(message)  # one transaction: all or nothing
-        return {"message_id": done.id, "duplicate": not done.created, "run_id": run.id}
+        run_id = None if run is None else run.id
+        return {"message_id": done.id, "duplicate": not done.created, "run_id": run_id}
 
     async def publish(self, request: Request) -> Response:
-        event = parse_json(await read_body(request, EVENT_BODY))
-        if (
-            not isinstance(event, dict)
-            or not isinstance(event.get("source"), str)
-            or not isinstance(event.get("detail_type"), str)
-            or not event["source"]
-            or not event["detail_type"]
-        ):
-            raise ApiError(
-                400,
-                "invalid",
-                'send {"source": "...", "detail_type": "...", "detail": {...}} '
-                "with non-empty source and detail_type",
-            )
-        text_param(event["source"], "source")
-        text_param(event["detail_type"], "detail_type")
-        unknown = sorted(
-            set(event) - {"source", "detail_type", "detail", "resources", "time", "id"}
-        )
-        if unknown:
-            raise ApiError(400, "invalid", f"unknown event field {unknown[0][:40]!r}")
-        resources = event.get("resources", [])
-        if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
-            raise ApiError(400, "invalid", "resources must be a list of strings")
-        if "detail" in event and not isinstance(event["detail"], dict):
-            raise ApiError(400, "invalid", "detail must be a JSON object")
-        if "time" in event and not isinstance(event["time"], str):
-            raise ApiError(400, "invalid", "time must be ISO 8601 text")
-        if "id" in event and not (isinstance(event["id"], str) and 1 <= len(event["id"]) <= 256):
-            raise ApiError(400, "invalid", "id must be text of 1 to 256 characters")
+        event = parse_event(await read_json(request, EVENT_BODY))
         result = await run_in_threadpool(
             lambda: self.app.publish(
-                event["source"], event["detail_type"], event.get("detail", {}),
-                resources=resources, time=event.get("time"), id=event.get("id"),
+                event.source, event.detail_type, event.detail,
+                resources=event.resources, time=event.time, id=event.id,
             )
         )  # fmt: skip
         return json_response({"event_id": result}, 202)
@@ -366,9 +347,7 @@ class _Api:
 
     async def redrive(self, request: Request) -> Response:
         policy = await self._policy(request)
-        ids, error_contains = _redrive_filter(
-            parse_json(await read_body(request, SMALL_BODY), required=False)
-        )
+        ids, error_contains = redrive_filter(await read_json(request, SMALL_BODY, required=False))
         moved = await run_in_threadpool(
             partial(self.app.store.redrive, policy.name, ids, error_contains)
         )
@@ -383,8 +362,13 @@ class _Api:
     async def health(self, request: Request) -> Response:
         try:
             await run_in_threadpool(self.app.store.schema_version)
-        except SluiceError as exc:
-            return json_response({"status": "unavailable", "detail": str(exc)}, 503)
+        except Exception as exc:  # any store fault: the documented 503, never a 500
+            url = self.app.store.url
+            log.warning("health check failed: the store did not answer: %s: %s",
+                        type(exc).__name__, str(exc).replace(url, redact(url)))  # fmt: skip
+            # Anyone may ask: the answer names the kind of fault, never the store's address.
+            detail = f"the store did not answer ({type(exc).__name__}; see the server log)"
+            return json_response({"status": "unavailable", "detail": detail}, 503)
         return json_response({"status": "ok"})
 
     async def metrics(self, request: Request) -> Response:
@@ -392,27 +376,6 @@ class _Api:
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def openapi(self, request: Request) -> Response:
-        return json_response(self.document)
-
-
-def _redrive_filter(body: Any) -> tuple[list[int] | None, str | None]:
-    """``{"ids": [...], "error_contains": "..."}`` (both optional; none: every dead letter)."""
-    if body is None:
-        return None, None
-    fields = {"ids", "error_contains"}
-    if not isinstance(body, dict) or not set(body) <= fields:
-        raise ApiError(
-            400, "invalid", 'send {"ids": [1, 2], "error_contains": "text"} (both optional)'
-        )
-    if any(key in body and body[key] is None for key in fields):
-        raise ApiError(400, "invalid", "leave ids or error_contains out instead of null")
-    ids = body.get("ids")
-    if ids is not None and (
-        not isinstance(ids, list)
-        or not all(type(i) is int and 0 < i <= MAX_ID for i in ids)  # bool is no id
-    ):
-        raise ApiError(400, "invalid", "ids must be a list of message ids (positive integers)")
-    error_contains = body.get("error_contains")
-    if error_contains is not None and not isinstance(error_contains, str):
-        raise ApiError(400, "invalid", "error_contains must be a string")
-    return ids, text_param(error_contains, "error_contains", limit=1000)
+        presented = request.headers.get("authorization")
+        anonymous = bool(self.tokens) and scope_of(presented, self.tokens) is None
+        return json_response(self.public_document if anonymous else self.document)

@@ -36,11 +36,10 @@ def parse_tokens(text: str | None) -> dict[str, Scope]:
         scope_name, sep, token = entry.partition(":")
         scope = {"read": Scope.READ, "admin": Scope.ADMIN}.get(scope_name.strip().lower())
         if not sep or scope is None:
+            # Never echo the entry: written the wrong way round, its "scope" is the token.
             raise ConfigError(
-                f"{ENV_VAR} entry {position} must look like 'admin:TOKEN' or 'read:TOKEN' "
-                f"(scope {scope_name.strip()[:20]!r} is not read or admin)"
-                if sep
-                else f"{ENV_VAR} entry {position} must look like 'admin:TOKEN' or 'read:TOKEN'"
+                f"{ENV_VAR} entry {position} must look like 'admin:TOKEN' or 'read:TOKEN'"
+                + (": the text before its first ':' is not read or admin" if sep else "")
             )
         token = token.strip()
         if len(token) < MIN_TOKEN_LENGTH or not token.isprintable() or " " in token:

@@ -74,7 +74,7 @@ RUN = """
 <section>
   <h2>Run <code id="run-id"></code> <span id="run-name" class="muted"></span>
     <span id="run-status" class="status"></span></h2>
-  <div class="bar big"><div id="run-bar" class="fill" style="width:0%"></div>
+  <div class="bar big"><div id="run-bar" class="fill"></div>
     <span id="run-percent" class="label">0%</span></div>
   <dl class="figures">
     <div><dt>Done</dt><dd id="run-done">&ndash;</dd></div>

@@ -82,6 +82,7 @@ MESSAGE = _object(
         "queue": STRING,
         "action": STRING,
         "body": ANY,
+        "body_error": _nullable("string"),
         "group": _nullable("string"),
         "dedup_id": _nullable("string"),
         "run_id": _nullable("string"),
@@ -131,21 +132,42 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "True when the dedup id named an existing message: nothing new "
                 "was stored and message_id is that message's.",
             },
-            "run_id": STRING,
+            "run_id": {
+                **_nullable("string"),
+                "description": "The run the message counts towards, with run=new: on a "
+                "duplicate, the first submission's run (null if it started none).",
+            },
         },
         optional=("run_id",),
     ),
-    "Event": _object(
-        {
-            "source": {**STRING, "minLength": 1},
-            "detail_type": {**STRING, "minLength": 1},
-            "detail": {"type": "object"},
-            "resources": {"type": "array", "items": STRING},
-            "time": {**STRING, "description": "ISO 8601; default: now"},
-            "id": {**STRING, "minLength": 1, "maxLength": 256},
-        },
-        optional=("detail", "resources", "time", "id"),
-    ),
+    "Event": {
+        **_object(
+            {
+                "source": {**STRING, "minLength": 1, "maxLength": MAX_TEXT},
+                "detail-type": {**STRING, "minLength": 1, "maxLength": MAX_TEXT},
+                "detail_type": {
+                    **STRING,
+                    "minLength": 1,
+                    "maxLength": MAX_TEXT,
+                    "deprecated": True,
+                    "description": "Accepted for detail-type (send one of the two).",
+                },
+                "detail": {"type": "object", "description": "Default: {}."},
+                "resources": {"type": "array", "items": STRING},
+                "time": {**STRING, "description": "ISO 8601; default: now"},
+                "id": {
+                    **STRING,
+                    "minLength": 1,
+                    "maxLength": 256,
+                    "description": "Default: a new id; republishing an id changes nothing.",
+                },
+            },
+            optional=("detail-type", "detail_type", "detail", "resources", "time", "id"),
+        ),
+        "oneOf": [{"required": ["detail-type"]}, {"required": ["detail_type"]}],
+        "description": "EventBridge's envelope fields (version, account and region are not "
+        "taken: sluice sets them).",
+    },
     "EventAccepted": _object({"event_id": STRING}),
     "Action": _object(
         {
@@ -197,7 +219,9 @@ SCHEMAS: dict[str, Schema] = {
 ERRORS = {
     400: "Invalid parameter or body (malformed JSON: the reason is in detail).",
     401: "Missing or unknown bearer token.",
-    403: "The token's scope is too low (read token on an admin route).",
+    403: "Forbidden: the token's scope is too low (read token on an admin route), a state "
+    "change from another origin, or (without tokens) a Host that is not loopback.",
+    415: "The body is not sent as application/json (or application/*+json).",
     404: "No such action, queue, run or message.",
     409: "The run is sealed.",
     413: "The body is above the queue's max_message_bytes; nothing was stored.",
@@ -225,9 +249,9 @@ def _operation(
     responses: dict[str, Schema] = {
         str(status): {"description": description, "content": {media: {"schema": schema}}}
     }
-    codes = set(errors) | {503}
+    codes = set(errors) | {403, 503} | ({415} if body is not None else set())
     if scope is not None:
-        codes |= {401} | ({403} if scope == "admin" else set())
+        codes |= {401}
     for code in sorted(codes):
         responses[str(code)] = _json(_ref("Error"), ERRORS[code])
     operation: Schema = {"summary": summary, "responses": responses}
@@ -260,16 +284,18 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
             "description": description}  # fmt: skip
 
 
-def document(app: App) -> Schema:
-    """The OpenAPI document of ``create_app(app)`` (its action and queue names as examples)."""
+def document(app: App, *, names: bool = True) -> Schema:
+    """The OpenAPI document of ``create_app(app)``; with ``names`` its action and queue names
+    are the examples (not for anonymous callers of a server with tokens)."""
     action = _path(
-        "name", {"type": "string", "minLength": 1}, "A registered action.", sorted(app.actions)
-    )
+        "name", {"type": "string", "minLength": 1}, "A registered action.",
+        sorted(app.actions) if names else [],
+    )  # fmt: skip
     queue = _path(
         "name",
         {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,80}$"},
         "A queue (not a DLQ: its dead letters are under /dlq).",
-        [q.name for q in app.queues],
+        [q.name for q in app.queues] if names else [],
     )
     run = _path("id", {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}, "A run id.", [])
     message = _path(

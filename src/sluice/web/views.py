@@ -5,16 +5,22 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from sluice import codec
+from sluice.errors import BodyNotSerializable
 from sluice.model import Message, QueuePolicy, QueueStats, is_dlq
 
 
 def message_view(message: Message, now: float) -> dict[str, Any]:
-    """A stored message; ``dead`` when it sits in a DLQ, ``visible`` when it can be claimed."""
+    """A stored message; ``dead`` when it sits in a DLQ, ``visible`` when it can be claimed.
+    A body that cannot be shown (undecodable, or too deep: rows of older versions) is null,
+    with ``body_error`` saying why, so one such message never breaks a listing."""
+    body, body_error = _shown(message.body)
     return {
         "id": message.id,
         "queue": message.queue,
         "action": message.action,
-        "body": message.body,
+        "body": body,
+        "body_error": body_error,
         "group": message.group,
         "dedup_id": message.dedup_id,
         "run_id": message.run_id,
@@ -30,6 +36,16 @@ def message_view(message: Message, now: float) -> dict[str, Any]:
             {"at": a.at, "receive": a.receive, "error": a.error} for a in message.attempts
         ],
     }
+
+
+def _shown(body: Any) -> tuple[Any, str | None]:
+    if isinstance(body, codec.UnreadableBody):
+        return None, f"the stored body is not valid JSON ({body.error}): {body.text[:200]!r}"
+    try:
+        codec.encode_bytes(body)
+    except BodyNotSerializable as exc:
+        return None, exc.detail
+    return body, None
 
 
 def policy_view(policy: QueuePolicy) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sluice.errors import SluiceError
@@ -65,6 +66,17 @@ class Context:
     def run(self) -> str | None:
         """The run the message belongs to, if any."""
         return self.message.run_id
+
+    def file_path(self, message: Message | None = None) -> Path:
+        """The file a watched action's message names (default: this call's first), confined
+        to the watch's root: see :meth:`sluice.FileWatch.path_of`. Raises ``FileRefused``
+        (the message is dead-lettered with the reason) for a path outside the root, through
+        a symlink, or of a version that is no longer there."""
+        message = self.message if message is None else message
+        watch = self.app.file_watches.get(message.action)
+        if watch is None:
+            raise SluiceError(f"action {message.action!r} has no file watch (app.watch_files)")
+        return watch.path_of(message.body)
 
     @property
     def idempotency_key(self) -> str:

@@ -26,12 +26,21 @@ async function api(path, options = {}) {
   return data;
 }
 
+// A cancelled run (or stage) shows what succeeded before it was cancelled, never "done":
+// its cancelled messages were dead-lettered, so they count in dead, not as finished work.
 function bar(state) {
-  const total = Math.max(state.total, 1);
-  const pct = state.total ? Math.floor((100 * state.done) / total) : (FINISHED.has(state.status) ? 100 : 0);
-  const cls = state.status === "succeeded" ? "done" : state.status === "failed" ? "failed" : "";
-  return { pct, cls, html: `<div class="bar"><div class="fill ${cls}" style="width:${pct}%"></div>` +
-    `<span class="label">${num(state.done)} / ${num(state.total)} · ${pct}%</span></div>` };
+  const cancelled = state.status === "cancelled";
+  const done = cancelled ? state.succeeded : state.done;
+  const pct = state.total ? Math.floor((100 * done) / state.total) : (FINISHED.has(state.status) && !cancelled ? 100 : 0);
+  const cls = state.status === "succeeded" ? "done" : state.status === "failed" ? "failed" : cancelled ? "cancelled" : "";
+  const label = cancelled ? `cancelled · ${num(done)} / ${num(state.total)} succeeded`
+    : `${num(state.done)} / ${num(state.total)} · ${pct}%`;
+  return { pct, cls, html: `<div class="bar"><div class="fill ${cls}" data-pct="${pct}"></div>` +
+    `<span class="label">${label}</span></div>` };
+}
+// Widths are set from script, not style attributes, so the CSP can refuse inline styles.
+function paintBars(root) {
+  for (const fill of root.querySelectorAll(".fill[data-pct]")) fill.style.width = `${fill.dataset.pct}%`;
 }
 const rate = (s) => (s.rate == null ? "–" : `${num(Math.round(s.rate))}/s`);
 const eta = (s) => (s.eta == null ? "–" : age(s.eta));
@@ -95,6 +104,7 @@ async function overview() {
       if (!runs.runs.length) body.innerHTML = `<tr><td colspan="8" class="muted">no runs yet</td></tr>`;
       else {
         body.innerHTML = runs.runs.map((s) => `<tr data-run="${esc(s.id)}">${runRow(s)}</tr>`).join("");
+        paintBars(body);
         for (const s of runs.runs) {
           runRows.set(s.id, s);
           if (!FINISHED.has(s.status) && !following.has(s.id)) {
@@ -102,7 +112,7 @@ async function overview() {
             follow(s.id, (state) => {
               runRows.set(state.id, state);
               const row = document.querySelector(`tr[data-run="${CSS.escape(state.id)}"]`);
-              if (row) row.innerHTML = runRow(state);
+              if (row) { row.innerHTML = runRow(state); paintBars(row); }
             }).finally(() => following.delete(s.id));
           }
         }
@@ -141,8 +151,10 @@ async function runPage(runId) {
     status.textContent = s.status; status.className = `status ${s.status}`;
     const fill = $("#run-bar");
     fill.style.width = `${b.pct}%`; fill.className = `fill ${b.cls}`;
-    $("#run-percent").textContent = `${b.pct}%`;
-    $("#run-done").textContent = `${num(s.done)} / ${num(s.total)}`;
+    const cancelled = s.status === "cancelled";
+    $("#run-percent").textContent = cancelled ? `${b.pct}% · cancelled` : `${b.pct}%`;
+    $("#run-done").textContent = cancelled ? `cancelled: ${num(s.succeeded)} of ${num(s.total)} succeeded`
+      : `${num(s.done)} / ${num(s.total)}`;
     $("#run-succeeded").textContent = num(s.succeeded);
     $("#run-failed").textContent = num(s.failed);
     $("#run-dead").textContent = num(s.dead);
@@ -150,12 +162,14 @@ async function runPage(runId) {
     $("#run-eta").textContent = eta(s);
     $("#run-cancel").hidden = FINISHED.has(s.status);
     $("#stages tbody").innerHTML = s.stages.map((st) => {
-      const sb = bar({ ...st, done: st.succeeded + st.dead, status: st.finished ? (st.dead ? "failed" : "succeeded") : "running" });
+      const status = cancelled ? "cancelled" : st.finished ? (st.dead ? "failed" : "succeeded") : "running";
+      const sb = bar({ ...st, done: st.succeeded + st.dead, status });
       const where = st.finished ? "done" : st.sealed ? (st.total ? "running" : "waiting") : "open";
       return `<tr><td>${st.index + 1}</td><td>${esc(st.action || "(any)")}</td><td>${sb.html}</td>` +
         `<td class="num">${num(st.succeeded)}</td><td class="num">${num(st.failed)}</td>` +
         `<td class="num ${st.dead ? "bad" : ""}">${num(st.dead)}</td><td>${where}</td></tr>`;
     }).join("");
+    paintBars($("#stages tbody"));
     if (s.dead) failures(runId);
   };
   $("#run-cancel").addEventListener("click", async () => {
@@ -190,7 +204,7 @@ async function dlqPage(queue) {
     $("#dead tbody").innerHTML = dead.messages.map((m) =>
       `<tr data-id="${m.id}"><td>#${m.id}</td><td>${esc(m.action)}</td><td class="num">${m.receive_count}</td>` +
       `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 200))}</td>` +
-      `<td><pre class="body">${esc(JSON.stringify(m.body, null, 1))}</pre></td>` +
+      `<td><pre class="body">${esc(m.body_error || JSON.stringify(m.body, null, 1))}</pre></td>` +
       `<td><button class="redrive" data-id="${m.id}">Redrive</button></td></tr>`
     ).join("") || `<tr><td colspan="7" class="muted">no dead letters</td></tr>`;
   };

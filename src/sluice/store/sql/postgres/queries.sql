@@ -325,6 +325,8 @@ VACUUM (ANALYZE) sluice_messages
 -- name: run_insert
 INSERT INTO sluice_runs (id, name, status, stage, stages, on_complete, meta, started_at)
 VALUES (%(run)s, %(name)s, %(status)s, 0, %(stages)s, %(on_complete)s, %(meta)s, %(now)s)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
 
 -- name: run_stage_insert
 INSERT INTO sluice_run_stages (run_id, stage, sealed, started_at)

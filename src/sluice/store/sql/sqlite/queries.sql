@@ -255,6 +255,8 @@ UPDATE sluice_limits SET effective = :effective WHERE action = :action
 -- name: run_insert
 INSERT INTO sluice_runs (id, name, status, stage, stages, on_complete, meta, started_at)
 VALUES (:run, :name, :status, 0, :stages, :on_complete, :meta, :now)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
 
 -- name: run_stage_insert
 INSERT INTO sluice_run_stages (run_id, stage, sealed, started_at)
