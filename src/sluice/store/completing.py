@@ -24,8 +24,7 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     now = store.clock()
     children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
     driver = store._driver
-    plain = all(o.kind == "ack" and not o.children and not o.once for o in outcomes)
-    if driver.autocommit and tx is None and plain:
+    if driver.autocommit and tx is None and _all_plain_acks(outcomes):
         outcomes = _ack_plain(store, outcomes)
         if not outcomes:
             return []
@@ -42,6 +41,10 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
         if tallies:
             runs.apply(store, db, tallies, now)
     return stale
+
+
+def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
+    return all(o.kind == "ack" and not o.children and not o.once for o in outcomes)
 
 
 def _receipts(outcomes: Sequence[Outcome]) -> Pairs:
@@ -77,7 +80,7 @@ def _ack(
     if not acks:
         return []
     found = store._sql(db, "ack_fenced", {"receipts": _receipts(acks)})
-    deleted = {id_: RunRef(run_id, stage) for id_, run_id, stage in found}
+    deleted = {id_: (run_id, stage) for id_, run_id, stage in found}
     spawned: list[Row] = []
     once: list[dict[str, Any]] = []
     for index, outcome in enumerate(outcomes):

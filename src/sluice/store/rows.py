@@ -117,20 +117,34 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
     """A :class:`Message` from a row of the message queries (``get``, ``peek``, claims): id,
     queue, action, body, group, dedup id, run, receives, enqueued, visible, then lease, last
     error, attempts, dead reason, source queue."""
-    id_, queue, action, body, group, dedup, run, receives, enqueued, visible = row[:10]
-    lease, error, attempts, dead, source = row[10:]
+    id_, queue, action, body, group, dedup, run, received, enq, vis, lease, err, att, dead, src = (
+        row
+    )
     receipt = Receipt(id_, str(lease)) if claimed and lease is not None else None
     history = (
         ()
-        if attempts is None
+        if att is None
         else tuple(
-            Attempt(float(a["at"]), int(a["receive"]), str(a["error"]))
-            for a in load_attempts(attempts)
+            Attempt(float(a["at"]), int(a["receive"]), str(a["error"])) for a in load_attempts(att)
         )
     )
-    body = codec.load_stored(body)
-    position = (group, dedup, run, receives, enqueued, visible)
-    return Message(id_, queue, action, body, *position, receipt, error, history, dead, source)
+    return Message(
+        id_,
+        queue,
+        action,
+        codec.load_stored(body),
+        group,
+        dedup,
+        run,
+        received,
+        enq,
+        vis,
+        receipt,
+        err,
+        history,
+        dead,
+        src,
+    )
 
 
 def policy_row(policy: QueuePolicy) -> tuple[Any, ...]:

@@ -38,6 +38,9 @@ def sqlite_path(url: str) -> str:
     return path
 
 
+_ENCODED = (list, tuple, Pairs)
+
+
 def _param(value: Any) -> Any:
     """Lists (and pairs of lists) go to SQLite as JSON arrays, read there with json_each."""
     if isinstance(value, Pairs):
@@ -49,6 +52,8 @@ def _param(value: Any) -> Any:
 
 def _params(params: Params) -> Params:
     if isinstance(params, Mapping):
+        if not any(type(value) in _ENCODED for value in params.values()):
+            return params
         return {key: _param(value) for key, value in params.items()}
     return [_param(value) for value in params]
 
