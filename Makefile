@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test browser lint typecheck bench bench-peers clean
+.PHONY: help venv demo test screenshots browser lint typecheck bench bench-peers clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ browser: ## make sure the system Chromium the dashboard test drives is installed
 test: $(STAMP) browser ## run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -q -n 2 -m "not serial"
 	$(BIN)/pytest -q -m serial
+
+screenshots: $(STAMP) browser ## retake the README's dashboard screenshots (docs/images)
+	SLUICE_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_dashboard.py
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check src tests $(wildcard bench)

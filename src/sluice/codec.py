@@ -40,6 +40,17 @@ class UnreadableBody:
     error: str
 
 
+def dumps(data: Any, *, indent: bool = False) -> bytes:
+    """JSON bytes of data sluice made itself (API answers, log lines, CLI output), which needs
+    none of :func:`encode_bytes`' checks; ``indent`` for people."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else 0)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text; ``ValueError`` (a ``json.JSONDecodeError``) if it is not JSON."""
+    return orjson.loads(text)
+
+
 def encode(body: Any) -> str:
     """Serialise ``body`` to JSON text, or raise :class:`BodyNotSerializable` naming the cause."""
     return encode_bytes(body).decode()

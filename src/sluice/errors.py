@@ -125,6 +125,10 @@ class StoreUnavailable(StoreError):
         self.url = url
 
 
+class StoreNotFound(StoreError, LookupError):
+    """No sluice store is at the URL (and the tool asking must not create one)."""
+
+
 class SchemaMismatch(StoreError):
     """The store's schema was written by a newer sluice; upgrade sluice to use it."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sluice import codec
 from sluice.errors import ConfigError, MessageError
@@ -18,7 +18,26 @@ from sluice.model import Job, NewMessage
 from sluice.runs import RunRef, run_id_of
 
 if TYPE_CHECKING:
-    from sluice.app import App
+    from sluice.store import Store
+
+
+class Producer(Protocol):
+    """What producing needs of an app: its store and the message for an action's body."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def new_message(
+        self,
+        action: str,
+        body: Any,
+        *,
+        group: str | None = None,
+        dedup_id: str | None = None,
+        delay: float = 0.0,
+        run: RunRef | None = None,
+    ) -> NewMessage: ...
+
 
 T = TypeVar("T")
 BACKLOG_POLL = 0.2
@@ -39,16 +58,16 @@ def _check(chunk_size: int, max_backlog: int | None) -> None:
         raise ConfigError(f"max_backlog must be an integer >= 1 or None, got {max_backlog!r}")
 
 
-def wait_for_backlog(app: App, queue: str, max_backlog: int | None) -> None:
+def wait_for_backlog(producer: Producer, queue: str, max_backlog: int | None) -> None:
     """Block while ``queue`` holds more than ``max_backlog`` visible messages."""
     if max_backlog is None:
         return
-    while app.store.backlog(queue, max_backlog + 1) > max_backlog:
+    while producer.store.backlog(queue, max_backlog + 1) > max_backlog:
         time.sleep(BACKLOG_POLL)
 
 
 def enqueue_many(
-    app: App,
+    producer: Producer,
     action: str,
     items: Iterable[Any],
     *,
@@ -61,18 +80,18 @@ def enqueue_many(
     ``item`` (its position) and ``stored`` (messages earlier chunks created; they stay)."""
     _check(chunk_size, max_backlog)
     run_id = run_id_of(run)
-    queue = app.new_message(action, None).queue
+    queue = producer.new_message(action, None).queue
     created = 0
     for number, chunk in enumerate(chunked(items, chunk_size)):
         messages: list[NewMessage] = []
         try:
             for item in chunk:
-                messages.append(_message(app, action, item, run_id))
-            wait_for_backlog(app, queue, max_backlog)
-            created += sum(e.created for e in app.store.enqueue(messages))
+                messages.append(_message(producer, action, item, run_id))
+            wait_for_backlog(producer, queue, max_backlog)
+            created += sum(e.created for e in producer.store.enqueue(messages))
         except MessageError as exc:
             first = number * chunk_size
-            at = first + _culprit(app, messages, len(chunk))
+            at = first + _culprit(producer, messages, len(chunk))
             exc.mid_stream(at, created, _outcome(first, created, _RESUME_MANY))
             raise
     return created
@@ -98,30 +117,30 @@ def _outcome(first: int, stored: int, resume: str) -> str:
     )
 
 
-def _culprit(app: App, messages: list[NewMessage], size: int) -> int:
+def _culprit(producer: Producer, messages: list[NewMessage], size: int) -> int:
     """The position in its chunk of the item that failed: the first one not built, or the
     first that fails the store's checks alone (looked for on the error path only)."""
     if len(messages) < size:
         return len(messages)
     for index, message in enumerate(messages):
         try:
-            app.store.validate([message])
+            producer.store.validate([message])
         except MessageError:
             return index
     return 0
 
 
-def _message(app: App, action: str, item: Any, run_id: str | None) -> NewMessage:
+def _message(producer: Producer, action: str, item: Any, run_id: str | None) -> NewMessage:
     if isinstance(item, Job):
-        return app.new_message(
+        return producer.new_message(
             action, item.body, group=item.group, dedup_id=item.dedup_id, delay=item.delay,
             run=run_id,
         )  # fmt: skip
-    return app.new_message(action, item, run=run_id)
+    return producer.new_message(action, item, run=run_id)
 
 
 def discover(
-    app: App,
+    producer: Producer,
     action: str,
     fetch_after: Callable[[Any], Iterable[Any]],
     key: Callable[[Any], Any],
@@ -146,11 +165,11 @@ def discover(
     run_id = run_id_of(run)
     if run_id is None:
         raise ConfigError("discover needs a run: create one with app.start_run(name)")
-    state = app.store.run_state(run_id)
+    state = producer.store.run_state(run_id)
     if state.status != "discovering":
         return 0  # sealed by an earlier discovery that finished: nothing is left to find
-    queue = app.new_message(action, None).queue
-    scan = _Scan(app, action, run_id, key, max_backlog, queue)
+    queue = producer.new_message(action, None).queue
+    scan = _Scan(producer, action, run_id, key, max_backlog, queue)
     last, seen, starts = state.checkpoint, 0, [state.checkpoint]
     while True:
         page = 0
@@ -161,7 +180,7 @@ def discover(
             last, page, seen = scan.last, page + len(chunk), seen + len(chunk)
         if page == 0:
             break
-    app.store.seal_run(run_id)
+    producer.store.seal_run(run_id)
     return scan.created
 
 
@@ -169,10 +188,10 @@ class _Scan:
     """The chunks of one discovery: enqueued with their checkpoint, errors told truthfully."""
 
     def __init__(
-        self, app: App, action: str, run_id: str, key: Callable[[Any], Any],
+        self, producer: Producer, action: str, run_id: str, key: Callable[[Any], Any],
         max_backlog: int | None, queue: str,
     ) -> None:  # fmt: skip
-        self.app, self.action, self.run_id, self.key = app, action, run_id, key
+        self.producer, self.action, self.run_id, self.key = producer, action, run_id, key
         self.max_backlog, self.queue = max_backlog, queue
         self.created = 0
         self.last: Any = None
@@ -188,12 +207,14 @@ class _Scan:
             for record, k in zip(chunk, keys, strict=True):
                 dedup_id = f"{self.run_id}:{_text(k)}"
                 messages.append(
-                    self.app.new_message(self.action, record, dedup_id=dedup_id, run=self.run_id)
+                    self.producer.new_message(
+                        self.action, record, dedup_id=dedup_id, run=self.run_id
+                    )
                 )
-            wait_for_backlog(self.app, self.queue, self.max_backlog)
-            done = self.app.store.enqueue(messages, checkpoint=(self.run_id, keys[-1]))
+            wait_for_backlog(self.producer, self.queue, self.max_backlog)
+            done = self.producer.store.enqueue(messages, checkpoint=(self.run_id, keys[-1]))
         except MessageError as exc:
-            at = first + _culprit(self.app, messages, len(chunk))
+            at = first + _culprit(self.producer, messages, len(chunk))
             exc.mid_stream(at, self.created, _outcome(first, self.created, _RESUME_DISCOVER))
             raise
         self.created += sum(e.created for e in done)

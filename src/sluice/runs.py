@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sluice.errors import ConfigError, UnknownAction, UnknownRun
+from sluice.errors import ConfigError, UnknownRun
 from sluice.model import RunSpec, RunState, Target
 
 if TYPE_CHECKING:
-    from sluice.app import App
+    from sluice.registry import Registry
+    from sluice.store import Store
 
 
 @dataclass(frozen=True)
@@ -19,19 +20,19 @@ class Run:
     """A handle on a run: pass it (or its ``id``) as ``run=`` when enqueueing."""
 
     id: str
-    app: App = field(repr=False, compare=False)
+    store: Store = field(repr=False, compare=False)
 
     def seal(self) -> None:
         """Discovery is over: the total of the first stage is final."""
-        self.app.store.seal_run(self.id)
+        self.store.seal_run(self.id)
 
     def state(self) -> RunState:
         """The run's current counters and status, read from the store."""
-        return self.app.store.run_state(self.id)
+        return self.store.run_state(self.id)
 
     def cancel(self) -> int:
         """Cancel the run (see :meth:`sluice.App.cancel_run`)."""
-        return self.app.store.cancel_run(self.id)
+        return self.store.cancel_run(self.id)
 
     def __str__(self) -> str:
         return self.id
@@ -51,7 +52,8 @@ def run_id_of(run: RunRef | None) -> str | None:
 
 
 def start_run(
-    app: App,
+    store: Store,
+    registry: Registry,
     name: str,
     *,
     on_complete: str | None = None,
@@ -64,17 +66,17 @@ def start_run(
         raise ConfigError(f"a run needs a non-empty name, got {name!r}")
     if id is not None:
         try:
-            app.store.run_state(id)
-            return Run(id, app)
+            store.run_state(id)
+            return Run(id, store)
         except UnknownRun:
             pass
-    spec = run_spec(app, name, on_complete=on_complete, stages=stages, meta=meta, id=id)
-    app.store.start_run(spec)
-    return Run(spec.id, app)
+    spec = run_spec(registry, name, on_complete=on_complete, stages=stages, meta=meta, id=id)
+    store.start_run(spec)
+    return Run(spec.id, store)
 
 
 def run_spec(
-    app: App,
+    registry: Registry,
     name: str,
     *,
     on_complete: str | None = None,
@@ -87,19 +89,15 @@ def run_spec(
         raise ConfigError(f"a run needs a non-empty name, got {name!r}")
     if stages is not None and (isinstance(stages, str) or not stages):
         raise ConfigError(f"stages must be a non-empty list of action names, got {stages!r}")
-    targets = tuple(_target(app, action) for action in stages) if stages else (None,)
+    targets = tuple(_target(registry, action) for action in stages) if stages else (None,)
     return RunSpec(
         id or secrets.token_hex(8),
         name,
         targets,
-        on_complete=None if on_complete is None else _target(app, on_complete),
+        on_complete=None if on_complete is None else _target(registry, on_complete),
         meta=meta,
     )
 
 
-def _target(app: App, action: str) -> Target:
-    found = app.actions.get(action)
-    if found is None:
-        known = ", ".join(sorted(app.actions)) or "none registered"
-        raise UnknownAction(f"unknown action {action!r} in a run (known: {known})")
-    return Target(action, found.policy.queue)
+def _target(registry: Registry, action: str) -> Target:
+    return Target(action, registry.action_named(action, "run").policy.queue)

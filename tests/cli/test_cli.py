@@ -11,41 +11,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from sluice.model import NewMessage, Outcome, QueuePolicy
 from sluice.store import open_store
 
 SLUICE = str(Path(sys.executable).with_name("sluice"))
 
 
-def sluice(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
+def sluice(
+    *args: str, url: str | None = None, columns: int = 200, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": str(columns)}
     env.pop("SLUICE_URL", None)
     if url is not None:
         env["SLUICE_URL"] = url
     return subprocess.run(
-        [SLUICE, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+        [SLUICE, *args], capture_output=True, text=True, env=env, timeout=60, check=False, cwd=cwd
     )
-
-
-@pytest.fixture
-def filled(url: str) -> str:
-    """A store with queue ``orders`` (4 visible, 1 in flight) and 3 dead letters."""
-    store = open_store(url)
-    store.migrate()
-    store.put_queue(QueuePolicy("orders", max_receives=1))
-    store.put_queue(QueuePolicy("empty", fifo=True))
-    store.enqueue([NewMessage("orders", {"n": n}) for n in range(8)])
-    failing = store.claim(["orders"], 3)
-    store.complete(
-        [
-            Outcome.retry(m.receipt, error, delay=0)
-            for m, error in zip(failing, ["timeout A", "bad row", "timeout B"], strict=True)
-            if m.receipt
-        ]
-    )
-    store.claim(["orders"], 1)
-    store.close()
-    return url
 
 
 def test_queues_lists_every_queue_with_its_figures(filled: str) -> None:
@@ -146,13 +126,21 @@ def test_an_invalid_queue_name_is_explained(filled: str) -> None:
 
 def test_an_empty_store_says_so(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/empty.db"
+    _create(url)  # operator commands never create a store (tests/cli/test_no_store.py)
     result = sluice("queues", url=url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"no queues in {url}"
     assert json.loads(sluice("--json", "queues", url=url).stdout) == []
 
 
+def _create(url: str) -> None:
+    store = open_store(url)
+    store.migrate()
+    store.close()
+
+
 def test_the_password_never_shows(pg_url: str) -> None:
+    _create(pg_url)
     parts = urlsplit(pg_url)
     secret = parts.password or "hunter2"  # trust auth ignores a password it did not ask for
     netloc = f"{parts.username or ''}:{secret}@{parts.hostname}:{parts.port or 5432}"
@@ -206,7 +194,7 @@ import sluice.cli
 def boom(url):
     raise OSError("disk on fire at postgresql://ops:s3cret@db/x")
 
-sluice.cli.open_store = boom
+sluice.cli.open_existing = boom
 sys.argv = ["sluice", "--url", "sqlite:///x.db", "queues"]
 sluice.cli.main()
 """

@@ -58,3 +58,20 @@ def test_runs_watch_follows_a_run_to_its_end(url: str) -> None:
     out, err = watcher.communicate(timeout=30)
     assert watcher.returncode == 0, err
     assert "run open-run succeeded: 4 succeeded, 0 dead" in out
+
+
+def test_cancelling_a_finished_run_says_so_and_changes_nothing(url: str) -> None:
+    _runs(url)
+    refused = sluice("runs", "cancel", "done-run", url=url)
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr == (
+        "error: run 'done-run' has finished already (succeeded): not cancelled\n"
+    )
+    assert json.loads(sluice("--json", "runs", "show", "done-run", url=url).stdout)["status"] == (
+        "succeeded"
+    )
+    assert sluice("runs", "cancel", "open-run", url=url).returncode == 0
+    again = sluice("runs", "cancel", "open-run", "--json", url=url)
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr == "error: run 'open-run' has finished already (cancelled): not cancelled\n"

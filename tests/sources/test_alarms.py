@@ -142,3 +142,24 @@ def test_failure_rate_fires_on_reported_failures_and_clears_as_they_age_out(
     with pytest.raises(ConfigError, match="failure_rate_above"):
         app.alarm("bad", queue="jobs", failure_rate_above=1.5)
     app.close()
+
+
+def test_dead_letters_count_as_failed_attempts_in_the_failure_rate(
+    url: str, clock: FakeClock
+) -> None:
+    """With max_receives=1 every failure is a dead letter (counted ``dead``, not ``failed``):
+    the failure rate still sees them."""
+    from sluice.model import ActionStats
+
+    app = App(url, clock=clock)
+    app.queue("jobs", max_receives=1)
+    app.action("work", queue="jobs")(lambda body, ctx: None)
+    app.alarm("jobs-failing", queue="jobs", dlq_depth_above=None, failure_rate_above=0.2)
+    scheduler = Scheduler(app, clock=clock)
+    app.store.put_action_stats("w1", [ActionStats("work", processed=100)])
+    scheduler.tick()
+    clock.advance(10)
+    app.store.put_action_stats("w1", [ActionStats("work", processed=190, dead=50)])
+    scheduler.tick()  # 50 of 140 attempts in the window failed: 36%
+    assert app.store.alarm_states()["jobs-failing"] is True
+    app.close()

@@ -4,13 +4,16 @@ both stores, through a real server."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sluice import App, Outcome, codec
+from sluice.blobs import REF
+from sluice.web import create_app
 from tests.conformance.helpers import nested, overwrite_body
-from tests.web.conftest import ADMIN, LiveServer, client_for
+from tests.web.conftest import ADMIN, JSON, LiveServer, client_for
 
 
 def _depth(app: App, queue: str = "default") -> int:
@@ -89,7 +92,9 @@ def test_integers_json_cannot_keep_are_400_never_floats(
     admin: httpx.Client, web_app: App, number: str
 ) -> None:
     for params in ({}, {"run": "new"}):
-        answer = admin.post("/v1/actions/echo", params=params, content=f'{{"n": {number}}}')
+        answer = admin.post(
+            "/v1/actions/echo", params=params, content=f'{{"n": {number}}}', headers=JSON
+        )
         assert answer.status_code == 400, answer.text
         assert f"the integer {number} at $.n" in answer.json()["detail"]
         assert "nothing was stored" in answer.json()["detail"]
@@ -98,7 +103,7 @@ def test_integers_json_cannot_keep_are_400_never_floats(
 
 def test_a_deep_body_with_a_long_number_is_400_not_500(admin: httpx.Client) -> None:
     text = "[" * 1020 + "12345678901234567890" + "]" * 1020
-    answer = admin.post("/v1/actions/echo", content=text)
+    answer = admin.post("/v1/actions/echo", content=text, headers=JSON)
     assert answer.status_code == 400 and "nested too deep" in answer.json()["detail"]
 
 
@@ -107,7 +112,7 @@ def test_integers_at_the_edges_of_the_range_read_back_exact(admin: httpx.Client)
         '{"n": [18446744073709551615, -9223372036854775808, 9007199254740993], '
         '"s": "1234567890123456789012"}'
     )
-    sent = admin.post("/v1/actions/echo", content=text)
+    sent = admin.post("/v1/actions/echo", content=text, headers=JSON)
     assert sent.status_code == 202, sent.text
     got = admin.get(f"/v1/messages/{sent.json()['message_id']}").json()
     assert got["body"] == {
@@ -121,11 +126,13 @@ def test_a_body_deeper_than_the_limit_is_400_and_one_at_it_reads_back(
 ) -> None:
     too_deep = "[" * (codec.MAX_DEPTH + 1) + "]" * (codec.MAX_DEPTH + 1)
     for params in ({}, {"run": "new"}):
-        answer = admin.post("/v1/actions/echo", params=params, content=too_deep)
+        answer = admin.post("/v1/actions/echo", params=params, content=too_deep, headers=JSON)
         assert answer.status_code == 400, answer.text
         assert "nested deeper than 128 levels" in answer.json()["detail"]
     assert _depth(web_app) == 0 and web_app.runs() == []
-    sent = admin.post("/v1/actions/echo", content=codec.encode(nested(codec.MAX_DEPTH)))
+    sent = admin.post(
+        "/v1/actions/echo", content=codec.encode(nested(codec.MAX_DEPTH)), headers=JSON
+    )
     message_id = sent.json()["message_id"]
     assert admin.get(f"/v1/messages/{message_id}").json()["body"] == nested(codec.MAX_DEPTH)
     web_app.store.complete(
@@ -159,3 +166,27 @@ def test_a_body_that_cannot_be_shown_never_breaks_a_message_or_the_dlq_page(
         assert one.status_code == 200 and one.json()["body"] is None
         assert one.json()["body_error"]
     assert admin.get("/queues/default/dlq").status_code == 200
+
+
+def test_a_large_submission_becomes_a_claim_check_with_a_blob_directory(
+    url: str, tmp_path: Path
+) -> None:
+    app = App(url, blob_dir=tmp_path / "blobs")
+    app.queue("tiny", max_message_bytes=256)  # room for the reference, not for the rows
+    seen: list[object] = []
+
+    @app.action(queue="tiny")
+    def small(body: object, ctx: object) -> None:
+        seen.append(body)
+
+    big = {"rows": ["x" * 50] * 40}  # ~2 KB: far above the queue's 256 bytes
+    try:
+        with LiveServer(create_app(app, {})) as live, httpx.Client(base_url=live.base_url) as api:
+            answer = api.post("/v1/actions/small", json=big)
+            assert answer.status_code == 202, answer.text
+        [stored] = app.store.get([answer.json()["message_id"]])
+        assert isinstance(stored.body, dict) and REF in stored.body  # a reference, not the rows
+        app.work(stop_when_idle=True)
+        assert seen == [big]  # the worker resolved the claim check before the handler
+    finally:
+        app.close()

@@ -76,7 +76,7 @@ def test_connections_stay_bounded_while_the_servers_pool_churns(
             workers: set[threading.Thread] = set()
             for _ in range(4):
                 with ThreadPoolExecutor(80) as pool:
-                    answers = list(pool.map(lambda _: httpx.get(queues), range(80)))
+                    answers = list(pool.map(lambda _: httpx.get(queues, timeout=60), range(80)))
                 assert all(a.status_code == 200 for a in answers)
                 workers |= {
                     t.ident or 0 for t in threading.enumerate() if isinstance(t, WorkerThread)

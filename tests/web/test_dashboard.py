@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Playwright, the system browser): a run started
 through the API fills its bar without a reload; a dead letter redriven from the DLQ page is
-processed. Screenshots of each page go to docs/images/."""
+processed. Screenshots of each page go to a temporary folder, or to docs/images/ (the README's)
+with ``SLUICE_SCREENSHOTS=1``, so an ordinary run leaves the work tree as it was."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.web.conftest import LiveServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 CHROMIUM = "/usr/bin/chromium"
-IMAGES = Path(__file__).parent.parent.parent / "docs" / "images"
+README_IMAGES = Path(__file__).parent.parent.parent / "docs" / "images"
 HEALED = threading.Event()
 
 
@@ -65,11 +66,15 @@ def site(tmp_path: Path) -> Iterator[tuple[App, str]]:
     app.close()
 
 
-def test_live_run_bar_and_dlq_redrive_in_a_real_browser(site: tuple[App, str]) -> None:
+def test_live_run_bar_and_dlq_redrive_in_a_real_browser(
+    site: tuple[App, str], tmp_path: Path
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    images = README_IMAGES if os.environ.get("SLUICE_SCREENSHOTS") == "1" else tmp_path
+
     app, base = site
-    IMAGES.mkdir(parents=True, exist_ok=True)
+    images.mkdir(parents=True, exist_ok=True)
     HEALED.clear()
     with httpx.Client(base_url=base, timeout=10) as api, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
@@ -83,19 +88,19 @@ def test_live_run_bar_and_dlq_redrive_in_a_real_browser(site: tuple[App, str]) -
         page.goto(f"{base}/runs/{run_id}")
         expect(page.locator("#run-id")).to_have_text(run_id)
         expect(page.locator("#run-percent")).not_to_have_text("0%", timeout=20_000)
-        page.screenshot(path=str(IMAGES / "run-in-progress.png"))
+        page.screenshot(path=str(images / "run-in-progress.png"))
         # The bar reaches 100% from the stream alone: the page is never reloaded.
         expect(page.locator("#run-percent")).to_have_text("100%", timeout=60_000)
         expect(page.locator("#run-status")).to_have_text("succeeded")
         expect(page.locator("#stages tbody tr")).to_have_count(1)
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
-        page.screenshot(path=str(IMAGES / "run.png"))
+        page.screenshot(path=str(images / "run.png"))
 
         page.goto(f"{base}/")
         expect(page.locator("#runs tbody tr").first).to_contain_text("succeeded")
         expect(page.locator("#queues tbody")).to_contain_text("imports")
         expect(page.locator("#actions tbody")).to_contain_text("transform")
-        page.screenshot(path=str(IMAGES / "overview.png"), full_page=True)
+        page.screenshot(path=str(images / "overview.png"), full_page=True)
 
         deadline = time.monotonic() + 20
         while not app.store.dlq_list("imports"):
@@ -106,7 +111,7 @@ def test_live_run_bar_and_dlq_redrive_in_a_real_browser(site: tuple[App, str]) -
         row = page.locator(f"#dead tr[data-id='{dead.id}']")
         expect(row).to_contain_text("unreachable")
         expect(row.locator("pre.body")).to_contain_text("partner-prices")
-        page.screenshot(path=str(IMAGES / "dlq.png"))
+        page.screenshot(path=str(images / "dlq.png"))
         HEALED.set()
         row.locator("button.redrive").click()
         expect(page.locator("#banner")).to_contain_text(f"#{dead.id} redriven")

@@ -322,14 +322,15 @@ def test_each_outcome_gets_one_json_log_line(url: str) -> None:
         log.removeHandler(handler)
         log.setLevel(level)
     records = [orjson.loads(line) for line in lines if line.startswith("{")]
-    assert sorted(r["outcome"] for r in records) == ["ack"] * 15 + ["retry"] * 15
+    # max_receives=1: the store dead-letters each failure, and the line says so
+    assert sorted(r["outcome"] for r in records) == ["ack"] * 15 + ["dead"] * 15
     assert {r["action"] for r in records} == {"load"}
     assert len({r["message_id"] for r in records}) == 30
     app.close()
 
 
 def test_the_text_log_format_prefixes_every_line_of_a_record() -> None:
-    from sluice.worker.supervisor import EachLine
+    from sluice.observe.logs import EachLine
 
     formatter = EachLine("%(levelname)s %(name)s %(message)s")
     record = logging.LogRecord("sluice.worker", logging.INFO, "", 0, "%s", ("a\nb",), None)

@@ -5,36 +5,47 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
-import orjson
 
+from sluice import codec
 from sluice.errors import ConfigError, InvalidQueueName, SluiceError
 from sluice.model import DLQ_SUFFIX, validate_queue_name
-from sluice.store import Store, open_store, resolve_url
+from sluice.store import Store, resolve_url
+from sluice.store.existing import open_existing
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 _PASSWORD = re.compile(r"(://[^/?#@\s:]*:)[^/?#\s]*@|(password=)[^&\s]*", re.IGNORECASE)
+
+
+_JSON = "sluice.json"
+"""The key of ``--json`` in click's context meta (shared by a command and its parents)."""
 
 
 class Context:
     """What every command needs: the store URL and how to print."""
 
-    def __init__(self, url: str | None, as_json: bool) -> None:
+    def __init__(self, url: str | None) -> None:
         self.url = resolve_url(url)
-        self.as_json = as_json
+
+    @property
+    def as_json(self) -> bool:
+        """Whether ``--json`` was given, before or after the subcommand."""
+        return bool(click.get_current_context().meta.get(_JSON))
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        """The migrated store; its errors reach :func:`main` as one clear line."""
+        """The existing store, migrated; never creates one. Its errors reach :func:`main` as
+        one clear line."""
         try:
             urlsplit(self.url).port  # noqa: B018  (raises on a malformed port)
         except ValueError as exc:
             raise ConfigError(f"invalid store URL {redact_all(self.url)!r}: {exc}") from None
-        store = open_store(self.url)
+        store = open_existing(self.url)
         try:
             store.migrate()
             yield store
@@ -42,10 +53,17 @@ class Context:
             store.close()
 
     def emit(self, data: Any) -> None:
-        click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        click.echo(codec.dumps(data, indent=True).decode())
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+def count_option(flag: str, default: int, help: str) -> Callable[[_F], _F]:
+    """An option taking a whole number of 1 or more (below that: a usage error naming it)."""
+    return click.option(
+        flag, type=click.IntRange(min=1), default=default, show_default=True, help=help
+    )
 
 
 def queue_name(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
@@ -59,19 +77,65 @@ def queue_name(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
     return validate_queue_name(name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_JSON] = True
+
+
+def _with_json(command: click.Command) -> None:
+    """Give ``command`` the ``--json`` flag (it sets the flag of the whole invocation)."""
+    command.params.append(
+        click.Option(
+            ["--json"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_json,
+            help="Print JSON for scripts (before or after the command).",
+        )
+    )
+
+
+class JsonCommand(click.Command):
+    """A command that takes ``--json`` after its name too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _with_json(self)
+
+
+class JsonGroup(click.Group):
+    """A group that takes ``--json`` and gives it to every command and group under it."""
+
+    command_class = JsonCommand
+    group_class = type  # subgroups are JsonGroups too
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _with_json(self)
+
+
+def _given_url(_ctx: click.Context, _param: click.Parameter, url: str | None) -> str | None:
+    if url is not None and not url.strip():
+        raise click.BadParameter(
+            "is empty: give a store URL such as sqlite:///sluice.db, or leave --url out to use "
+            "$SLUICE_URL (else sqlite:///sluice.db)"
+        )
+    return url
+
+
+@click.group(cls=JsonGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--url",
     envvar="SLUICE_URL",
     default=None,
+    callback=_given_url,
     help="Store URL (default $SLUICE_URL, else sqlite:///sluice.db).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.version_option(package_name="sluice")
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, url: str | None) -> None:
     """sluice: a durable work queue with SQS semantics on SQLite or PostgreSQL."""
-    ctx.obj = Context(url, as_json)
+    ctx.obj = Context(url)
 
 
 def main() -> None:

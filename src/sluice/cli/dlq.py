@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from sluice.cli import Context, cli, pass_context, queue_name
-from sluice.cli.format import age, clip
+from sluice.cli.format import age, clip, print_table
 
 
 @cli.group()
@@ -59,7 +58,7 @@ def list_(ctx: Context, queue: str, limit: int) -> None:
             clip(m.last_error),
             age(max(0.0, now - m.visible_at)),
         )
-    Console().print(table)
+    print_table(table)
 
 
 @dlq.command()

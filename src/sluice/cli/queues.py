@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from sluice.cli import Context, cli, pass_context, queue_name, redact_all
-from sluice.cli.format import age, duration
+from sluice.cli.format import age, duration, print_table
 
 
 @cli.group(invoke_without_command=True)
@@ -41,7 +40,7 @@ def queues(click_ctx: click.Context, ctx: Context) -> None:
             age(s.oldest_age) if s.depth else "-",
             f"[red]{s.dlq_depth}[/red]" if s.dlq_depth else "0",
         )
-    Console().print(table)
+    print_table(table)
 
 
 @queues.command("show")
@@ -73,4 +72,4 @@ def show(ctx: Context, name: str) -> None:
     ]
     for key, value in rows:
         table.add_row(key, value)
-    Console().print(table)
+    print_table(table)

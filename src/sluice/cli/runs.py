@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from sluice.cli import Context, cli, pass_context, redact_all
-from sluice.cli.format import age
+from sluice.cli.format import age, print_table
+from sluice.errors import RunError
 
 if TYPE_CHECKING:
     from sluice.model import RunState
@@ -59,10 +61,10 @@ def runs(click_ctx: click.Context, ctx: Context, limit: int) -> None:
         table.add_column(column, justify="right" if column not in ("id", "name") else "left")
     for s in states:
         table.add_row(
-            s.id, s.name, _status(s), f"{s.done:,}/{s.total:,}", f"{s.failed:,}",
+            escape(s.id), escape(s.name), _status(s), f"{s.done:,}/{s.total:,}", f"{s.failed:,}",
             f"[red]{s.dead:,}[/red]" if s.dead else "0", _rate(s), _eta(s),
         )  # fmt: skip
-    Console().print(table)
+    print_table(table)
 
 
 @runs.command("show")
@@ -76,7 +78,7 @@ def show(ctx: Context, run_id: str) -> None:
         ctx.emit(state.to_dict())
         return
     console = Console()
-    summary = Table(title=f"run {state.id} ({state.name})", show_header=False)
+    summary = Table(title=f"run {escape(state.id)} ({escape(state.name)})", show_header=False)
     summary.add_column(style="bold")
     summary.add_column()
     for key, value in [
@@ -91,7 +93,7 @@ def show(ctx: Context, run_id: str) -> None:
         ("checkpoint", "-" if state.checkpoint is None else repr(state.checkpoint)),
     ]:
         summary.add_row(key, value)
-    console.print(summary)
+    print_table(summary, console)
     stages = Table(title="stages")
     for column in ("#", "action", "total", "succeeded", "failed", "dead", "state"):
         stages.add_column(column, justify="right" if column not in ("action", "state") else "left")
@@ -101,7 +103,7 @@ def show(ctx: Context, run_id: str) -> None:
             str(s.index), s.action or "(any)", f"{s.total:,}", f"{s.succeeded:,}",
             f"{s.failed:,}", f"{s.dead:,}", where,
         )  # fmt: skip
-    console.print(stages)
+    print_table(stages, console)
 
 
 @runs.command("watch")
@@ -119,9 +121,14 @@ def watch(ctx: Context, run_id: str, interval: float) -> None:
 @click.argument("run_id")
 @pass_context
 def cancel(ctx: Context, run_id: str) -> None:
-    """Cancel a run: its remaining messages move to their DLQs (reason ``cancelled``)."""
+    """Cancel a run: its remaining messages move to their DLQs (reason ``cancelled``).
+    A run that has finished already is left as it is (exit status 1)."""
     with ctx.store() as store:
+        if (before := store.run_state(run_id)).finished:
+            raise RunError(f"run {run_id!r} has finished already ({before.status}): not cancelled")
         moved = store.cancel_run(run_id)
+        if (after := store.run_state(run_id)).status != "cancelled":
+            raise RunError(f"run {run_id!r} finished ({after.status}) before it could be cancelled")
     if ctx.as_json:
         ctx.emit({"run": run_id, "moved": moved})
     else:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import threading
 from types import FrameType
@@ -25,19 +27,29 @@ def scheduler(target: str, log_format: str) -> None:
     """Fire the cron schedules of TARGET (module:app) and scan its file watches until SIGTERM
     or Ctrl-C. Any number of schedulers may run on any machines: each tick is fired, and each
     file version enqueued, exactly once."""
-    from sluice.sources.scheduler import Scheduler
-    from sluice.worker.supervisor import configure_logging, load_app
-
-    configure_logging(log_format)
-    app = load_app(target)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # First, so that a stop asked for while the app is still loading is a clean stop too.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from sluice.observe.logs import Entries
+    from sluice.sources.scheduler import Scheduler
+    from sluice.worker.supervisor import configure_logging, load_app
+
+    configure_logging(log_format)
+    app = load_app(target)
+    service = Scheduler(app)
+    started = {
+        "event": "started",
+        "pid": os.getpid(),
+        "schedules": len(app.schedules),
+        "file_watches": len(service.scanners),
+    }
+    logging.getLogger("sluice.scheduler").info("%s", Entries([started]))
     try:
-        Scheduler(app).run(stop)
+        service.run(stop)
     finally:
         app.close()

@@ -6,20 +6,28 @@ import sys
 
 import click
 
-from sluice.cli import cli
+from sluice.cli import cli, count_option
 
 
 @cli.command()
 @click.argument("target")
 @click.option("--queues", default=None, help="Comma-separated queues (default: all the app's).")
-@click.option("--concurrency", default=10, show_default=True, help="Handler calls per process.")
-@click.option("--processes", default=1, show_default=True, help="Worker processes to run.")
+@count_option("--concurrency", 10, "Handler calls per process.")
+@count_option("--processes", 1, "Worker processes to run.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds running calls get to finish after SIGTERM / Ctrl-C; the messages of those "
+    "still running then are given back.",
+)
 @click.option(
     "--log-format",
     type=click.Choice(["json", "text"]),
     default="json",
     show_default=True,
-    help="One JSON line per message outcome, or plain text.",
+    help="JSON lines (one per outcome, each with a timestamp and level), or human text.",
 )
 @click.option(
     "--sources",
@@ -32,6 +40,7 @@ def worker(
     queues: str | None,
     concurrency: int,
     processes: int,
+    grace: float,
     log_format: str,
     sources: bool,
 ) -> None:
@@ -40,6 +49,9 @@ def worker(
 
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     if processes <= 1:
-        run_worker(target, names, concurrency, log_format, sources=sources)
+        run_worker(target, names, concurrency, log_format, sources=sources, grace=grace)
     else:
-        sys.exit(supervise(target, names, concurrency, processes, log_format, sources=sources))
+        code = supervise(
+            target, names, concurrency, processes, log_format, sources=sources, grace=grace
+        )
+        sys.exit(code)

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from sluice import codec
 from sluice.model import Message, Partial
 from sluice.worker.context import Context
 
@@ -38,7 +37,7 @@ def to_record(message: Message) -> dict[str, Any]:
     return {
         "messageId": str(message.id),
         "receiptHandle": str(message.receipt) if message.receipt else "",
-        "body": orjson.dumps(message.body).decode(),
+        "body": codec.dumps(message.body).decode(),
         "attributes": {
             "ApproximateReceiveCount": str(message.receive_count),
             "SentTimestamp": str(int(message.enqueued_at * 1000)),

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from sluice import App, Context, FileRefused, Message, Partial
+from sluice import App, Context, FileRefused, Message, Partial, codec
 
 QUEUE = "files"
 ACTION = "load_files"
@@ -50,8 +48,8 @@ def rows_of(content: bytes) -> list[tuple[str, int, float]]:
     """The rows of one file, validated: ``{"rows": [{"sku": str, "qty": int >= 0, "price":
     number}, ...]}``. ``ValueError`` names what is wrong."""
     try:
-        data = orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
+        data = codec.loads(content)
+    except ValueError as exc:
         raise ValueError(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise ValueError('expected an object with a "rows" list')
@@ -132,7 +130,7 @@ def one_file(n: int, rng: random.Random) -> tuple[str, str, bytes, int]:
              "price": round(rng.uniform(1, 500), 2)}
             for _ in range(rng.randrange(1, 20))
         ]  # fmt: skip
-        return kind, f"{folder}order-{n}.json", orjson.dumps({"rows": rows}), len(rows)
+        return kind, f"{folder}order-{n}.json", codec.dumps({"rows": rows}), len(rows)
     if kind == "invalid":
         broken = [b'{"rows": [{"sku": "A", "qty": 1,', b'{"rows": [{"sku": "B", "qty": "three"}]}']
         return kind, f"{folder}order-{n}.json", broken[n % 2], 0

@@ -11,16 +11,22 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
-
-from sluice.errors import BodyNotSerializable, ConfigError, MessageError, UnknownAction
+from sluice import codec
+from sluice.errors import BodyNotSerializable, ConfigError, MessageError
 from sluice.sources.patterns import Pattern, compile_pattern
 from sluice.store.events import Route
 
 if TYPE_CHECKING:
-    from sluice.app import App
+    from sluice.produce import Producer
+    from sluice.worker.actions import Action
+
+    class Routing(Producer, Protocol):
+        """What the bus needs of an app: its store, its messages, and its actions."""
+
+        def action_named(self, name: str, what: str = "", hint: str = "") -> Action: ...
+
 
 Transform = Callable[[dict[str, Any]], Any]
 REPLAY_PAGE = 500
@@ -64,7 +70,7 @@ def _time(value: datetime | str | float | None, now: float) -> tuple[str, float]
 class EventBus:
     """The rules of one app and the publish / replay paths through its store."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Routing) -> None:
         self.app = app
         self.rules: dict[str, Rule] = {}
 
@@ -79,9 +85,7 @@ class EventBus:
             raise ConfigError(f"a rule needs a non-empty name, got {name!r}")
         if name in self.rules:
             raise ConfigError(f"rule {name!r} is declared twice")
-        if action not in self.app.actions:
-            known = ", ".join(sorted(self.app.actions)) or "none registered"
-            raise UnknownAction(f"rule {name!r} routes to unknown action {action!r} ({known})")
+        self.app.action_named(action, f"rule {name!r}")
         rule = Rule(name, pattern, action, transform, compile_pattern(pattern))
         self.rules[name] = rule
         return rule
@@ -105,8 +109,8 @@ class EventBus:
         if not isinstance(detail, dict):
             raise MessageError(f"event detail must be a JSON object, got {type(detail).__name__}")
         try:
-            orjson.dumps(detail)
-        except TypeError as exc:
+            codec.encode_bytes(detail)
+        except BodyNotSerializable as exc:
             raise BodyNotSerializable(f"event detail is not JSON: {exc}") from None
         text, at = _time(time, self.app.store.clock())
         event = {

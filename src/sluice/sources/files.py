@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from sluice import codec
 from sluice.errors import ConfigError, FileRefused
 from sluice.sources.confine import lstat_below, regular_file, relative_file
 
 if TYPE_CHECKING:
-    from sluice.app import App
+    from sluice.produce import Producer
 
 
 def _relative_dir(value: object, what: str) -> str:
@@ -231,8 +230,8 @@ class FileScanner:
     has enqueued so that a scan only sends the store what changed; a fresh scanner (a
     restart) sends every present file once and the store's dedup ids drop the repeats."""
 
-    def __init__(self, app: App, watch: FileWatch) -> None:
-        self.app = app
+    def __init__(self, producer: Producer, watch: FileWatch) -> None:
+        self.producer = producer
         self.watch = watch
         self.log = logging.getLogger("sluice.files")
         self._sent: dict[str, tuple[int, int]] = {}
@@ -260,12 +259,12 @@ class FileScanner:
             for start in range(0, len(todo), self.watch.chunk_size):
                 chunk = todo[start : start + self.watch.chunk_size]
                 messages = [
-                    self.app.new_message(
+                    self.producer.new_message(
                         self.watch.action, seen.body(self.watch.root), dedup_id=seen.dedup_id
                     )
                     for seen in chunk
                 ]
-                results = self.app.store.enqueue(messages)
+                results = self.producer.store.enqueue(messages)
                 created = sum(r.created for r in results)
                 enqueued += created
                 repeats += len(chunk) - created
@@ -275,13 +274,13 @@ class FileScanner:
         if todo:
             self.log.info(
                 "%s",
-                orjson.dumps(
+                codec.encode(
                     {
                         "watch": str(self.watch.root / self.watch.prefix),
                         "action": self.watch.action,
                         "enqueued": enqueued,
                         "repeats": repeats,
                     }
-                ).decode(),
+                ),
             )
         return ScanResult(found, enqueued, repeats, settling)

@@ -7,10 +7,9 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-import orjson
-
 from sluice.errors import StoreUnavailable
-from sluice.sources.alarms import FailureWindow, evaluate
+from sluice.observe.alarms import FailureWindow, evaluate
+from sluice.observe.logs import Entries
 from sluice.sources.cron import plan
 from sluice.sources.files import FileScanner
 from sluice.store.base import Clock
@@ -59,15 +58,14 @@ class Scheduler:
             self.store.forget_events(now - self.app.event_retention)
             self._forgot_at = now
         for name, firing in evaluate(self.app, self._failures):
-            self.log.info("alarm %s %s", name, "firing" if firing else "cleared")
+            entry = {"event": "alarm", "alarm": name, "state": "firing" if firing else "cleared"}
+            self.log.log(logging.WARNING if firing else logging.INFO, "%s", Entries([entry]))
         fired = self.store.fire_due(plan, now)
-        for one in fired:
-            self.log.info(
-                "%s",
-                orjson.dumps(
-                    {"schedule": one.schedule, "tick": one.tick, "message_id": one.message_id}
-                ).decode(),
-            )
+        if fired:
+            self.log.info("%s", Entries([
+                {"event": "fired", "schedule": one.schedule, "tick": one.tick,
+                 "message_id": one.message_id} for one in fired
+            ]))  # fmt: skip
         self.fired += len(fired)
         return len(fired)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,7 +28,7 @@ class ApiError(Exception):
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        orjson.dumps(data),
+        codec.dumps(data),
         status_code=status,
         media_type="application/json",
         headers=headers,

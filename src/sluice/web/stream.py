@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import orjson
 from starlette.concurrency import run_in_threadpool
 
+from sluice import codec
 from sluice.app import App
 from sluice.errors import StoreError
 from sluice.model import RunState
@@ -27,7 +27,7 @@ def fingerprint(state: RunState) -> str:
 def frame(event: str, data: Any, event_id: str | None = None) -> bytes:
     """One SSE frame (the JSON is one line, so one ``data:`` field)."""
     head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
+    return f"{head}event: {event}\ndata: ".encode() + codec.dumps(data) + b"\n\n"
 
 
 async def run_events(

@@ -11,11 +11,11 @@ their timeout and gives the stuck runner's place to a new one.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,8 @@ class SyncCalls:
 
     ``run`` executes one call's handler in a handler thread; ``notify`` is called (from that
     thread) when finished calls wait to be collected with :meth:`collect`, once per batch of
-    them rather than once per call.
+    them rather than once per call. Every structure the event loop and the handler threads
+    share is touched under one lock.
     """
 
     def __init__(
@@ -60,12 +61,12 @@ class SyncCalls:
         self._run = run
         self._notify = notify
         self._limit = concurrency
-        self._executor = ThreadPoolExecutor(concurrency, "sluice-handler")
+        self._threads = DaemonThreads("sluice-handler")
+        self._lock = threading.Lock()  # guards everything below
         self._waiting: deque[Call] = deque()
         self._running: dict[int, Call] = {}
-        self._finished: deque[Call] = deque()
+        self._finished: list[Call] = []
         self._runners = 0
-        self._lock = threading.Lock()  # guards _runners and each call's done/timed_out switch
         self._notified = False
         self._closed = False
         self._pace: dict[str, float] = {}  # action -> moving average of seconds per call
@@ -73,53 +74,58 @@ class SyncCalls:
     # -- the event loop's side ------------------------------------------------------------------
     def submit(self, calls: list[Call]) -> None:
         """Queue calls and start as many runners as their expected duration asks for."""
-        self._waiting.extend(calls)
-        expected = sum(self._pace.get(c.action.name, UNKNOWN_PACE) for c in self._waiting)
+        with self._lock:
+            self._waiting.extend(calls)
+            pace = self._pace
+            expected = sum(pace.get(c.action.name, UNKNOWN_PACE) for c in self._waiting)
         self._start(max(1, math.ceil(expected / RUNNER_SHARE)))
 
     def watch(self, now: float) -> list[Call]:
         """Start runners for calls that wait too long; fail calls past their timeout and return
         them (their runners are written off: they stay stuck in the handler)."""
-        if self._waiting and now - self._waiting[0].queued >= GROW_AFTER:
-            self._start(len(self._waiting))
-        expired = []
-        for call in list(self._running.values()):
-            if call.started is not None and now - call.started > call.action.policy.timeout:
-                with self._lock:
-                    if call.done or call.timed_out:
-                        continue
-                    call.timed_out = True
-                    self._runners -= 1
-                self._running.pop(id(call), None)
-                expired.append(call)
-        if expired:
-            self._start(len(self._waiting))
+        with self._lock:
+            slow = bool(self._waiting) and now - self._waiting[0].queued >= GROW_AFTER
+            expired = [
+                call
+                for call in self._running.values()
+                if call.started is not None and now - call.started > call.action.policy.timeout
+            ]
+            for call in expired:
+                call.timed_out = True
+                self._runners -= 1
+                del self._running[id(call)]
+        if slow or expired:
+            self._start(self._limit)
         return expired
+
+    def running(self) -> int:
+        """Calls a runner has started and not finished (nor timed out)."""
+        with self._lock:
+            return len(self._running)
 
     def collect(self) -> list[Call]:
         """The calls finished since the last collect."""
-        self._notified = False
-        done = []
-        while self._finished:
-            done.append(self._finished.popleft())
+        with self._lock:
+            self._notified = False
+            done, self._finished = self._finished, []
         return done
 
     def close(self) -> None:
         """Start no more calls (thread-safe); :meth:`unstarted` then hands back the queued."""
-        self._closed = True
+        with self._lock:
+            self._closed = True
 
     def unstarted(self) -> list[Call]:
         """Take back the calls no runner has started."""
-        taken = []
-        while self._waiting:
-            try:
-                taken.append(self._waiting.popleft())
-            except IndexError:  # a runner took the last one (before it saw close())
-                break
+        with self._lock:
+            taken = list(self._waiting)
+            self._waiting.clear()
         return taken
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Let idle handler threads end; stuck ones end with their handler (they are daemon
+        threads, so they never keep the process alive)."""
+        self._threads.shutdown()
 
     def _start(self, wanted: int) -> None:
         with self._lock:
@@ -128,44 +134,79 @@ class SyncCalls:
                 return
             self._runners += start
         for _ in range(start):
-            self._executor.submit(self._runner)
+            self._threads.submit(self._runner)
 
     # -- the handler threads' side --------------------------------------------------------------
     def _runner(self) -> None:
         while True:
-            try:
-                if self._closed:
-                    raise IndexError
+            with self._lock:
+                if self._closed or not self._waiting:
+                    self._runners -= 1
+                    return
                 call = self._waiting.popleft()
-            except IndexError:
-                with self._lock:  # re-check under the lock: submit() may have queued meanwhile
-                    if not self._waiting or self._closed:
-                        self._runners -= 1
-                        return
-                continue
+                call.started = time.monotonic()
+                self._running[id(call)] = call
             if not self._call(call):
                 return  # timed out: the event loop gave this runner's place to another
 
     def _call(self, call: Call) -> bool:
-        call.started = started = time.monotonic()
-        self._running[id(call)] = call
         try:
             call.result = self._run(call)
         except BaseException as exc:  # the event loop maps it to an outcome
             call.error = exc
-        took = time.monotonic() - started
-        pace = self._pace.get(call.action.name)
-        self._pace[call.action.name] = took if pace is None else 0.8 * pace + 0.2 * took
+        assert call.started is not None
+        took = time.monotonic() - call.started
         with self._lock:
+            pace = self._pace.get(call.action.name)
+            self._pace[call.action.name] = took if pace is None else 0.8 * pace + 0.2 * took
             if call.timed_out:
                 return False
             call.done = True
-        self._running.pop(id(call), None)
-        self._finished.append(call)
-        if not self._notified:
-            self._notified = True
+            del self._running[id(call)]
+            self._finished.append(call)
+            notify, self._notified = not self._notified, True
+        if notify:
             try:
                 self._notify()
             except RuntimeError:  # the event loop is closed: the worker gave up on this call
                 return False
         return True
+
+
+class DaemonThreads:
+    """Runs submitted functions on daemon threads, reusing idle ones. A ThreadPoolExecutor's
+    threads are joined at interpreter exit, so one handler stuck past the shutdown grace
+    would keep the process alive until it returns."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._threads = 0
+
+    def submit(self, task: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if spawn:
+                self._threads += 1
+            else:
+                self._idle -= 1  # that idle thread takes this task
+            number = self._threads
+        self._tasks.put(task)
+        if spawn:
+            name = f"{self._name}_{number}"
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def shutdown(self) -> None:
+        """End every thread once it is idle."""
+        with self._lock:
+            threads, self._threads, self._idle = self._threads, 0, 0
+        for _ in range(threads):
+            self._tasks.put(None)
+
+    def _serve(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            task()
+            with self._lock:
+                self._idle += 1

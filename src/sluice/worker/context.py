@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from sluice.runs import RunRef
 
 if TYPE_CHECKING:
     from sluice.app import App
+
+
+SQLITE_TX_WARN = 3.0
+"""Seconds a handler may hold ``ctx.transaction`` on SQLite before the worker warns."""
 
 
 class OnceReservations:
@@ -56,6 +61,7 @@ class Context:
     reservations: OnceReservations = field(default_factory=OnceReservations)
     _tx_scope: AbstractContextManager[Any] | None = field(default=None, repr=False)
     _tx: Any = field(default=None, repr=False)
+    _tx_since: float = field(default=0.0, repr=False)
 
     @property
     def message(self) -> Message:
@@ -87,12 +93,18 @@ class Context:
     def transaction(self) -> Any:
         """A connection to the store's database (``sqlite3`` or ``psycopg``) in a transaction
         that commits together with this call's ack, or not at all: writes made through it
-        happen exactly once per message, crash or not. Sync handlers only."""
+        happen exactly once per message, crash or not. Sync handlers only.
+
+        On SQLite the transaction holds the store's write lock from the first use of
+        ``ctx.transaction`` until the ack is written, so every other worker's claims and acks
+        wait meanwhile: do slow work (HTTP calls, parsing) before touching it. The worker logs
+        a warning when a call holds it longer than ``SQLITE_TX_WARN`` seconds."""
         if self._tx is None:
             if self.is_async:
                 raise SluiceError("ctx.transaction is available to sync handlers only")
             self._tx_scope = self.app.store.begin()
             self._tx = self._tx_scope.__enter__()
+            self._tx_since = time.monotonic()
         return self._tx
 
     @property
@@ -104,6 +116,13 @@ class Context:
         scope, self._tx_scope, self._tx = self._tx_scope, None, None
         if scope is None:
             return
+        held = time.monotonic() - self._tx_since
+        if held > SQLITE_TX_WARN and self.app.store.url.startswith("sqlite"):
+            self.log.warning(
+                "action %r held ctx.transaction for %.1fs (message %d): on SQLite that holds "
+                "the store's write lock, so every other worker waited; do slow work before "
+                "the first use of ctx.transaction", self.message.action, held, self.message.id,
+            )  # fmt: skip
         if commit:
             scope.__exit__(None, None, None)
         else:

@@ -24,13 +24,14 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from sluice.blobs import reference
 from sluice.errors import Backoff, Discard, MessageError, Retry, StoreUnavailable
-from sluice.model import ActionStats, Message, Outcome, Partial, Receipt
+from sluice.model import ActionStats, Message, Outcome, OutcomeKind, Partial, Receipt
+from sluice.observe.logs import Entries
 from sluice.worker.actions import Action, Settled
 from sluice.worker.calls import Call, SyncCalls
 from sluice.worker.context import Context, OnceReservations
@@ -57,7 +58,9 @@ visible but global limits let it claim none."""
 
 class Worker:
     """Runs the handlers of ``app``'s actions for messages of ``queues`` (default: the queues
-    of every registered action). ``concurrency`` handler calls run at once in this process."""
+    of every registered action). ``concurrency`` handler calls run at once in this process.
+    On :meth:`stop`, running calls get ``grace`` seconds to finish; the messages of those that
+    do not are given back at once (their handler threads are abandoned)."""
 
     def __init__(
         self,
@@ -77,6 +80,8 @@ class Worker:
         self.concurrency = concurrency
         self.stop_when_idle = stop_when_idle
         self.poll = poll
+        if grace < 0:
+            raise ValueError(f"grace must be 0 seconds or more, got {grace!r}")
         self.grace = grace
         self.counts: Counter[str] = Counter()
         self.log = logging.getLogger("sluice.worker")
@@ -85,8 +90,7 @@ class Worker:
         self._buffers: dict[str, list[Message]] = {}
         self._buffered_since: dict[str, float] = {}
         self._running = 0  # calls dispatched and not settled
-        self._outcomes: list[Outcome] = []
-        self._log_lines: list[str] = []  # one JSON line per outcome, emitted by the completer
+        self._outcomes: list[tuple[Outcome, _Report]] = []  # for the completer to write
         self._once = OnceReservations()
         self._signals: dict[str, list[int]] = {}  # action -> [backoffs, successes] to report
         self._stats: dict[str, ActionStats] = {}  # running totals, reported every STATS_EVERY
@@ -203,14 +207,16 @@ class Worker:
         action = self.app.actions.get(message.action)
         if action is None:
             reason = f"unknown action {message.action!r}: no worker registers it"
-            self._finish([Outcome.dead(message.receipt, reason)], action=message.action)
+            outcome = Outcome.dead(message.receipt, reason)
+            self._finish([outcome], action=message.action, batch=[message])
             return
         key = reference(message.body) if self.app.blobs is not None else None
         if key is not None and self.app.blobs is not None:  # a claim check: fetch the body
             try:
                 body = orjson.loads(self.app.blobs.get(key))
             except MessageError as exc:
-                self._finish([Outcome.dead(message.receipt, str(exc))], action=message.action)
+                outcome = Outcome.dead(message.receipt, str(exc))
+                self._finish([outcome], action=message.action, batch=[message])
                 return
             message = dataclasses.replace(message, body=body)
         buffer = self._buffers.setdefault(action.name, [])
@@ -323,17 +329,15 @@ class Worker:
             message = f"timed out after {action.policy.timeout:g}s"
             outcomes = [self._retry(m, action, message) for m in batch]
         elif isinstance(result, _Completed):  # acked in the handler's own transaction
-            self._finish(result.outcomes, action=action.name, call=call, submit=False)
+            report = self._finish(result.outcomes, action=action.name, call=call, submit=False)
+            self._account([(o, report) for o in result.outcomes], result.stale,
+                          rolled_back=bool(result.stale))  # fmt: skip
             if action.on_settled is not None:
-                gone = set(result.stale)
-                fresh = [o for o in result.outcomes if o.receipt not in gone]
+                fresh = [] if result.stale else result.outcomes  # rolled back: none written
                 self._background(
                     self._run_hooks(self._settled(fresh, {m.id: (action, m) for m in batch}))
                 )
             self._once.release(ctx.once_keys)  # committed to the ledger, or rolled back
-            if result.stale:  # a lease had passed: the whole transaction was rolled back
-                self.counts["stale"] += len(result.stale)
-                self.log.warning("rolled back a call: %d leases had passed", len(result.stale))
             return
         elif error is None:
             outcomes = self._success(batch, result, ctx, action)
@@ -403,54 +407,80 @@ class Worker:
         return Outcome.retry(message.receipt, error, delay)
 
     def _finish(
-        self, outcomes: list[Outcome], *, action: str, call: Call | None = None, submit: bool = True
-    ) -> None:
-        """Log and count outcomes, stop heartbeating their messages, and hand them to the
-        completer unless they were already written (``submit=False``)."""
+        self,
+        outcomes: list[Outcome],
+        *,
+        action: str,
+        call: Call | None = None,
+        submit: bool = True,
+        batch: list[Message] | None = None,
+    ) -> _Report:
+        """Stop heartbeating the outcomes' messages and hand them to the completer unless they
+        were already written (``submit=False``). They are counted and logged once written,
+        as what the store made of them (see :meth:`_account`)."""
         stats = self._stats.get(action)
         if stats is None:
             stats = self._stats[action] = ActionStats(action)
+        took = None
+        if call is not None and call.started is not None:
+            took = time.monotonic() - call.started
+            stats.observe(took)
+        report = _Report(action, stats, call.batch if call is not None else batch or [], took)
         for outcome in outcomes:
             self._held.pop(outcome.receipt.message_id, None)
-            self.counts[outcome.kind] += 1
-        stats.processed += sum(1 for o in outcomes if o.kind == "ack")
-        stats.failed += sum(1 for o in outcomes if o.kind == "retry")
-        stats.dead += sum(1 for o in outcomes if o.kind == "dead")
-        if call is not None and call.started is not None:
-            stats.observe(time.monotonic() - call.started)
-        if self.log.isEnabledFor(logging.INFO):
-            self._log_outcomes(outcomes, action, call)
         if submit:
-            self._outcomes.extend(outcomes)
-        self._pending.set()  # the completer writes them and emits their log lines
+            self._outcomes.extend((outcome, report) for outcome in outcomes)
+            self._pending.set()  # the completer writes them
+        return report
 
-    def _log_outcomes(self, outcomes: list[Outcome], action: str, call: Call | None) -> None:
-        took = 0.0
-        if call is not None and call.started is not None:
-            took = round((time.monotonic() - call.started) * 1000, 1)
-        messages = {m.id: m for m in call.batch} if call is not None else {}
-        for outcome in outcomes:
-            message = messages.get(outcome.receipt.message_id)
-            self._log_lines.append(
-                orjson.dumps(
-                    {
-                        "action": action,
-                        "message_id": outcome.receipt.message_id,
-                        "run_id": message.run_id if message else None,
-                        "attempt": message.receive_count if message else None,
-                        "duration_ms": took,
-                        "outcome": outcome.kind,
-                        "error": outcome.error,
-                    }
-                ).decode()
-            )
+    def _account(
+        self,
+        written: list[tuple[Outcome, _Report]],
+        stale: list[Receipt],
+        *,
+        rolled_back: bool = False,
+    ) -> None:
+        """Count and log written outcomes as what the store did: ``stale`` (its lease had
+        passed: nothing changed), ``dead`` for a retry on the queue's last allowed receive,
+        ``rolled_back`` for every outcome of a call whose transaction a stale lease undid."""
+        gone = set(stale)
+        logging_on = self.log.isEnabledFor(logging.INFO)
+        lines: list[dict[str, Any]] = []
+        warnings: list[dict[str, Any]] = []
+        for outcome, report in written:
+            message = report.message(outcome.receipt.message_id)
+            error = outcome.error
+            if rolled_back:
+                kind: str = "rolled_back"
+                error = f"the lease of message {', '.join(str(r.message_id) for r in stale)} " \
+                        "had passed: the call's transaction was rolled back"  # fmt: skip
+            elif outcome.receipt in gone:
+                kind, error = "stale", "its lease had passed: the outcome changed nothing"
+            else:
+                kind = self._became(outcome, message)
+            self.counts[kind] += 1
+            if kind == "ack":
+                report.stats.processed += 1
+            elif kind == "retry":
+                report.stats.failed += 1
+            elif kind == "dead":
+                report.stats.dead += 1
+            if logging_on:
+                (lines if kind in ("ack", "retry", "dead") else warnings).append(
+                    report.entry(outcome.receipt.message_id, message, kind, error)
+                )
+        if lines:
+            self.log.info("%s", Entries(lines))
+        if warnings:
+            self.log.warning("%s", Entries(warnings))
 
-    def _emit_log_lines(self) -> None:
-        """One log record for the outcome lines gathered since the last: a record per outcome
-        cost more than the rest of a no-op call."""
-        if self._log_lines:
-            lines, self._log_lines = self._log_lines, []
-            self.log.info("%s", "\n".join(lines))
+    def _became(self, outcome: Outcome, message: Message | None) -> str:
+        """What the store makes of a fresh outcome: a retry of a message on its queue's last
+        allowed receive is dead-lettered (``max_receives``)."""
+        if outcome.kind != "retry" or message is None:
+            return outcome.kind
+        limit = self.store.policy(message.queue).max_receives
+        return "dead" if limit is not None and message.receive_count >= limit else "retry"
 
     # -- background services ----------------------------------------------------------------
     async def _complete_loop(self) -> None:
@@ -461,30 +491,28 @@ class Worker:
             await self._flush()
 
     async def _flush(self) -> None:
-        self._emit_log_lines()
         async with self._flushing:  # one write at a time: a second flush waits for the first
             if self._signals:
                 signals = {name: (b, s) for name, (b, s) in self._signals.items()}
                 self._signals = {}
                 await self._store_call(self.store.adapt, signals)
+            while self._outcomes:
+                written, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
+                batch = [outcome for outcome, _ in written]
+                try:
+                    stale = await self._store_call(self.store.complete, batch)
+                except BaseException:
+                    self._outcomes[:0] = written  # not written: the next flush tries again
+                    raise
+                self._once.release(key for outcome in batch for key in outcome.once)
+                if self._to_settle:
+                    await self._settle_flushed(batch, stale)
+                self._account(written, stale)
             if self._stats and (self._closing or time.monotonic() - self._stats_at >= STATS_EVERY):
                 self._stats_at = time.monotonic()
                 snapshot = [dataclasses.replace(one, buckets=list(one.buckets))
                             for one in self._stats.values()]  # fmt: skip
                 await self._store_call(self.store.put_action_stats, self.worker_id, snapshot)
-            while self._outcomes:
-                batch, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
-                try:
-                    stale = await self._store_call(self.store.complete, batch)
-                except BaseException:
-                    self._outcomes[:0] = batch  # not written: the next flush tries again
-                    raise
-                self._once.release(key for outcome in batch for key in outcome.once)
-                if self._to_settle:
-                    await self._settle_flushed(batch, stale)
-                if stale:
-                    self.counts["stale"] += len(stale)
-                    self.log.warning("%d outcomes were stale (their leases had passed)", len(stale))
 
     # -- settle hooks -----------------------------------------------------------------------
     def _background(self, work: Any) -> None:
@@ -514,10 +542,7 @@ class Worker:
             if owner is None:
                 continue
             action, message = owner
-            kind = outcome.kind
-            limit = self.store.policy(message.queue).max_receives
-            if kind == "retry" and limit is not None and message.receive_count >= limit:
-                kind = "dead"
+            kind = cast(OutcomeKind, self._became(outcome, message))
             by_action.setdefault(action.name, (action, []))[1].append(
                 Settled(message, kind, outcome.error)
             )
@@ -554,7 +579,7 @@ class Worker:
 
     async def _shutdown(self) -> None:
         """Give back what has not started; let running calls finish within the grace period;
-        give back the leases of those that do not."""
+        give back the leases of those that do not. Say what became of them."""
         assert self._sync is not None
         self._stop.set()
         self._sync.close()
@@ -568,6 +593,12 @@ class Worker:
             await self._store_call(self.store.release, receipts)
             for receipt in receipts:
                 self._held.pop(receipt.message_id, None)
+        running = self._running
+        if running:
+            self.log.info(
+                "stopping: waiting up to %gs (the grace period) for %d running calls; gave back "
+                "%d messages not started", self.grace, running, len(receipts),
+            )  # fmt: skip
         deadline = time.monotonic() + self.grace
         while self._running > 0 and (left := deadline - time.monotonic()) > 0:
             self._wake.clear()
@@ -577,6 +608,13 @@ class Worker:
         if unfinished:
             await self._store_call(self.store.release, unfinished)
             self._held.clear()
+        if running or receipts:
+            self.log.info(
+                "stopped: %d of %d running calls finished within the grace period (%gs); gave "
+                "back %d messages not started and %d messages of calls still running%s", running -
+                self._running, running, self.grace, len(receipts), len(unfinished),
+                f" (ids {', '.join(str(r.message_id) for r in unfinished)})" if unfinished else "",
+            )  # fmt: skip
 
     # -- helpers ----------------------------------------------------------------------------
     async def _store_call(self, method: Any, *args: Any) -> Any:
@@ -594,6 +632,38 @@ class Worker:
     async def _wait_event(event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
+
+
+@dataclass(slots=True)
+class _Report:
+    """What the log and the counters need to know of the outcomes of one call."""
+
+    action: str
+    stats: ActionStats
+    batch: list[Message]
+    took: float | None
+    _by_id: dict[int, Message] | None = None
+
+    def message(self, message_id: int) -> Message | None:
+        if len(self.batch) == 1:
+            return self.batch[0] if self.batch[0].id == message_id else None
+        if self._by_id is None:
+            self._by_id = {m.id: m for m in self.batch}
+        return self._by_id.get(message_id)
+
+    def entry(
+        self, message_id: int, message: Message | None, kind: str, error: str | None
+    ) -> dict[str, Any]:
+        """The log entry of one outcome."""
+        return {
+            "action": self.action,
+            "message_id": message_id,
+            "run_id": message.run_id if message else None,
+            "attempt": message.receive_count if message else None,
+            "duration_ms": 0.0 if self.took is None else round(self.took * 1000, 1),
+            "outcome": kind,
+            "error": error,
+        }
 
 
 @dataclass(frozen=True)

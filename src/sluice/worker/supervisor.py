@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING
 
 from sluice.errors import ConfigError
+from sluice.observe.logs import configure_logging as configure_logging
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -27,37 +27,38 @@ def load_app(target: str) -> App:
         raise ConfigError(f"expected module:attribute (like myproject.jobs:app), got {target!r}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import {module_name!r}: {exc}") from exc
-    app = getattr(module, attribute, None)
+    module = _import(module_name)
+    if not hasattr(module, attribute):
+        raise ConfigError(
+            f"module {module_name!r} has no attribute {attribute!r} (in {module.__file__})"
+        )
+    app = getattr(module, attribute)
     if not isinstance(app, App):
         raise ConfigError(f"{target!r} is not a sluice.App (found {type(app).__name__})")
     return app
 
 
-def configure_logging(log_format: str) -> None:
-    """One JSON line per outcome (``json``) or timestamped text, on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler.setFormatter(EachLine("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+def _import(module_name: str) -> ModuleType:
+    """The module, or a ConfigError telling a missing module from one that fails to import."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        if missing is None or not _is_prefix(missing, module_name):
+            raise ConfigError(
+                f"cannot import {module_name!r}: importing it failed with "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        raise ConfigError(
+            f"cannot import {module_name!r}: module {missing!r} not found on sys.path (which "
+            f"holds the current directory {os.getcwd()!r}); run from the project's directory "
+            "or add its directory to PYTHONPATH"
+        ) from exc
 
 
-class EachLine(logging.Formatter):
-    """Puts the prefix (time, level, logger) on every line of a multi-line message: the
-    worker logs the outcome lines of many messages as one record."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if "\n" not in message or record.exc_info or record.stack_info:
-            return super().format(record)
-        bare = logging.makeLogRecord({**record.__dict__, "msg": "", "args": ()})
-        head = super().format(bare)
-        return "\n".join(head + line for line in message.split("\n"))
+def _is_prefix(missing: str, module_name: str) -> bool:
+    """Whether the missing module is ``module_name`` itself or one of its parent packages."""
+    return module_name == missing or module_name.startswith(missing + ".")
 
 
 def run_worker(
@@ -67,6 +68,7 @@ def run_worker(
     log_format: str = "json",
     *,
     sources: bool = False,
+    grace: float = 30.0,
 ) -> None:
     """Load the app and run one worker in this process until SIGTERM / Ctrl-C; with
     ``sources``, a scheduler thread fires the app's cron schedules and scans its file
@@ -78,7 +80,7 @@ def run_worker(
     app = load_app(target)
     scheduler = Scheduler(app).start() if sources else None
     try:
-        Worker(app, queues=queues, concurrency=concurrency).run()
+        Worker(app, queues=queues, concurrency=concurrency, grace=grace).run()
     finally:
         if scheduler is not None:
             scheduler.stop()
@@ -93,6 +95,7 @@ def supervise(
     log_format: str = "json",
     *,
     sources: bool = False,
+    grace: float = 30.0,
 ) -> int:
     """Run ``processes`` worker processes; SIGTERM / Ctrl-C stops them all gracefully.
     With ``sources`` the first one also runs the sources. Returns the worst exit
@@ -103,7 +106,7 @@ def supervise(
         spawn.Process(
             target=run_worker,
             args=(target, queues, concurrency, log_format),
-            kwargs={"sources": sources and i == 0},
+            kwargs={"sources": sources and i == 0, "grace": grace},
             name=f"worker-{i}",
         )
         for i in range(processes)

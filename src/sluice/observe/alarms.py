@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sluice.errors import ConfigError, UnknownAction
+from sluice.errors import ConfigError
 from sluice.model import QueueStats, validate_queue_name
 
 if TYPE_CHECKING:
@@ -88,16 +88,6 @@ class Alarm:
         return found
 
 
-def declare(app: App, alarm: Alarm) -> Alarm:
-    if alarm.name in app.alarms:
-        raise ConfigError(f"alarm {alarm.name!r} is declared twice")
-    if alarm.action is not None and alarm.action not in app.actions:
-        known = ", ".join(sorted(app.actions)) or "none registered"
-        raise UnknownAction(f"alarm {alarm.name!r} names unknown action {alarm.action!r} ({known})")
-    app.alarms[alarm.name] = alarm
-    return alarm
-
-
 class FailureWindow:
     """Per-queue attempt totals seen by one evaluator, to turn running totals into a failure
     rate over the last ``window`` seconds."""
@@ -128,7 +118,8 @@ def _failure_rates(app: App, window: FailureWindow | None) -> dict[str, float | 
         action = app.actions.get(stats.action)
         if action is not None and action.policy.queue in totals:
             totals[action.policy.queue][0] += stats.processed
-            totals[action.policy.queue][1] += stats.failed
+            # Attempts that failed: retried, or dead-lettered (at max_receives, or discarded).
+            totals[action.policy.queue][1] += stats.failed + stats.dead
     now = app.store.clock()
     return {q: window.rate(q, now, p, f) for q, (p, f) in totals.items()}
 

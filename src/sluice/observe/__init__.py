@@ -1,0 +1,1 @@
+"""What sluice processes tell their operators: logs."""
