@@ -173,8 +173,3 @@ def load_stored(text: str | bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         shown = text if isinstance(text, str) else text.decode(errors="replace")
         return UnreadableBody(shown, str(exc))
-
-
-def size_of(text: str) -> int:
-    """Size in bytes of encoded JSON text (UTF-8)."""
-    return len(text.encode()) if not text.isascii() else len(text)
