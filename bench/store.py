@@ -584,6 +584,7 @@ def claim_params() -> dict[str, Any]:
         "max_receives": 5,
         "kept": 10,
         "n": BATCH,
+        "token": "0" * 32,  # PostgreSQL's claim takes one lease token per statement
     }
 
 

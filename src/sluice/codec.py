@@ -182,6 +182,14 @@ def load_stored(text: str | bytes) -> Any:
         return UnreadableBody(shown, str(exc))
 
 
-def size_of(text: str) -> int:
-    """Size in bytes of encoded JSON text (UTF-8)."""
-    return len(text.encode()) if not text.isascii() else len(text)
+def shown(body: Any) -> tuple[Any, str | None]:
+    """A stored body as a listing can show it: ``(body, None)``, or ``(None, why)`` for one
+    that cannot be read or written back as JSON (rows of older versions or other programs),
+    so one such message never breaks a listing."""
+    if isinstance(body, UnreadableBody):
+        return None, f"the stored body is not valid JSON ({body.error}): {body.text[:200]!r}"
+    try:
+        encode_bytes(body)
+    except BodyNotSerializable as exc:
+        return None, exc.detail
+    return body, None

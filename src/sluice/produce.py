@@ -122,10 +122,9 @@ def _culprit(producer: Producer, messages: list[NewMessage], size: int) -> int:
     first that fails the store's checks alone (looked for on the error path only)."""
     if len(messages) < size:
         return len(messages)
-    now = producer.store.clock()
     for index, message in enumerate(messages):
         try:
-            producer.store.prepare([message], now)
+            producer.store.validate([message])
         except MessageError:
             return index
     return 0

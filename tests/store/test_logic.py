@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sluice.model import ActionLimit, Outcome, QueuePolicy, Receipt
-from sluice.store.logic import ATTEMPTS_KEPT, add_attempt, budgets, pick, plan_outcomes
+from sluice.store.limits import budgets, pick
+from sluice.store.outcomes import ATTEMPTS_KEPT, add_attempt, plan_outcomes
 
 
 def test_add_attempt_keeps_only_the_most_recent() -> None:
@@ -108,7 +109,7 @@ def test_plan_outcomes_fences_and_dead_letters_after_max_receives() -> None:
 
 
 def test_adaptive_concurrency_halves_on_backoff_and_regrows_one_slot_per_window() -> None:
-    from sluice.store.logic import adapted
+    from sluice.store.limits import adapted
 
     assert adapted(None, 8, backoffs=1, successes=0) == 4.0
     assert adapted(4.0, 8, backoffs=3, successes=10) == 1.0  # never below one

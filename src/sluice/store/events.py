@@ -46,9 +46,15 @@ def archive(
         rows = store._sql(
             db,
             "event_insert",
-            {"id": event["id"], "source": event["source"], "detail_type": event["detail-type"],
-             "at": when, "envelope": orjson.dumps(event).decode(), "now": now},
-        )  # fmt: skip
+            {
+                "id": event["id"],
+                "source": event["source"],
+                "detail_type": event["detail-type"],
+                "at": when,
+                "envelope": orjson.dumps(event).decode(),
+                "now": now,
+            },
+        )
         new.append(bool(rows))
     return new
 
@@ -61,14 +67,15 @@ def route(
     claimed = []
     for one in routes:
         rows = store._sql(
-            db, "route_force" if force else "route_claim",
+            db,
+            "route_force" if force else "route_claim",
             {"event": one.event_id, "rule": one.rule, "now": now},
-        )  # fmt: skip
+        )
         claimed.append(bool(rows))
     chosen = [one for one, ok in zip(routes, claimed, strict=True) if ok]
     if not chosen:
         return [None] * len(routes)
-    rows = store.prepare([one.message for one in chosen], now)
+    rows = store._prepare([one.message for one in chosen], now)
     ids = iter(e.id for e in store._insert(db, rows, now))
     out: list[int | None] = []
     for one, ok in zip(routes, claimed, strict=True):
@@ -76,7 +83,8 @@ def route(
             out.append(None)
             continue
         message_id = next(ids)
-        store._sql(db, "route_set", {"event": one.event_id, "rule": one.rule,
-                                     "message": message_id})  # fmt: skip
+        store._sql(
+            db, "route_set", {"event": one.event_id, "rule": one.rule, "message": message_id}
+        )
         out.append(message_id)
     return out

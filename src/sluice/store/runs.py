@@ -83,9 +83,17 @@ def _read_run(store: Store, db: Any, run_id: str, lock: bool = False) -> _Run | 
         return None
     id_, name, status, stage, stages, on_complete, meta, checkpoint, started, finished = rows[0]
     return _Run(
-        id_, name, status, stage, tuple(_target(s) for s in orjson.loads(stages)),
-        _target(_load(on_complete)), _load(meta), _load(checkpoint), started, finished,
-    )  # fmt: skip
+        id_,
+        name,
+        status,
+        stage,
+        tuple(_target(s) for s in orjson.loads(stages)),
+        _target(_load(on_complete)),
+        _load(meta),
+        _load(checkpoint),
+        started,
+        finished,
+    )
 
 
 def _read_stages(store: Store, db: Any, run: _Run) -> tuple[StageState, ...]:
@@ -135,10 +143,10 @@ def start_keyed(store: Store, spec: RunSpec, first: NewMessage) -> tuple[str | N
     holding it (the newest run of that key once that message is gone)."""
     now = store.clock()
     base = keyed_base(first)
-    [row] = store.prepare([first], now)
+    [row] = store._prepare([first], now)
     for _ in range(3):  # PostgreSQL: a concurrent twin may take the free id first; look again
         try:
-            with store._transaction() as db:
+            with store._driver.write() as db:
                 newest, free = _generations(store, db, base)
                 create(store, db, dataclasses.replace(spec, id=free), now)
                 [done] = store._insert(db, [row._replace(run_id=free)], now)
@@ -207,8 +215,11 @@ def seal(store: Store, db: Any, run_id: str, now: float) -> None:
         raise UnknownRun(f"no run has id {run_id!r}")
     values = store._sql(db, "run_seal", {"run": run_id})
     if run.status == "discovering":
-        store._sql(db, "run_update", {"run": run_id, "status": "running", "stage": run.stage,
-                                      "finished": None})  # fmt: skip
+        store._sql(
+            db,
+            "run_update",
+            {"run": run_id, "status": "running", "stage": run.stage, "finished": None},
+        )
     advance(store, db, run_id, 0, values[0], now)
 
 
@@ -231,9 +242,18 @@ def state(store: Store, db: Any, run_id: str, now: float) -> RunState:
     if rate and run.status == "running":
         eta = max(total - done, 0) / rate
     return RunState(
-        run.id, run.name, run.status,  # type: ignore[arg-type]
-        run.stage, stages, run.meta, run.checkpoint, run.started_at, run.finished_at, rate, eta,
-    )  # fmt: skip
+        run.id,
+        run.name,
+        run.status,  # type: ignore[arg-type]
+        run.stage,
+        stages,
+        run.meta,
+        run.checkpoint,
+        run.started_at,
+        run.finished_at,
+        rate,
+        eta,
+    )
 
 
 def cancel(store: Store, db: Any, run_id: str, now: float) -> int:
@@ -244,8 +264,11 @@ def cancel(store: Store, db: Any, run_id: str, now: float) -> int:
         raise UnknownRun(f"no run has id {run_id!r}")
     if run.status in FINISHED:
         return 0
-    store._sql(db, "run_update", {"run": run_id, "status": "cancelled", "stage": run.stage,
-                                  "finished": now})  # fmt: skip
+    store._sql(
+        db,
+        "run_update",
+        {"run": run_id, "status": "cancelled", "stage": run.stage, "finished": now},
+    )
     moved = store._sql(db, "run_cancel_messages", {"run": run_id, "now": now})
     tallies = Tallies()
     for (stage,) in moved:
@@ -297,9 +320,16 @@ def apply(store: Store, db: Any, tallies: Tallies, now: float, refuse_sealed: bo
         found = store._sql(
             db,
             "run_count",
-            {"run": key[0], "stage": key[1], "total": tally.total, "succeeded": tally.succeeded,
-             "failed": tally.failed, "dead": tally.dead, "now": now},
-        )  # fmt: skip
+            {
+                "run": key[0],
+                "stage": key[1],
+                "total": tally.total,
+                "succeeded": tally.succeeded,
+                "failed": tally.failed,
+                "dead": tally.dead,
+                "now": now,
+            },
+        )
         if not found:
             if refuse_sealed:
                 raise UnknownRun(f"run {key[0]!r} has no stage {key[1]}")
@@ -328,14 +358,22 @@ def advance(
     if not fired:
         store._sql(db, "run_fire", {"run": run_id, "stage": stage, "now": now})
         summary = {
-            "run": run_id, "name": run.name, "stage": stage, "total": int(total),
-            "succeeded": int(succeeded), "dead": int(dead), "meta": run.meta,
-        }  # fmt: skip
+            "run": run_id,
+            "name": run.name,
+            "stage": stage,
+            "total": int(total),
+            "succeeded": int(succeeded),
+            "dead": int(dead),
+            "meta": run.meta,
+        }
         if stage < last:
             target = run.stages[stage + 1]
             assert target is not None  # RunSpec: every stage after the first has an action
-            store._sql(db, "run_update", {"run": run_id, "status": "running", "stage": stage + 1,
-                                          "finished": None})  # fmt: skip
+            store._sql(
+                db,
+                "run_update",
+                {"run": run_id, "status": "running", "stage": stage + 1, "finished": None},
+            )
             _enqueue(store, db, target, summary, now, run_id, stage + 1)
             return
         if run.on_complete is not None:
@@ -349,9 +387,13 @@ def advance(
     store._sql(
         db,
         "run_update",
-        {"run": run_id, "status": "failed" if failed else "succeeded", "stage": run.stage,
-         "finished": now},
-    )  # fmt: skip
+        {
+            "run": run_id,
+            "status": "failed" if failed else "succeeded",
+            "stage": run.stage,
+            "finished": now,
+        },
+    )
 
 
 def _enqueue(
@@ -363,7 +405,7 @@ def _enqueue(
     run_id: str | None,
     stage: int | None,
 ) -> None:
-    rows = store.prepare(
+    rows = store._prepare(
         [NewMessage(target.queue, body, target.action, run_id=run_id, run_stage=stage)], now
     )
     store._insert(db, rows, now, inside=True)

@@ -1,7 +1,9 @@
 """Loads each backend's named queries and versioned migrations from the ``.sql`` files here.
 
-``<backend>/queries.sql`` holds queries separated by ``-- name: NAME`` lines; every backend
-defines the same names. ``<backend>/migrations/NNNN_title.sql`` are applied in order.
+``<backend>/queries.sql`` holds queries separated by ``-- name: NAME`` lines. Every query the
+engine runs is defined by every backend under the same name; the few others are the backend's
+driver's own (``tests/store/test_query_contract.py`` checks both and lists those).
+``<backend>/migrations/NNNN_title.sql`` are applied in order.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
--- Named queries of the PostgreSQL backend. Lists are passed as arrays and read with unnest.
+-- Named queries of the PostgreSQL backend. Lists are passed as arrays and read with unnest; a
+-- list of pairs p arrives as two arrays p_0 and p_1; a batched write gets one array per column.
 -- Claims lock candidate rows FOR UPDATE SKIP LOCKED so concurrent claimers never wait on or
 -- take each other's messages.
 
@@ -65,7 +66,7 @@ GROUP BY action
 -- name: save_tokens
 UPDATE sluice_limits AS l
 SET tokens = t.tokens, refilled_at = greatest(l.refilled_at, %(now)s)
-FROM unnest(%(actions)s::text[], %(tokens)s::float8[]) AS t(action, tokens)
+FROM unnest(%(action)s::text[], %(tokens)s::float8[]) AS t(action, tokens)
 WHERE l.action = t.action
 
 -- name: reserve_ids
@@ -74,7 +75,7 @@ SELECT array_agg(nextval('sluice_message_ids')) FROM generate_series(1, %s)
 
 -- name: dedup_lookup
 SELECT d.queue, d.dedup_id, d.message_id FROM sluice_dedup AS d
-JOIN unnest(%(queues)s::text[], %(dedup_ids)s::text[]) AS k(queue, dedup_id)
+JOIN unnest(%(keys_0)s::text[], %(keys_1)s::text[]) AS k(queue, dedup_id)
   ON d.queue = k.queue AND d.dedup_id = k.dedup_id
 WHERE d.expires_at > %(now)s
 
@@ -97,9 +98,9 @@ SELECT pg_advisory_xact_lock_shared(7418500002)
 -- name: groups_exclusive_lock
 SELECT pg_advisory_xact_lock(7418500002)
 
--- name: insert_groups
+-- name: insert_group
 INSERT INTO sluice_groups (queue, group_id)
-SELECT * FROM unnest(%s::text[], %s::text[])
+SELECT * FROM unnest(%(queue)s::text[], %(group_id)s::text[])
 ON CONFLICT DO NOTHING
 
 -- name: notify
@@ -201,20 +202,20 @@ RETURNING m.run_id, m.run_stage
 UPDATE sluice_messages AS m
 SET queue = m.queue || '.dlq', source_queue = m.queue, dead_reason = d.reason,
     last_error = d.error, attempts = d.attempts, lease = NULL, visible_at = %(now)s
-FROM unnest(%(ids)s::bigint[], %(reasons)s::text[], %(errors)s::text[],
+FROM unnest(%(id)s::bigint[], %(reason)s::text[], %(error)s::text[],
             %(attempts)s::jsonb[]) AS d(id, reason, error, attempts)
 WHERE m.id = d.id
 
 -- name: ack_fenced
 DELETE FROM sluice_messages AS m
-USING unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+USING unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
 WHERE m.id = r.id AND m.lease = r.lease
 RETURNING m.id, m.run_id, m.run_stage
 
 -- name: ack_fenced_plain
 -- the autocommit fast path: messages of runs are left for a transaction that counts them
 DELETE FROM sluice_messages AS m
-USING unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+USING unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
 WHERE m.id = r.id AND m.lease = r.lease AND m.run_id IS NULL
 RETURNING m.id
 
@@ -226,20 +227,20 @@ FOR UPDATE
 -- name: retry
 UPDATE sluice_messages AS m
 SET lease = NULL, visible_at = r.at, last_error = r.error, attempts = r.attempts
-FROM unnest(%(ids)s::bigint[], %(at)s::float8[], %(errors)s::text[], %(attempts)s::jsonb[])
-     AS r(id, at, error, attempts)
+FROM unnest(%(id)s::bigint[], %(visible_at)s::float8[], %(error)s::text[],
+            %(attempts)s::jsonb[]) AS r(id, at, error, attempts)
 WHERE m.id = r.id
 
 -- name: extend
-UPDATE sluice_messages AS m SET visible_at = %s
-FROM unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+UPDATE sluice_messages AS m SET visible_at = %(visible_at)s
+FROM unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
 WHERE m.id = r.id AND m.lease = r.lease
 RETURNING m.id
 
 -- name: release
 UPDATE sluice_messages AS m
-SET lease = NULL, visible_at = %s, receive_count = greatest(m.receive_count - 1, 0)
-FROM unnest(%s::bigint[], %s::text[]) AS r(id, lease)
+SET lease = NULL, visible_at = %(visible_at)s, receive_count = greatest(m.receive_count - 1, 0)
+FROM unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
 WHERE m.id = r.id AND m.lease = r.lease
 RETURNING m.id, m.queue
 
@@ -301,7 +302,7 @@ WHERE NOT EXISTS (
 
 -- name: once_record
 INSERT INTO sluice_once (key, message_id, at)
-SELECT * FROM unnest(%s::text[], %s::bigint[], %s::float8[])
+SELECT * FROM unnest(%(key)s::text[], %(message_id)s::bigint[], %(at)s::float8[])
 ON CONFLICT (key) DO NOTHING
 
 -- name: once_seen
@@ -311,7 +312,9 @@ SELECT key FROM sluice_once WHERE key = ANY(%s::text[])
 SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NOT NULL FOR UPDATE
 
 -- name: adapt_write
-UPDATE sluice_limits SET effective = %s WHERE action = %s
+UPDATE sluice_limits AS l SET effective = t.effective
+FROM unnest(%(action)s::text[], %(effective)s::float8[]) AS t(action, effective)
+WHERE l.action = t.action
 
 -- name: dead_tuples
 SELECT n_dead_tup, n_live_tup FROM pg_stat_user_tables WHERE relname = 'sluice_messages'
@@ -393,6 +396,7 @@ SELECT run_id, run_stage, count(*) FROM gone GROUP BY run_id, run_stage
 SELECT count(*) FROM (
     SELECT 1 FROM sluice_messages WHERE queue = %(queue)s AND visible_at <= %(now)s
     LIMIT %(cap)s) AS visible
+
 -- name: put_schedule
 -- A changed expression or time zone restarts from the given next_at; otherwise the stored one
 -- stands, so redeclaring a schedule (every process does at start) neither skips nor repeats.
@@ -455,9 +459,6 @@ WHERE at >= %(since)s AND at < %(until)s
   AND (at > %(after_at)s OR (at = %(after_at)s AND id > %(after_id)s))
 ORDER BY at, id
 LIMIT %(n)s
-
--- name: event_routes
-SELECT rule, message_id FROM sluice_event_routes WHERE event_id = %(event)s ORDER BY rule
 
 -- name: events_forget
 DELETE FROM sluice_events WHERE published_at < %(before)s RETURNING 1

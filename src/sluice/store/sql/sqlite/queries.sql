@@ -1,4 +1,5 @@
--- Named queries of the SQLite backend. Lists are passed as JSON arrays and read with json_each.
+-- Named queries of the SQLite backend. Lists (and lists of pairs) are passed as JSON arrays and
+-- read with json_each; a batched write runs once per row.
 
 -- name: schema_create
 CREATE TABLE IF NOT EXISTS sluice_schema (version INTEGER NOT NULL)
@@ -44,6 +45,14 @@ DELETE FROM sluice_limits WHERE action = ?
 SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
 ORDER BY action
 
+-- name: limits_locked
+-- SQLite writes one transaction at a time: reading is locking
+SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
+ORDER BY action
+
+-- name: any_limit
+SELECT 1 FROM sluice_limits LIMIT 1
+
 -- name: in_flight_by_action
 SELECT action, count(*) FROM sluice_messages
 WHERE queue IN (SELECT name FROM sluice_queues) AND visible_at > ?
@@ -51,11 +60,14 @@ WHERE queue IN (SELECT name FROM sluice_queues) AND visible_at > ?
 GROUP BY action
 
 -- name: save_tokens
-UPDATE sluice_limits SET tokens = ?, refilled_at = max(coalesce(refilled_at, 0), ?) WHERE action = ?
+UPDATE sluice_limits SET tokens = :tokens, refilled_at = max(coalesce(refilled_at, 0), :now)
+WHERE action = :action
 
 -- name: dedup_lookup
-SELECT dedup_id, message_id FROM sluice_dedup
-WHERE queue = ? AND dedup_id IN (SELECT value FROM json_each(?)) AND expires_at > ?
+SELECT d.queue, d.dedup_id, d.message_id
+FROM json_each(:keys) AS k
+CROSS JOIN sluice_dedup AS d
+WHERE d.queue = k.value ->> 0 AND d.dedup_id = k.value ->> 1 AND d.expires_at > :now
 
 -- name: dedup_upsert
 INSERT INTO sluice_dedup (queue, dedup_id, message_id, expires_at) VALUES (?, ?, ?, ?)
@@ -71,7 +83,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 SELECT last_insert_rowid()
 
 -- name: insert_group
-INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (?, ?)
+INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (:queue, :group_id)
 
 -- name: claim_candidates
 -- Looks at the first :scan visible messages only: behind a long backlog of an action at its
@@ -146,13 +158,13 @@ RETURNING run_id, run_stage
 
 -- name: dead_letter
 UPDATE sluice_messages
-SET queue = queue || '.dlq', source_queue = queue, dead_reason = ?, last_error = ?,
-    attempts = ?, lease = NULL, visible_at = ?
-WHERE id = ?
+SET queue = queue || '.dlq', source_queue = queue, dead_reason = :reason, last_error = :error,
+    attempts = :attempts, lease = NULL, visible_at = :now
+WHERE id = :id
 
 -- name: ack_fenced
 DELETE FROM sluice_messages
-WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:receipts))
 RETURNING id, run_id, run_stage
 
 -- name: outcome_rows
@@ -161,19 +173,19 @@ WHERE id IN (SELECT value FROM json_each(?))
 
 -- name: retry
 UPDATE sluice_messages
-SET lease = NULL, visible_at = ?, last_error = ?, attempts = ?
-WHERE id = ?
+SET lease = NULL, visible_at = :visible_at, last_error = :error, attempts = :attempts
+WHERE id = :id
 
 -- name: extend
-UPDATE sluice_messages SET visible_at = ?
-WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+UPDATE sluice_messages SET visible_at = :visible_at
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:receipts))
 RETURNING id
 
 -- name: release
 UPDATE sluice_messages
-SET lease = NULL, visible_at = ?, receive_count = max(receive_count - 1, 0)
-WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
-RETURNING id
+SET lease = NULL, visible_at = :visible_at, receive_count = max(receive_count - 1, 0)
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:receipts))
+RETURNING id, queue
 
 -- name: has_visible
 SELECT 1 FROM sluice_messages
@@ -200,14 +212,17 @@ SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enque
 FROM sluice_messages WHERE queue = ? AND id > ? ORDER BY id LIMIT ?
 
 -- name: redrive_candidates
-SELECT id, source_queue, group_id, last_error, run_id, run_stage FROM sluice_messages
-WHERE queue = ?
+-- the dead letters chosen by id and/or by a case-sensitive substring of their last error
+SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
+WHERE queue = :dlq
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
 
 -- name: redrive
 UPDATE sluice_messages
 SET queue = source_queue, source_queue = NULL, dead_reason = NULL, receive_count = 0,
     lease = NULL, visible_at = :now, enqueued_at = :now
-WHERE id = :id AND queue = :dlq
+WHERE id IN (SELECT value FROM json_each(:ids)) AND queue = :dlq
 
 -- name: purge
 DELETE FROM sluice_messages WHERE queue = ?
@@ -225,7 +240,8 @@ WHERE NOT EXISTS (
     SELECT 1 FROM sluice_messages AS m WHERE m.queue = g.queue AND m.group_id = g.group_id)
 
 -- name: once_record
-INSERT INTO sluice_once (key, message_id, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING
+INSERT INTO sluice_once (key, message_id, at) VALUES (:key, :message_id, :at)
+ON CONFLICT (key) DO NOTHING
 
 -- name: once_seen
 SELECT key FROM sluice_once WHERE key IN (SELECT value FROM json_each(?))
@@ -234,7 +250,7 @@ SELECT key FROM sluice_once WHERE key IN (SELECT value FROM json_each(?))
 SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NOT NULL
 
 -- name: adapt_write
-UPDATE sluice_limits SET effective = ? WHERE action = ?
+UPDATE sluice_limits SET effective = :effective WHERE action = :action
 
 -- name: run_insert
 INSERT INTO sluice_runs (id, name, status, stage, stages, on_complete, meta, started_at)
@@ -301,13 +317,14 @@ RETURNING run_stage
 UPDATE sluice_run_stages SET fired = 1, finished_at = coalesce(finished_at, :now)
 WHERE run_id = :run
 
--- name: purge_runs
-SELECT run_id, run_stage, count(*) FROM sluice_messages
-WHERE queue = ? AND run_id IS NOT NULL GROUP BY run_id, run_stage
+-- name: purge_counted
+-- one row per message: SQLite has no DELETE inside WITH to group them in SQL
+DELETE FROM sluice_messages WHERE queue = ? RETURNING run_id, run_stage, 1
 
 -- name: backlog
 SELECT count(*) FROM (
     SELECT 1 FROM sluice_messages WHERE queue = :queue AND visible_at <= :now LIMIT :cap)
+
 -- name: put_schedule
 -- A changed expression or time zone restarts from the given next_at; otherwise the stored one
 -- stands, so redeclaring a schedule (every process does at start) neither skips nor repeats.
@@ -368,9 +385,6 @@ SELECT id, at, envelope, published_at FROM sluice_events
 WHERE at >= :since AND at < :until AND (at > :after_at OR (at = :after_at AND id > :after_id))
 ORDER BY at, id
 LIMIT :n
-
--- name: event_routes
-SELECT rule, message_id FROM sluice_event_routes WHERE event_id = :event ORDER BY rule
 
 -- name: events_forget
 DELETE FROM sluice_events WHERE published_at < :before RETURNING 1

@@ -1,0 +1,113 @@
+"""Claiming: lease visible messages under visibility, FIFO heads and global action limits."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sluice.model import Message, QueuePolicy
+from sluice.store import runs
+from sluice.store.limits import CLAIM_SCAN, Budgets, budgets, pick
+from sluice.store.outcomes import ATTEMPTS_KEPT, NEVER
+from sluice.store.rows import LimitRow, RunRef, message_from_row
+
+if TYPE_CHECKING:
+    from sluice.store.base import Store
+
+
+def claim(store: Store, queues: Sequence[str], n: int, lease: float | None) -> list[Message]:
+    """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
+    if n <= 0 or not queues:
+        return []
+    policies = [store.policy(q) for q in queues]
+    driver = store._driver
+    if driver.autocommit and not any(p.fifo for p in policies) and not store._limits_exist():
+        # One statement per queue, each atomic: the fast claim skips limited actions itself.
+        with driver.read() as db:
+            return _claim_each(store, db, policies, n, store.clock(), lease, None)
+    with driver.write() as db:
+        now = store.clock()  # read inside the transaction: on SQLite, under the write lock
+        budget = _budgets(store, db, now)
+        claimed = _claim_each(store, db, policies, n, now, lease, budget)
+        if budget is not None and budget.tokens:
+            tokens = [{"action": a, "tokens": t} for a, t in budget.tokens.items()]
+            driver.many(db, "save_tokens", tokens, now=now)
+    return claimed
+
+
+def _claim_each(
+    store: Store,
+    db: Any,
+    policies: Sequence[QueuePolicy],
+    n: int,
+    now: float,
+    lease: float | None,
+    budget: Budgets | None,
+) -> list[Message]:
+    """Claim from each queue in turn until ``n`` messages are claimed. The messages of one
+    claim may share a fresh random lease token (PostgreSQL's do; SQLite draws one per row): a
+    receipt is (message id, token), so it is still unique."""
+    claimed: list[Message] = []
+    token = secrets.token_hex(16)
+    for policy in policies:
+        want = n - len(claimed)
+        if want <= 0:
+            break
+        params = {
+            "queue": policy.name,
+            "now": now,
+            "until": now + (lease if lease is not None else policy.visibility_timeout),
+            "max_receives": policy.max_receives or NEVER,
+            "kept": ATTEMPTS_KEPT,
+            "n": want,
+            "token": token,
+        }
+        if budget is None and not policy.fifo:
+            rows = store._sql(db, "claim_next", params)
+        else:
+            rows = _claim_picked(store, db, policy, params, budget)
+        rows.sort(key=lambda row: row[0])
+        claimed.extend(message_from_row(row, claimed=True) for row in rows)
+        if len(rows) < want and policy.max_receives is not None:
+            exhaust(store, db, {**params, "scan": CLAIM_SCAN}, now)
+    return claimed
+
+
+def _claim_picked(
+    store: Store, db: Any, policy: QueuePolicy, params: dict[str, Any], budget: Budgets | None
+) -> list[Any]:
+    """Claim by choosing candidates first: FIFO heads, or within global limits."""
+    query = "claim_candidates_fifo" if policy.fifo else "claim_candidates"
+    want = params["n"]
+    blocked = budget.blocked if budget is not None else []
+    fetch = want if budget is None else want * 2 + 8
+    candidates = store._sql(
+        db, query, {**params, "scan": fetch + CLAIM_SCAN, "blocked": blocked, "n": fetch}
+    )
+    if budget is None:
+        ids = [candidate[0] for candidate in candidates[:want]]
+    else:
+        ids = pick(candidates, want, budget)
+    if not ids:
+        return []
+    return store._sql(db, "claim_ids", {**params, "ids": ids})
+
+
+def _budgets(store: Store, db: Any, now: float) -> Budgets | None:
+    if not store._sql(db, "limits"):
+        return None
+    # Locked (on PostgreSQL) so concurrent claimers spend the same slots and tokens in turn.
+    rows = [LimitRow(*row) for row in store._sql(db, "limits_locked")]
+    limited = [row.action for row in rows if row.concurrency is not None]
+    in_flight = dict(store._sql(db, "in_flight_by_action", (now, limited)))
+    return budgets(((row.limit(), row.tokens, row.refilled_at) for row in rows), in_flight, now)
+
+
+def exhaust(store: Store, db: Any, params: dict[str, Any], now: float) -> int:
+    """Dead-letter visible messages out of receives and count them in their runs, atomically
+    (a savepoint when a transaction is open already)."""
+    with store._driver.nested(db):
+        dead = [RunRef(*row) for row in store._sql(db, "dead_letter_exhausted", params)]
+        runs.dead_lettered(store, db, dead, now)
+    return len(dead)

@@ -1,0 +1,156 @@
+"""Settling leased messages: acks (with children and once keys), retries, dead letters, and
+the fenced lease changes (extend, release)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sluice.model import Outcome, Receipt
+from sluice.store import runs
+from sluice.store.driver import Pairs
+from sluice.store.outcomes import DeadLetter, outcome_rows, plan_outcomes
+from sluice.store.rows import OutcomeRow, Row, RunRef
+
+if TYPE_CHECKING:
+    from sluice.store.base import Store
+
+
+def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[Receipt]:
+    """Apply ack / retry / dead-letter outcomes in one transaction (``tx``'s if given);
+    return the stale receipts."""
+    if not outcomes:
+        return []
+    now = store.clock()
+    children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
+    driver = store._driver
+    if driver.autocommit and tx is None and _all_plain_acks(outcomes):
+        outcomes = _ack_plain(store, outcomes)
+        if not outcomes:
+            return []
+        children = [[] for _ in outcomes]
+    stale: list[Receipt] = []
+    with driver.joined(tx) if tx is not None else driver.write() as db:
+        tallies = runs.Tallies()
+        spawned = _ack(store, db, outcomes, children, tallies, stale, now)
+        others = [o for o in outcomes if o.kind != "ack"]
+        if others:
+            stale.extend(_retry_or_dead(store, db, others, tallies, now))
+        if spawned:  # before the parents' counts, so a stage cannot finish under them
+            store._insert(db, spawned, now, inside=True)
+        if tallies:
+            runs.apply(store, db, tallies, now)
+    return stale
+
+
+def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
+    return all(o.kind == "ack" and not o.children and not o.once for o in outcomes)
+
+
+def _receipts(outcomes: Sequence[Outcome]) -> Pairs:
+    return Pairs([o.receipt.message_id for o in outcomes], [o.receipt.token for o in outcomes])
+
+
+def _ack_plain(store: Store, acks: Sequence[Outcome]) -> list[Outcome]:
+    """Ack plain messages with one autocommit statement; return the acks left for the general
+    path: messages of runs (their counters move in the same transaction) and stale receipts."""
+    with store._driver.read() as db:
+        rows = store._sql(db, "ack_fenced_plain", {"receipts": _receipts(acks)})
+    deleted = {row[0] for row in rows}
+    rest = []
+    for outcome in acks:
+        if outcome.receipt.message_id in deleted:
+            deleted.discard(outcome.receipt.message_id)
+        else:  # a message of a run, or stale (a second outcome for one message is)
+            rest.append(outcome)
+    return rest
+
+
+def _ack(
+    store: Store,
+    db: Any,
+    outcomes: Sequence[Outcome],
+    children: Sequence[Sequence[Row]],
+    tallies: runs.Tallies,
+    stale: list[Receipt],
+    now: float,
+) -> list[Row]:
+    """Delete the fenced acked messages, record their once keys; return their children."""
+    acks = [o for o in outcomes if o.kind == "ack"]
+    if not acks:
+        return []
+    found = store._sql(db, "ack_fenced", {"receipts": _receipts(acks)})
+    deleted = {id_: (run_id, stage) for id_, run_id, stage in found}
+    spawned: list[Row] = []
+    once: list[dict[str, Any]] = []
+    for index, outcome in enumerate(outcomes):
+        if outcome.kind != "ack":
+            continue
+        message_id = outcome.receipt.message_id
+        run = deleted.pop(message_id, None)
+        if run is None:
+            stale.append(outcome.receipt)
+            continue
+        tallies.add(*run, succeeded=1)
+        spawned.extend(runs.inherit(children[index], *run))
+        once.extend({"key": key, "message_id": message_id, "at": now} for key in outcome.once)
+    store._driver.many(db, "once_record", once)
+    return spawned
+
+
+def _retry_or_dead(
+    store: Store, db: Any, others: Sequence[Outcome], tallies: runs.Tallies, now: float
+) -> list[Receipt]:
+    """Write the retries and dead letters of fenced outcomes; return the stale receipts."""
+    ids = [o.receipt.message_id for o in others]
+    found = [OutcomeRow(*row) for row in store._sql(db, "outcome_rows", (ids,))]
+    plan = plan_outcomes(others, outcome_rows(found), store.policy, now)
+    run_of = {row.id: RunRef(row.run_id, row.run_stage) for row in found}
+    for retry in plan.retries:
+        tallies.add(*run_of[retry.id], failed=1)
+    for dead in plan.dead:
+        tallies.add(*run_of[dead.id], dead=1)
+    json = store._driver.json
+    retries = [
+        {"id": r.id, "visible_at": r.visible_at, "error": r.error, "attempts": json(r.attempts)}
+        for r in plan.retries
+    ]
+    store._driver.many(db, "retry", retries)
+    write_dead(store, db, plan.dead, now)
+    return plan.stale
+
+
+def write_dead(store: Store, db: Any, dead: Sequence[DeadLetter], now: float) -> None:
+    """Move messages to their DLQs with their reasons, errors and attempt histories."""
+    json = store._driver.json
+    letters = [
+        {"id": d.id, "reason": d.reason, "error": d.error, "attempts": json(d.attempts)}
+        for d in dead
+    ]
+    store._driver.many(db, "dead_letter", letters, now=now)
+
+
+def fenced(
+    store: Store, query: str, receipts: Sequence[Receipt], visible_at: float, notify: bool = False
+) -> list[Receipt]:
+    """Run a lease change (``extend``, ``release``) on the receipts that still hold their
+    lease; return the stale ones. ``notify``: the messages become visible, wake waiters."""
+    if not receipts:
+        return []
+    driver = store._driver
+    params = {
+        "visible_at": visible_at,
+        "receipts": Pairs([r.message_id for r in receipts], [r.token for r in receipts]),
+    }
+    with driver.write() if notify else driver.auto() as db:
+        rows = store._sql(db, query, params)
+        if notify and rows:
+            driver.notify(db, sorted({row[1] for row in rows}))
+    fresh = {row[0] for row in rows}
+    stale = []
+    for receipt in receipts:
+        if receipt.message_id in fresh:
+            fresh.discard(receipt.message_id)
+        else:
+            stale.append(receipt)
+    return stale

@@ -1,0 +1,110 @@
+"""The driver protocol: all that differs between databases, under the one store engine.
+
+The engine (:class:`sluice.store.base.Store` and the modules it calls) holds every algorithm and
+speaks to its database only through a :class:`Driver`: transactions, named queries from the
+backend's ``sql/<backend>/queries.sql`` (the same names on every backend, see
+``tests/store/test_query_contract.py``), batched writes, message insertion with id assignment,
+wake-ups, and upkeep. A new backend is a new driver and a new ``queries.sql``.
+
+Parameters cross the seam as Python values: a list is one array parameter (a JSON array on
+SQLite, an array on PostgreSQL), :class:`Pairs` a list of pairs, :meth:`Driver.json` a JSON
+document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from sluice.store.rows import Row
+
+Params = Mapping[str, Any] | Sequence[Any]
+
+
+class Pairs(NamedTuple):
+    """Two parallel lists passed as one list of pairs (``firsts[i]``, ``seconds[i]``)."""
+
+    firsts: Sequence[Any]
+    seconds: Sequence[Any]
+
+
+class Stored(NamedTuple):
+    """What :meth:`Driver.insert` stored: row indexes with their new ids, and the dedup keys
+    that a concurrent writer took first (those rows were not stored)."""
+
+    indexes: list[int]
+    ids: list[int]
+    lost: list[tuple[str, str]]
+
+
+class Driver(Protocol):
+    """One database's connections, SQL dialect and upkeep."""
+
+    backend: str
+    """The name of the backend's SQL folder (``sqlite``, ``postgres``)."""
+    url: str
+    """The database URL, password redacted."""
+    autocommit: bool
+    """Whether single-statement calls may skip an explicit transaction (the fast paths)."""
+
+    # -- transactions ----------------------------------------------------------------------
+    def write(self) -> AbstractContextManager[Any]:
+        """A write transaction; yields the handle :meth:`rows` takes."""
+
+    def auto(self) -> AbstractContextManager[Any]:
+        """A handle for one atomic write statement (autocommit where there is one)."""
+
+    def read(self) -> AbstractContextManager[Any]:
+        """A handle for reads (and the fast paths' single statements, where autocommit)."""
+
+    def nested(self, db: Any) -> AbstractContextManager[Any]:
+        """A savepoint inside ``db`` (where a statement must be atomic with its follow-ups)."""
+
+    def begin(self) -> AbstractContextManager[Any]:
+        """A user transaction yielding the native connection (see ``Store.begin``)."""
+
+    def joined(self, tx: Any) -> AbstractContextManager[Any]:
+        """The handle for running the store's queries inside the user transaction ``tx``."""
+
+    # -- queries ---------------------------------------------------------------------------
+    def rows(self, db: Any, name: str, params: Params = ()) -> list[Any]:
+        """Run the named query; its rows ([] if it returns none)."""
+
+    def count(self, db: Any, name: str, params: Params = ()) -> int:
+        """Run the named query; how many rows it changed."""
+
+    def many(self, db: Any, name: str, rows: Sequence[Mapping[str, Any]], **shared: Any) -> None:
+        """Run the named write once per row (or once for all rows: PostgreSQL reads each key
+        as an array), with the ``shared`` parameters common to every row."""
+
+    def json(self, value: Any) -> Any:
+        """``value`` as a JSON parameter."""
+
+    # -- messages --------------------------------------------------------------------------
+    def insert(self, db: Any, rows: Sequence[Row], indexes: Sequence[int], now: float) -> Stored:
+        """Insert ``rows[i]`` for ``i`` in ``indexes`` with ascending new ids, and record their
+        dedup ids (a dedup id a concurrent writer stored first is *lost*: its row is skipped)."""
+
+    def lock_groups(self, db: Any, exclusive: bool) -> None:
+        """Guard FIFO group rows: shared while adding some, exclusive while dropping empty ones."""
+
+    def notify(self, db: Any, queues: Sequence[str]) -> None:
+        """Wake waiters of ``queues`` when ``db`` commits."""
+
+    def wait(self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]) -> bool:
+        """Block until ``ready(db)`` (new work may be in ``queues``) or ``timeout`` passes."""
+
+    # -- schema and upkeep -----------------------------------------------------------------
+    def lock_schema(self, db: Any) -> None:
+        """Serialize concurrent migrations."""
+
+    def run_script(self, db: Any, script: str) -> None:
+        """Run one migration script."""
+
+    def upkeep(self) -> None:
+        """Database maintenance after housekeeping (vacuum when bloated)."""
+
+    def close(self) -> None:
+        """Release connections."""

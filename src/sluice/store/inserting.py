@@ -1,0 +1,109 @@
+"""Putting messages in: validation before any transaction, then dedup, ids, FIFO groups and run
+totals inside one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sluice import codec
+from sluice.errors import MessageError, MessageTooLarge
+from sluice.model import DEFAULT_GROUP, Enqueued, NewMessage, QueuePolicy
+from sluice.store import runs
+from sluice.store.dedup import split_dedup
+from sluice.store.driver import Pairs
+from sluice.store.rows import Row
+
+if TYPE_CHECKING:
+    from sluice.store.base import Store
+
+INFINITY = float("inf")
+
+
+def prepare(store: Store, messages: Sequence[NewMessage], now: float) -> list[Row]:
+    """Validate and encode messages before any transaction, so a bad one stores nothing."""
+    rows = []
+    policies: dict[str, QueuePolicy] = {}
+    for index, message in enumerate(messages):
+        policy = policies.get(message.queue)
+        if policy is None:
+            policy = policies[message.queue] = store.policy(message.queue)
+        raw = codec.encode_bytes(message.body)
+        if len(raw) > policy.max_message_bytes:
+            raise MessageTooLarge(len(raw), policy.max_message_bytes, policy.name)
+        if message.delay < 0:
+            raise MessageError(f"message {index}: delay must be >= 0, got {message.delay}")
+        visible_at = now + message.delay
+        if message.not_before is not None:
+            visible_at = max(visible_at, message.not_before)
+        group = message.group
+        if policy.fifo and group is None:
+            group = DEFAULT_GROUP
+        expires = None
+        if message.dedup_id is not None:
+            expires = INFINITY if policy.dedup_window is None else now + policy.dedup_window
+        rows.append(
+            Row(
+                policy.name,
+                message.action,
+                raw.decode(),
+                group,
+                message.dedup_id,
+                message.run_id,
+                now,
+                visible_at,
+                expires,
+                message.run_stage,
+            )
+        )
+    return rows
+
+
+def insert(
+    store: Store, db: Any, rows: Sequence[Row], now: float, inside: bool = False
+) -> list[Enqueued]:
+    """Insert prepared rows in the open transaction ``db`` (dedup, FIFO groups, run totals;
+    ``inside``: spawned by the store or a handler, allowed into sealed stages)."""
+    if any(row.run_id is not None for row in rows):
+        rows = runs.assign_stages(store, db, rows)
+    split = split_dedup(rows)
+    existing = dedup_lookup(store, db, split.keys, now)
+    new = split.new_rows(existing)
+    if not new:
+        return split.results([], [], existing)
+    stored = store._driver.insert(db, rows, new, now)
+    if stored.lost:
+        # A concurrent producer committed the same dedup id first (the driver waited for
+        # it): its message stands, and ours was not inserted.
+        existing.update(dedup_lookup(store, db, stored.lost, now))
+    new = stored.indexes
+    open_groups(store, db, fifo_groups(store, rows, new))
+    store._driver.notify(db, sorted({rows[i].queue for i in new}))
+    runs.count_new(store, db, (rows[i] for i in new if rows[i].run_id is not None), now, inside)
+    return split.results(new, stored.ids, existing)
+
+
+def dedup_lookup(
+    store: Store, db: Any, keys: Sequence[tuple[str, str]], now: float
+) -> dict[tuple[str, str], int]:
+    """The live messages these (queue, dedup id) keys name."""
+    if not keys:
+        return {}
+    pairs = Pairs([q for q, _ in keys], [d for _, d in keys])
+    found = store._sql(db, "dedup_lookup", {"keys": pairs, "now": now})
+    return {(queue, dedup_id): message_id for queue, dedup_id, message_id in found}
+
+
+def fifo_groups(store: Store, rows: Sequence[Row], indexes: Sequence[int]) -> list[tuple[str, str]]:
+    """The distinct (queue, group) pairs of the FIFO rows among ``indexes``, sorted."""
+    fifo = {name for name in {rows[i].queue for i in indexes} if store.policy(name).fifo}
+    if not fifo:
+        return []
+    return sorted({(rows[i].queue, rows[i].group or "") for i in indexes if rows[i].queue in fifo})
+
+
+def open_groups(store: Store, db: Any, groups: Sequence[tuple[str, str]]) -> None:
+    """Make sure these FIFO (queue, group) rows exist."""
+    if groups:
+        store._driver.lock_groups(db, exclusive=False)
+        store._driver.many(db, "insert_group", [{"queue": q, "group_id": g} for q, g in groups])
