@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sluice.store import Store
 
 MAINTENANCE_EVERY = 30.0
-"""Seconds between housekeeping passes (Store.expire) of each worker."""
+"""Seconds between housekeeping passes (Store.housekeep) of each worker."""
 STATS_EVERY = 2.0
 """Seconds between reports of a worker's per-action counters (for metrics)."""
 
@@ -50,7 +50,7 @@ class Leases:
 
 class Housekeeper:
     """Three periodic jobs: extend the held leases every third of the lease, run
-    ``Store.expire`` every ``MAINTENANCE_EVERY`` seconds, and report the counters every
+    ``Store.housekeep`` every ``MAINTENANCE_EVERY`` seconds, and report the counters every
     ``STATS_EVERY`` seconds when they changed."""
 
     def __init__(
@@ -98,7 +98,7 @@ class Housekeeper:
     async def maintain(self) -> None:
         """Housekeeping any worker may do (it is idempotent): retention, receives run out,
         dedup ids and FIFO groups past their time, table bloat."""
-        expired = await self._store_call(self.store.expire)
+        expired = await self._store_call(self.store.housekeep)
         if expired:
             self.log.info("dead-lettered %d expired or exhausted messages", expired)
 
