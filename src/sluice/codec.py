@@ -41,8 +41,9 @@ class UnreadableBody:
 
 
 def dumps(data: Any, *, indent: bool = False) -> bytes:
-    """JSON bytes of data sluice made itself (API answers, log lines, CLI output), which needs
-    none of :func:`encode_bytes`' checks; ``indent`` for people."""
+    """JSON bytes of a value known to be JSON-safe (built by sluice, like an API answer or a
+    log line, or read back from the store): none of :func:`encode_bytes`' checks, which parse
+    the text back whenever it holds a ``null``; ``indent`` for people."""
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else 0)
 
 
@@ -76,13 +77,6 @@ def encode_bytes(body: Any) -> bytes:
         if fault is not None:
             raise BodyNotSerializable(f"message body cannot be stored as JSON: {fault}")
     return raw
-
-
-def encode_known(value: Any) -> bytes:
-    """JSON bytes of a value known to be JSON-safe (built by sluice, like a log line, or read
-    back from the store): none of :func:`encode_bytes`' checks, which parse the text back
-    whenever it holds a ``null``."""
-    return orjson.dumps(value)
 
 
 def _deepest_orjson_writes() -> int:

@@ -191,6 +191,25 @@ def test_a_message_no_worker_knows_is_dead_lettered_not_retried(url: str) -> Non
     app.close()
 
 
+def test_a_message_whose_stored_body_is_unreadable_is_dead_lettered_unhandled(url: str) -> None:
+    from tests.conformance.helpers import overwrite_body
+
+    app = make_app(url)
+    seen: list[Any] = []
+
+    @app.action(queue="jobs")
+    def known(body: Any, ctx: Context) -> None:
+        seen.append(body)
+
+    [broken, fine] = [app.enqueue("known", {"n": n}) for n in (1, 2)]
+    overwrite_body(app.store, broken, "{not json")  # as another program could have left it
+    app.work(stop_when_idle=True)
+    [dead] = app.store.dlq_list("jobs")
+    assert dead.id == broken and "not valid JSON" in (dead.dead_reason or "")
+    assert seen == [{"n": 2}]  # the handler never got the unreadable body
+    app.close()
+
+
 def test_a_handler_past_its_timeout_is_failed(url: str) -> None:
     app = make_app(url, max_receives=1)
     release = threading.Event()

@@ -25,7 +25,7 @@ class Entries:
         self.items = items
 
     def __str__(self) -> str:
-        return "\n".join(codec.encode_known(item).decode() for item in self.items)
+        return "\n".join(codec.dumps(item).decode() for item in self.items)
 
 
 def entries_of(record: logging.LogRecord) -> list[dict[str, Any]] | None:
@@ -47,14 +47,14 @@ class JsonLines(logging.Formatter):
         items = entries_of(record)
         if items is not None:
             # The head's fields, encoded once, open each entry's object (none is empty).
-            prefix = codec.encode_known(head)[:-1] + b","
-            return b"\n".join(prefix + codec.encode_known(i)[1:] for i in items if i).decode()
+            prefix = codec.dumps(head)[:-1] + b","
+            return b"\n".join(prefix + codec.dumps(i)[1:] for i in items if i).decode()
         line = {**head, "message": record.getMessage()}
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         elif record.stack_info:
             line["error"] = self.formatStack(record.stack_info)
-        return codec.encode_known(line).decode()
+        return codec.dumps(line).decode()
 
 
 class EachLine(logging.Formatter):
@@ -80,7 +80,7 @@ def _human(item: dict[str, Any]) -> str:
         if key in ("outcome", "event") or value is None:
             continue
         text = value if isinstance(value, str) and value.isprintable() and " " not in value \
-            else codec.encode_known(value).decode()  # fmt: skip
+            else codec.dumps(value).decode()  # fmt: skip
         words.append(f"{key}={text}")
     return " ".join(words)
 

@@ -41,8 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-import orjson
-
+from sluice import codec
 from sluice.errors import UnknownQueue
 from sluice.model import (
     ActionLimit,
@@ -409,7 +408,7 @@ class Store:
         with self._driver.read() as db:
             rows = self._sql(db, "events_between", {**window, "n": limit})
         return [
-            (float(at), ArchivedEvent(id_, orjson.loads(envelope), float(published)))
+            (float(at), ArchivedEvent(id_, codec.loads(envelope), float(published)))
             for id_, at, envelope, published in rows
         ]
 

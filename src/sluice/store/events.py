@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import orjson
-
+from sluice import codec
 from sluice.model import NewMessage
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ def archive(
                 "source": event["source"],
                 "detail_type": event["detail-type"],
                 "at": when,
-                "envelope": orjson.dumps(event).decode(),
+                "envelope": codec.dumps(event).decode(),
                 "now": now,
             },
         )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import orjson
-
+from sluice import codec
 from sluice.model import DURATION_BUCKETS, ActionStats
 
 if TYPE_CHECKING:
@@ -20,7 +19,7 @@ def put(store: Store, worker: str, stats: Sequence[ActionStats]) -> None:
         for one in stats:
             totals = {"processed": one.processed, "failed": one.failed, "dead": one.dead}
             row = {"action": one.action, "worker": worker, **totals, "now": now}
-            buckets = orjson.dumps(one.buckets).decode()
+            buckets = codec.dumps(one.buckets).decode()
             store._sql(
                 db,
                 "action_stats_put",
@@ -35,7 +34,7 @@ def totals(store: Store) -> list[ActionStats]:
         rows = store._sql(db, "action_stats_all")
     for action, processed, failed, dead, duration_sum, buckets in rows:
         counts = (int(processed), int(failed), int(dead))
-        one = ActionStats(action, *counts, float(duration_sum), list(orjson.loads(buckets)))
+        one = ActionStats(action, *counts, float(duration_sum), list(codec.loads(buckets)))
         if len(one.buckets) != len(DURATION_BUCKETS) + 1:
             continue  # written with other buckets by another version: not comparable
         found.setdefault(action, ActionStats(action)).add(one)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-import orjson
-
 from sluice import codec
 from sluice.model import (
     ActionLimit,
@@ -108,7 +106,7 @@ def load_attempts(raw: Any) -> list[dict[str, Any]]:
     if raw is None:
         return []
     if isinstance(raw, str | bytes):
-        loaded: list[dict[str, Any]] = orjson.loads(raw)
+        loaded: list[dict[str, Any]] = codec.loads(raw)
         return loaded
     return list(raw)
 

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from sluice import codec
 from sluice.errors import RunError, RunSealed, UnknownRun
 from sluice.model import FINISHED, Enqueued, NewMessage, RunSpec, RunState, StageState, Target
 
@@ -70,11 +69,11 @@ def _target(value: Any) -> Target | None:
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    return None if value is None else codec.dumps(value).decode()
 
 
 def _load(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
+    return None if text is None else codec.loads(text)
 
 
 def _read_run(store: Store, db: Any, run_id: str, lock: bool = False) -> _Run | None:
@@ -87,7 +86,7 @@ def _read_run(store: Store, db: Any, run_id: str, lock: bool = False) -> _Run | 
         name,
         status,
         stage,
-        tuple(_target(s) for s in orjson.loads(stages)),
+        tuple(_target(s) for s in codec.loads(stages)),
         _target(_load(on_complete)),
         _load(meta),
         _load(checkpoint),
@@ -183,7 +182,7 @@ def create(store: Store, db: Any, spec: RunSpec, now: float) -> None:
             "run": spec.id,
             "name": spec.name,
             "status": "discovering",
-            "stages": orjson.dumps(
+            "stages": codec.dumps(
                 [None if t is None else {"action": t.action, "queue": t.queue} for t in spec.stages]
             ).decode(),
             "on_complete": None

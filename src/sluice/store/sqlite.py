@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-import orjson
-
+from sluice import codec
 from sluice.errors import StoreError, StoreUnavailable
 from sluice.store import sql
 from sluice.store.base import Clock, Store
@@ -44,9 +43,9 @@ _ENCODED = (list, tuple, Pairs)
 def _param(value: Any) -> Any:
     """Lists (and pairs of lists) go to SQLite as JSON arrays, read there with json_each."""
     if isinstance(value, Pairs):
-        return orjson.dumps(list(zip(value.firsts, value.seconds, strict=True))).decode()
+        return codec.dumps(list(zip(value.firsts, value.seconds, strict=True))).decode()
     if isinstance(value, list | tuple):
-        return orjson.dumps(value).decode()
+        return codec.dumps(value).decode()
     return value
 
 
@@ -194,7 +193,7 @@ class SqliteDriver:
             db.executemany(self._q[name], [{**row, **shared} for row in rows])
 
     def json(self, value: Any) -> str:
-        return orjson.dumps(value).decode()
+        return codec.dumps(value).decode()
 
     # -- messages --------------------------------------------------------------------------
     def insert(

@@ -69,7 +69,7 @@ def cut(action: Action, buffer: list[Message]) -> list[Message]:
     batch: list[Message] = []
     size = 0
     for message in buffer[: action.policy.batch_size]:
-        body = len(codec.encode_known(message.body))
+        body = len(codec.dumps(message.body))
         if batch and size + body > limit:
             break
         batch.append(message)

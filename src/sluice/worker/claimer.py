@@ -105,13 +105,16 @@ class Claimer(Service):
 
     def take(self, message: Message) -> None:
         """Hold a claimed message's lease and queue it for its action (a claim check's body
-        fetched); dead-letter it if no action here handles it or its body is gone."""
+        fetched); dead-letter it if no action here handles it, or its body is gone or unreadable."""
         assert message.receipt is not None
         self.leases.hold(message.receipt)
         action = self.app.actions.get(message.action)
         if action is None:
             reason = f"unknown action {message.action!r}: no worker registers it"
             self._dead(message, reason)
+            return
+        if isinstance(message.body, codec.UnreadableBody):  # no handler can take it, ever
+            self._dead(message, f"the stored body is not valid JSON ({message.body.error})")
             return
         blobs = self.app.blobs
         key = reference(message.body) if blobs is not None else None
