@@ -201,7 +201,8 @@ def test_a_message_whose_stored_body_is_unreadable_is_dead_lettered_unhandled(ur
     def known(body: Any, ctx: Context) -> None:
         seen.append(body)
 
-    [broken, fine] = [app.enqueue("known", {"n": n}) for n in (1, 2)]
+    broken = app.enqueue("known", {"n": 1})
+    app.enqueue("known", {"n": 2})
     overwrite_body(app.store, broken, "{not json")  # as another program could have left it
     app.work(stop_when_idle=True)
     [dead] = app.store.dlq_list("jobs")
