@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from sluice.errors import StoreUnavailable
 from sluice.store import sql
 from sluice.store.base import Clock, Store
+from sluice.store.clock import ServerClock
 from sluice.store.driver import Pairs, Params, Stored
 from sluice.store.rows import Row
 
@@ -52,7 +53,9 @@ class PostgresStore(Store):
 
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self._postgres = PostgresDriver(url)
-        super().__init__(self._postgres, clock)
+        # Processes on many machines share this store: unless a clock is injected (tests),
+        # every time it computes follows the database's clock, not this machine's.
+        super().__init__(self._postgres, clock or ServerClock(self._postgres.server_time))
 
     @property
     def _listener(self) -> psycopg.Connection[Any] | None:
@@ -76,6 +79,7 @@ class PostgresDriver:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
+        self._timer: psycopg.Connection[Any] | None = None
 
     # -- connections -----------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool:
@@ -85,7 +89,7 @@ class PostgresDriver:
             if self._pool is None or self._pid != os.getpid():
                 # After a fork the parent's sockets must not be used: start afresh.
                 self._pid = os.getpid()
-                self._listener = None
+                self._listener = self._timer = None
                 self._tx_pool = None
                 self._pool = self._open_pool()
         return self._pool
@@ -156,9 +160,10 @@ class PostgresDriver:
                 for pool in (self._pool, self._tx_pool):
                     if pool is not None:
                         pool.close()
-                if self._listener is not None:
-                    self._listener.close()
-            self._pool = self._tx_pool = self._listener = None
+                for conn in (self._listener, self._timer):
+                    if conn is not None:
+                        conn.close()
+            self._pool = self._tx_pool = self._listener = self._timer = None
 
     # -- transactions ----------------------------------------------------------------------
     def write(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
@@ -283,6 +288,22 @@ class PostgresDriver:
             conn.execute(self._q["listen"])
             self._listener = conn
         return self._listener
+
+    def server_time(self) -> float:
+        """The server's clock (epoch seconds), read on a connection of its own so that a
+        measurement never waits for the pool (the store's clock calls it, see store/clock.py)."""
+        self._get_pool()  # resets the connections after a fork
+        try:
+            if self._timer is None or self._timer.closed:
+                self._timer = psycopg.connect(
+                    self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)
+                )
+            row = self._timer.execute(self._q["server_time"]).fetchone()
+        except psycopg.Error:
+            self._timer = None
+            raise
+        assert row is not None
+        return float(row[0])
 
     def _drop_listener(self) -> None:
         if self._listener is not None:

@@ -36,6 +36,7 @@ from sluice.worker.actions import Action, Settled
 from sluice.worker.calls import Call, SyncCalls
 from sluice.worker.context import Context, OnceReservations
 from sluice.worker.retry import backoff
+from sluice.worker.skew import ClockSkewCheck
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -98,6 +99,8 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._to_settle: dict[Receipt, tuple[Action, Message]] = {}  # outcomes awaiting a hook
         self._lease = min(self.store.policy(q).visibility_timeout for q in self.queues)
+        self.clock_check = ClockSkewCheck(self.store, self.log)
+        self.clock_check.check()
         self._max_batch = max(
             [a.policy.batch_size for a in app.actions.values() if a.policy.queue in self.queues]
             or [1]
@@ -574,6 +577,7 @@ class Worker:
         while True:
             await asyncio.sleep(MAINTENANCE_EVERY)
             expired = await self._store_call(self.store.expire)
+            await self._store_call(self.clock_check.check)
             if expired:
                 self.log.info("dead-lettered %d expired or exhausted messages", expired)
 
