@@ -100,7 +100,7 @@ def test_skewed_workers_deliver_once_keep_limits_and_delays(
     skew_url: str, spawn: Spawn, tmp_path: Path
 ) -> None:
     # The messages come from a process 30 s behind (so, were the producer's clock used, both
-    # workers would see them at once); the delayed ones from this process, on time.
+    # workers would see them at once); the delayed ones later from this process, on time.
     subprocess.run(
         [sys.executable, "-m", "tests.clock.skew_app", str(WORKS), str(LIMITEDS)],
         env=skewed_env(skew_url, -30.0),
@@ -108,9 +108,6 @@ def test_skewed_workers_deliver_once_keep_limits_and_delays(
         check=True,
         timeout=60,
     )
-    store = open_store(skew_url)
-    store.enqueue([NewMessage("skew", n, action="late", delay=5) for n in range(LATES)])
-    store.close()
     workers = [
         spawn(["worker", "tests.clock.skew_app:app", "--concurrency", "40"], skew)
         for skew in (30.0, -30.0)
@@ -123,6 +120,11 @@ def test_skewed_workers_deliver_once_keep_limits_and_delays(
     assert not again, f"{len(again)} messages delivered again while their lease ({LEASE} s) held"
     assert _max_in_flight(skew_url, "limited") <= CONCURRENCY
     assert _rate_excess(skew_url) <= 0
+    # Delayed messages, enqueued once the workers idle (a backlog would hide early claims).
+    store = open_store(skew_url)
+    store.enqueue([NewMessage("skew", n, action="late", delay=5) for n in range(LATES)])
+    store.close()
+    _wait_for(lambda: _drained(skew_url), 60, "the workers to claim the delayed messages")
     inserted = {i: at for i, at, _ in witnessed(skew_url, "insert", "late")}
     early = [at - inserted[i] for i, at, _ in witnessed(skew_url, "claim", "late")]
     assert len(early) == LATES

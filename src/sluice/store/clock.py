@@ -86,7 +86,7 @@ class ServerClock:
                 sent = time.time()
                 server = self._server_time()
                 samples.append((sent, server, time.time()))
-        except Exception:  # noqa: BLE001 - an unreachable server fails the store's own call
+        except Exception:  # an unreachable server fails the store's own call, not its clock
             if not samples:
                 self._due = time.monotonic() + RETRY_AFTER
                 return

@@ -20,9 +20,7 @@ class ClockSkewCheck:
     """Warns once per process when the local clock is more than ``threshold`` seconds off
     the store's; :meth:`check` is cheap (the store's clock measures its offset itself)."""
 
-    def __init__(
-        self, store: Store, log: logging.Logger, threshold: float = SKEW_WARNING
-    ) -> None:
+    def __init__(self, store: Store, log: logging.Logger, threshold: float = SKEW_WARNING) -> None:
         self.store = store
         self.log = log
         self.threshold = threshold
