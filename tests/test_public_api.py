@@ -7,8 +7,10 @@ import inspect
 import sluice
 
 EXPECTED = [
+    "Action",
     "ActionLimit",
     "ActionPolicy",
+    "Alarm",
     "App",
     "Attempt",
     "Backoff",
@@ -33,6 +35,7 @@ EXPECTED = [
     "QueueStats",
     "Receipt",
     "Retry",
+    "Rule",
     "Run",
     "RunError",
     "RunSealed",
@@ -40,6 +43,7 @@ EXPECTED = [
     "Schedule",
     "Scheduler",
     "SchemaMismatch",
+    "Settled",
     "SluiceError",
     "StageState",
     "Store",

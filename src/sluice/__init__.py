@@ -41,18 +41,23 @@ from sluice.model import (
     StageState,
     dlq_name,
 )
+from sluice.observe.alarms import Alarm
 from sluice.runs import Run
+from sluice.sources.events import Rule
 from sluice.sources.files import FileWatch
 from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store
+from sluice.worker.actions import Action, Settled
 from sluice.worker.context import Context
 from sluice.worker.runtime import Worker
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Action",
     "ActionLimit",
     "ActionPolicy",
+    "Alarm",
     "App",
     "Attempt",
     "Backoff",
@@ -77,6 +82,7 @@ __all__ = [
     "QueueStats",
     "Receipt",
     "Retry",
+    "Rule",
     "Run",
     "RunError",
     "RunSealed",
@@ -84,6 +90,7 @@ __all__ = [
     "Schedule",
     "Scheduler",
     "SchemaMismatch",
+    "Settled",
     "SluiceError",
     "StageState",
     "Store",

@@ -173,3 +173,16 @@ def load_stored(text: str | bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         shown = text if isinstance(text, str) else text.decode(errors="replace")
         return UnreadableBody(shown, str(exc))
+
+
+def shown(body: Any) -> tuple[Any, str | None]:
+    """A stored body as a listing can show it: ``(body, None)``, or ``(None, why)`` for one
+    that cannot be read or written back as JSON (rows of older versions or other programs),
+    so one such message never breaks a listing."""
+    if isinstance(body, UnreadableBody):
+        return None, f"the stored body is not valid JSON ({body.error}): {body.text[:200]!r}"
+    try:
+        encode_bytes(body)
+    except BodyNotSerializable as exc:
+        return None, exc.detail
+    return body, None

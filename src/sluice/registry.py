@@ -283,7 +283,7 @@ class Registry:
             root=root, action=action, prefix=prefix, suffix=suffix,  # type: ignore[arg-type]
             on_success=on_success, on_dead=on_dead, settle=settle, chunk_size=chunk_size,
         )  # fmt: skip
-        from sluice.sources.filemoves import wrap
+        from sluice.sources.files.disposal import wrap
 
         self.actions[action] = wrap(watch, found)
         self.file_watches[action] = watch

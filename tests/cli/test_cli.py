@@ -220,3 +220,21 @@ def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path) -> Non
     debug = run(SLUICE_DEBUG="1")
     assert debug.returncode == 1
     assert "Traceback" in debug.stderr and "OSError" in debug.stderr
+
+
+def test_dlq_list_json_survives_bodies_it_cannot_show(filled: str) -> None:
+    from tests.conformance.helpers import overwrite_body
+
+    store = open_store(filled)
+    try:
+        broken, deep, fine = (m.id for m in store.dlq_list("orders"))
+        overwrite_body(store, broken, "{not json")
+        overwrite_body(store, deep, "[" * 300 + "]" * 300)  # readable, too deep to write back
+    finally:
+        store.close()
+    result = sluice("dlq", "list", "orders", "--json", url=filled)
+    assert result.returncode == 0, result.stderr
+    rows = {row["id"]: row for row in json.loads(result.stdout)}
+    assert rows[broken]["body"] is None and "not valid JSON" in rows[broken]["body_error"]
+    assert rows[deep]["body"] is None and "deep" in rows[deep]["body_error"]
+    assert rows[fine]["body_error"] is None and rows[fine]["body"]["n"] in range(8)

@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from sluice import App, ConfigError, Context, FileWatch, Message, Partial, UnknownAction, Worker
-from sluice.sources.files import FileScanner, walk
+from sluice.sources.files import FileScanner
+from sluice.sources.files.scanner import walk
 
 OLD = time.time() - 3600  # an mtime long settled
 

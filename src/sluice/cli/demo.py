@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.console import Console
 from rich.table import Table
 
 from sluice.cli import cli, redact_all
+
+if TYPE_CHECKING:
+    from sluice.app import App
 
 
 @cli.group(invoke_without_command=True)
@@ -311,49 +316,68 @@ def etl(
     console = Console()
 
     def ready(base: str, server: object) -> None:
-        console.print(f"[bold]user-started ETL[/bold] on {redact_all(url)}, {workers} workers")
-        console.print(f"dashboard: {base}/", highlight=False)
-        console.print(
-            f"start a task:  curl -X POST {base}/v1/actions/extract "
-            "-H 'Content-Type: application/json' -d '{\"source\": \"crm\", \"rows\": 20000}'",
-            highlight=False, soft_wrap=True,
-        )  # fmt: skip
-        console.print(f"watch it:      sluice --url {redact_all(url)} runs watch RUN_ID",
-                      highlight=False, soft_wrap=True)  # fmt: skip
-        if submit is None:
-            return
-        import httpx
-
-        answer = httpx.post(
-            f"{base}/v1/actions/extract", json={"source": "crm", "rows": submit},
-            headers={"Authorization": admin[0]} if admin else None,
-        )  # fmt: skip
-        answer.raise_for_status()
-        run_id = answer.json()["run_id"]
-        console.print(f"submitted run {run_id} ({submit:,} rows)", highlight=False)
-        if exit_when_done:
-
-            def wait() -> None:
-                from sluice.cli.runs import watch_run
-
-                state = watch_run(story.app.store, run_id, console, 0.25)
-                with story.app.store.begin() as tx:
-                    mark = "?" if type(tx).__module__ == "sqlite3" else "%s"
-                    loaded = tx.execute(
-                        f"SELECT count(*) FROM etl_rows WHERE run_id = {mark}", (run_id,)
-                    ).fetchone()[0]
-                    found = tx.execute(
-                        f"SELECT blobs_removed FROM etl_runs WHERE run_id = {mark}", (run_id,)
-                    ).fetchone()
-                left = story.app.blobs.count() if story.app.blobs else 0
-                console.print(
-                    f"run {run_id} {state.status}: {loaded:,} rows loaded of {submit:,}, "
-                    f"{state.total:,} messages in 3 stages, "
-                    f"{found[0] if found else 0} claim-check blobs removed, {left} blobs left",
-                    highlight=False,
-                )
-                server.should_exit = True  # type: ignore[attr-defined]
-
-            threading.Thread(target=wait, daemon=True).start()
+        _etl_intro(console, base, url, workers)
+        if submit is not None:
+            run_id = _etl_submit(console, base, submit, admin[0] if admin else None)
+            if exit_when_done:
+                threading.Thread(
+                    target=_etl_report,
+                    args=(console, story.app, run_id, submit, server),
+                    daemon=True,
+                ).start()
 
     story.serve(host, port, workers, ready)
+
+
+def _etl_intro(console: Console, base: str, url: str, workers: int) -> None:
+    console.print(f"[bold]user-started ETL[/bold] on {redact_all(url)}, {workers} workers")
+    console.print(f"dashboard: {base}/", highlight=False)
+    console.print(
+        f"start a task:  curl -X POST {base}/v1/actions/extract "
+        '-H \'Content-Type: application/json\' -d \'{"source": "crm", "rows": 20000}\'',
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"watch it:      sluice --url {redact_all(url)} runs watch RUN_ID",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _etl_submit(console: Console, base: str, rows: int, authorization: str | None) -> str:
+    """Post a task of ``rows`` rows; return its run id."""
+    import httpx
+
+    answer = httpx.post(
+        f"{base}/v1/actions/extract",
+        json={"source": "crm", "rows": rows},
+        headers={"Authorization": authorization} if authorization else None,
+    )
+    answer.raise_for_status()
+    run_id: str = answer.json()["run_id"]
+    console.print(f"submitted run {run_id} ({rows:,} rows)", highlight=False)
+    return run_id
+
+
+def _etl_report(console: Console, app: App, run_id: str, rows: int, server: object) -> None:
+    """Follow the run to its end, print what it loaded and cleaned up, stop the server."""
+    from sluice.cli.runs import watch_run
+
+    state = watch_run(app.store, run_id, console, 0.25)
+    with app.store.begin() as tx:
+        mark = "?" if type(tx).__module__ == "sqlite3" else "%s"
+        loaded = tx.execute(
+            f"SELECT count(*) FROM etl_rows WHERE run_id = {mark}", (run_id,)
+        ).fetchone()[0]
+        found = tx.execute(
+            f"SELECT blobs_removed FROM etl_runs WHERE run_id = {mark}", (run_id,)
+        ).fetchone()
+    left = app.blobs.count() if app.blobs else 0
+    console.print(
+        f"run {run_id} {state.status}: {loaded:,} rows loaded of {rows:,}, "
+        f"{state.total:,} messages in 3 stages, "
+        f"{found[0] if found else 0} claim-check blobs removed, {left} blobs left",
+        highlight=False,
+    )
+    server.should_exit = True  # type: ignore[attr-defined]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.table import Table
 
+from sluice import codec
 from sluice.cli import Context, cli, pass_context, queue_name
 from sluice.cli.format import age, clip, print_table
+from sluice.model import Message
 
 
 @cli.group()
@@ -26,21 +30,7 @@ def list_(ctx: Context, queue: str, limit: int) -> None:
         dead = store.dlq_list(queue, limit=limit)
         now = store.clock()  # the time base of visible_at (the database's on PostgreSQL)
     if ctx.as_json:
-        ctx.emit(
-            [
-                {
-                    "id": m.id,
-                    "action": m.action,
-                    "receive_count": m.receive_count,
-                    "dead_reason": m.dead_reason,
-                    "last_error": m.last_error,
-                    "enqueued_at": m.enqueued_at,
-                    "dead_since": m.visible_at,
-                    "body": m.body,
-                }
-                for m in dead
-            ]
-        )
+        ctx.emit([_dead_letter(m) for m in dead])
         return
     if not dead:
         click.echo(f"no dead letters in {queue}.dlq")
@@ -88,3 +78,18 @@ def purge(ctx: Context, queue: str, yes: bool) -> None:
         ctx.emit({"queue": queue, "purged": deleted})
     else:
         click.echo(f"purged {deleted} dead letter{'s' * (deleted != 1)} of {queue}")
+
+
+def _dead_letter(message: Message) -> dict[str, Any]:
+    body, body_error = codec.shown(message.body)
+    return {
+        "id": message.id,
+        "action": message.action,
+        "receive_count": message.receive_count,
+        "dead_reason": message.dead_reason,
+        "last_error": message.last_error,
+        "enqueued_at": message.enqueued_at,
+        "dead_since": message.visible_at,
+        "body": body,
+        "body_error": body_error,
+    }

@@ -35,9 +35,9 @@ def scheduler(target: str, log_format: str) -> None:
     # First, so that a stop asked for while the app is still loading is a clean stop too.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    from sluice.observe.logs import Entries
+    from sluice.observe.logs import Entries, configure_logging
     from sluice.sources.scheduler import Scheduler
-    from sluice.worker.supervisor import configure_logging, load_app
+    from sluice.targets import load_app
 
     configure_logging(log_format)
     app = load_app(target)

@@ -36,9 +36,9 @@ def serve(target: str, host: str | None, port: int, log_level: str) -> None:
     """
     import uvicorn
 
+    from sluice.targets import load_app
     from sluice.web.api import create_app
     from sluice.web.auth import ENV_VAR, parse_tokens
-    from sluice.worker.supervisor import load_app
 
     tokens = parse_tokens(os.environ.get(ENV_VAR))
     warning = check_exposure(host, tokens)

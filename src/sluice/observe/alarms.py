@@ -8,6 +8,7 @@ state makes one evaluator do it however many schedulers run.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.errors import ConfigError
 from sluice.model import QueueStats, validate_queue_name
+from sluice.observe.logs import Entries
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -154,3 +156,19 @@ def evaluate(app: App, window: FailureWindow | None = None) -> list[tuple[str, b
         if store.alarm_transition(alarm.name, firing, messages, event, routes):
             moved.append((alarm.name, firing))
     return moved
+
+
+class AlarmChecks:
+    """The periodic check of an app's alarms (run by the scheduler service on each pass):
+    evaluates them over a failure window it keeps, and logs each transition it made."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.window = FailureWindow()
+        self.log = logging.getLogger("sluice.alarms")
+
+    def run(self) -> None:
+        """Evaluate every alarm once; log the ones that started firing or cleared."""
+        for name, firing in evaluate(self.app, self.window):
+            entry = {"event": "alarm", "alarm": name, "state": "firing" if firing else "cleared"}
+            self.log.log(logging.WARNING if firing else logging.INFO, "%s", Entries([entry]))

@@ -20,6 +20,8 @@ from sluice.store.events import Route
 
 if TYPE_CHECKING:
     from sluice.produce import Producer
+    from sluice.store import Store
+    from sluice.store.base import Clock
     from sluice.worker.actions import Action
 
     class Routing(Producer, Protocol):
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 Transform = Callable[[dict[str, Any]], Any]
 REPLAY_PAGE = 500
+FORGET_EVERY = 60.0
+"""Seconds between sweeps of the event archive for events past retention."""
 
 
 @dataclass(frozen=True)
@@ -166,3 +170,21 @@ class EventBus:
                 created = self.app.store.route(routes, force=force)
                 enqueued += sum(1 for id_ in created if id_ is not None)
             after = (page[-1][0], page[-1][1].id)
+
+
+class EventRetention:
+    """The periodic sweep of the event archive (run by the scheduler service): about once
+    every ``every`` seconds of ``clock``, events older than ``retention`` seconds are forgotten."""
+
+    def __init__(
+        self, store: Store, retention: float, clock: Clock, every: float = FORGET_EVERY
+    ) -> None:
+        self.store, self.retention, self.clock, self.every = store, retention, clock, every
+        self._swept_at = float("-inf")
+
+    def run(self) -> None:
+        """Forget expired events if the last sweep is ``every`` seconds old."""
+        now = self.clock()
+        if now - self._swept_at >= self.every:
+            self.store.forget_events(now - self.retention)
+            self._swept_at = now

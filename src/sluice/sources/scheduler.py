@@ -1,5 +1,5 @@
-"""The scheduler service: fires an app's stored cron schedules and scans its file watches;
-run any number of them."""
+"""The scheduler service: runs an app's periodic tasks on each pass (fire due cron ticks, scan
+file watches, check alarms, sweep the event archive); run any number of them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import threading
 from typing import TYPE_CHECKING
 
 from sluice.errors import StoreUnavailable
-from sluice.observe.alarms import FailureWindow, evaluate
+from sluice.observe.alarms import AlarmChecks
 from sluice.observe.logs import Entries
 from sluice.sources.cron import plan
+from sluice.sources.events import EventRetention
 from sluice.sources.files import FileScanner
 from sluice.store.base import Clock
 
@@ -20,17 +21,17 @@ if TYPE_CHECKING:
 MAX_SLEEP = 1.0
 """Seconds a scheduler sleeps at most, so schedules stored by other processes are seen soon."""
 RETRY_DELAY = 1.0
-FORGET_EVERY = 60.0
-"""Seconds between sweeps of the event archive for events past retention."""
 """Seconds to wait after the store was unreachable."""
 
 
 class Scheduler:
-    """Fires the schedules in ``app``'s store (all of them, whichever app stored them) when
-    due, on ``clock`` (default the store's). Each tick is fired by one scheduler only, however
-    many run: the store's compare-and-set on the next fire time decides. Each pass also scans
-    ``app``'s file watches (its own, not the store's): dedup ids keep each file version to
-    one message, however many schedulers scan."""
+    """Runs an app's periodic tasks, a pass at a time, until stopped. Each pass fires the
+    schedules in the store (all of them, whichever app stored them) that are due on ``clock``
+    (default the store's): each tick is fired by one scheduler only, however many run, as the
+    store's compare-and-set on the next fire time decides. It also scans ``app``'s file
+    watches (dedup ids keep each file version to one message, however many scan), checks the
+    app's alarms (:class:`~sluice.observe.alarms.AlarmChecks`) and sweeps the event archive
+    (:class:`~sluice.sources.events.EventRetention`)."""
 
     def __init__(self, app: App, *, clock: Clock | None = None, max_sleep: float = MAX_SLEEP):
         self.app = app
@@ -47,20 +48,15 @@ class Scheduler:
         self.log = logging.getLogger("sluice.scheduler")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._forgot_at = float("-inf")
-        self._failures = FailureWindow()
+        self.alarms = AlarmChecks(app)
+        self.retention = EventRetention(self.store, app.event_retention, self.clock)
 
     def tick(self) -> int:
-        """One pass: fire every tick due now; return how many this scheduler fired. About
-        once a minute it also forgets archived events older than the app's retention."""
-        now = self.clock()
-        if now - self._forgot_at >= FORGET_EVERY:
-            self.store.forget_events(now - self.app.event_retention)
-            self._forgot_at = now
-        for name, firing in evaluate(self.app, self._failures):
-            entry = {"event": "alarm", "alarm": name, "state": "firing" if firing else "cleared"}
-            self.log.log(logging.WARNING if firing else logging.INFO, "%s", Entries([entry]))
-        fired = self.store.fire_due(plan, now)
+        """The pass's time-driven tasks: sweep the event archive when due, check the alarms,
+        fire every cron tick due now; return how many ticks this scheduler fired."""
+        self.retention.run()
+        self.alarms.run()
+        fired = self.store.fire_due(plan, self.clock())
         if fired:
             self.log.info("%s", Entries([
                 {"event": "fired", "schedule": one.schedule, "tick": one.tick,

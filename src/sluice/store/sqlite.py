@@ -87,8 +87,8 @@ class SqliteStore(Store):
 class SqliteDriver:
     """Connections per thread, serialized write transactions, executemany batches."""
 
+    autocommit = False  # every write takes the file's write lock: no fast paths to skip it
     backend = "sqlite"
-    autocommit = False
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -288,22 +288,47 @@ def document(app: App, *, names: bool = True) -> Schema:
     """The OpenAPI document of ``create_app(app)``; with ``names`` its action and queue names
     are the examples (not for anonymous callers of a server with tokens)."""
     action = _path(
-        "name", {"type": "string", "minLength": 1}, "A registered action.",
+        "name",
+        {"type": "string", "minLength": 1},
+        "A registered action.",
         sorted(app.actions) if names else [],
-    )  # fmt: skip
+    )
     queue = _path(
         "name",
         {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,80}$"},
         "A queue (not a DLQ: its dead letters are under /dlq).",
         [q.name for q in app.queues] if names else [],
     )
-    run = _path("id", {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}, "A run id.", [])
-    message = _path(
-        "id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A message id.", [1]
-    )
-    key: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
-    paths: dict[str, Schema] = {
+    paths = {
+        **_producing_paths(action),
+        **_message_and_run_paths(limit),
+        **_queue_paths(queue, limit),
+        **_service_paths(),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sluice",
+            "version": "1",
+            "description": "A durable work queue with SQS semantics: submit actions, follow "
+            "runs, inspect queues and dead letters.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+TEXT_KEY: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+"""A dedup id, FIFO group or idempotency key."""
+
+
+def _producing_paths(action: Schema) -> dict[str, Schema]:
+    return {
         "/v1/actions": {
             "get": _operation(
                 "The app's actions with their batching, limits and effective concurrency",
@@ -323,8 +348,8 @@ def document(app: App, *, names: bool = True) -> Schema:
                         {"enum": ["new"]},
                         "new: start a run named after the action, enqueue into it, seal it.",
                     ),
-                    _query("dedup_id", key, "Dedup id (also read from Idempotency-Key)."),
-                    _query("group", key, "FIFO group."),
+                    _query("dedup_id", TEXT_KEY, "Dedup id (also read from Idempotency-Key)."),
+                    _query("group", TEXT_KEY, "FIFO group."),
                     _query(
                         "delay",
                         {"type": "number", "minimum": 0, "maximum": MAX_DELAY_SECONDS},
@@ -334,7 +359,7 @@ def document(app: App, *, names: bool = True) -> Schema:
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "schema": key,
+                        "schema": TEXT_KEY,
                         "description": "Dedup id, when dedup_id is not given.",
                     },
                 ],
@@ -350,6 +375,15 @@ def document(app: App, *, names: bool = True) -> Schema:
                 body=_ref("Event"),
             )
         },
+    }
+
+
+def _message_and_run_paths(limit: Schema) -> dict[str, Schema]:
+    run = _path("id", {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}, "A run id.", [])
+    message = _path(
+        "id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A message id.", [1]
+    )
+    return {
         "/v1/messages/{id}": {
             "get": _operation(
                 "A message that still exists (acknowledged messages are deleted)",
@@ -398,6 +432,11 @@ def document(app: App, *, names: bool = True) -> Schema:
                 parameters=[run],
             )
         },
+    }
+
+
+def _queue_paths(queue: Schema, limit: Schema) -> dict[str, Schema]:
+    return {
         "/v1/queues": {
             "get": _operation("Every queue with its figures", (200, "Queues.", _ref("QueueList")))
         },
@@ -443,6 +482,11 @@ def document(app: App, *, names: bool = True) -> Schema:
                 body_required=False,
             )
         },
+    }
+
+
+def _service_paths() -> dict[str, Schema]:
+    paths: dict[str, Schema] = {
         "/healthz": {
             "get": _operation(
                 "Liveness: the store answers", (200, "Healthy.", _ref("Health")), scope=None
@@ -463,18 +507,4 @@ def document(app: App, *, names: bool = True) -> Schema:
     }
     health = paths["/healthz"]["get"]["responses"]
     health["503"] = _json(_ref("Health"), "The store is unavailable.")
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "sluice",
-            "version": "1",
-            "description": "A durable work queue with SQS semantics: submit actions, follow "
-            "runs, inspect queues and dead letters.",
-        },
-        "paths": paths,
-        "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "security": [{"bearer": []}],
-    }
+    return paths

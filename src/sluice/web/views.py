@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 from sluice import codec
-from sluice.errors import BodyNotSerializable
 from sluice.model import Message, QueuePolicy, QueueStats, is_dlq
 
 
@@ -14,7 +13,7 @@ def message_view(message: Message, now: float) -> dict[str, Any]:
     """A stored message; ``dead`` when it sits in a DLQ, ``visible`` when it can be claimed.
     A body that cannot be shown (undecodable, or too deep: rows of older versions) is null,
     with ``body_error`` saying why, so one such message never breaks a listing."""
-    body, body_error = _shown(message.body)
+    body, body_error = codec.shown(message.body)
     return {
         "id": message.id,
         "queue": message.queue,
@@ -36,16 +35,6 @@ def message_view(message: Message, now: float) -> dict[str, Any]:
             {"at": a.at, "receive": a.receive, "error": a.error} for a in message.attempts
         ],
     }
-
-
-def _shown(body: Any) -> tuple[Any, str | None]:
-    if isinstance(body, codec.UnreadableBody):
-        return None, f"the stored body is not valid JSON ({body.error}): {body.text[:200]!r}"
-    try:
-        codec.encode_bytes(body)
-    except BodyNotSerializable as exc:
-        return None, exc.detail
-    return body, None
 
 
 def policy_view(policy: QueuePolicy) -> dict[str, Any]:

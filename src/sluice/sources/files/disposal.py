@@ -20,8 +20,8 @@ from typing import Any, Literal
 from sluice import codec
 from sluice.errors import FileRefused
 from sluice.model import Message, Partial
-from sluice.sources.confine import make_dirs, move_across, regular_file, replace_with_text
-from sluice.sources.files import FileWatch
+from sluice.sources.files.confine import make_dirs, move_across, regular_file, replace_with_text
+from sluice.sources.files.watch import FileWatch
 from sluice.worker.actions import Action, Settled
 
 Where = Literal["input", "stale", "done", "gone", "other"]

@@ -1,0 +1,113 @@
+"""Messages and what happens to them: receipts, new and claimed messages, outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Proof of one claim of one message (an SQS receipt handle): id plus a fresh lease token."""
+
+    message_id: int
+    token: str
+
+    def __str__(self) -> str:
+        return f"{self.message_id}:{self.token}"
+
+    @classmethod
+    def parse(cls, text: str) -> Receipt:
+        message_id, _, token = text.partition(":")
+        return cls(int(message_id), token)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to enqueue. ``delay`` (seconds) or ``not_before`` (epoch seconds) postpone it."""
+
+    queue: str
+    body: Any
+    action: str = ""
+    group: str | None = None
+    dedup_id: str | None = None
+    delay: float = 0.0
+    not_before: float | None = None
+    run_id: str | None = None
+    run_stage: int | None = None
+    """The stage of ``run_id`` it counts towards: by default the parent's stage for a handler's
+    child in the same run, else the run's current stage."""
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """The id a new message got, or the id of the message its dedup id already named."""
+
+    id: int
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One failed receive: when, which receive, and the error."""
+
+    at: float
+    receive: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A stored message. ``receipt`` is set on messages returned by ``claim``. ``body`` is a
+    :class:`sluice.codec.UnreadableBody` if the stored text is not JSON (written by another
+    program), so that listings show it instead of failing."""
+
+    id: int
+    queue: str
+    action: str
+    body: Any
+    group: str | None
+    dedup_id: str | None
+    run_id: str | None
+    receive_count: int
+    enqueued_at: float
+    visible_at: float
+    receipt: Receipt | None = None
+    last_error: str | None = None
+    attempts: tuple[Attempt, ...] = ()
+    dead_reason: str | None = None
+    source_queue: str | None = None
+
+
+OutcomeKind = Literal["ack", "retry", "dead"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one claimed message; applied by ``Store.complete``.
+
+    ``children`` are messages enqueued in the same transaction, only if the receipt is fresh;
+    so are the ``once`` keys of an ack.
+    """
+
+    receipt: Receipt
+    kind: OutcomeKind
+    delay: float = 0.0
+    error: str | None = None
+    children: tuple[NewMessage, ...] = field(default=())
+    once: tuple[str, ...] = field(default=())
+    """Effect keys recorded in the once-ledger with a fresh ack (see ``Store.once_seen``)."""
+
+    @classmethod
+    def ack(
+        cls, receipt: Receipt, children: tuple[NewMessage, ...] = (), once: tuple[str, ...] = ()
+    ) -> Outcome:
+        return cls(receipt, "ack", children=children, once=once)
+
+    @classmethod
+    def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:
+        return cls(receipt, "retry", delay=delay, error=error)
+
+    @classmethod
+    def dead(cls, receipt: Receipt, reason: str) -> Outcome:
+        return cls(receipt, "dead", error=reason)
