@@ -22,25 +22,28 @@ SLUICE = str(Path(sys.executable).with_name("sluice"))
 LIBFAKETIME = "/usr/lib/*/faketime/libfaketimeMT.so.1"
 
 WITNESS = """
-CREATE TABLE witness (id bigint, action text, event text, dedup_id text, at float8);
+CREATE TABLE witness (
+    id bigint, action text, event text, dedup_id text, at float8, visible_at float8
+);
 CREATE FUNCTION witness() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO witness VALUES (NEW.id, NEW.action, 'insert', NEW.dedup_id,
-                                    extract(epoch FROM clock_timestamp()));
+                                    extract(epoch FROM clock_timestamp()), NEW.visible_at);
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO witness VALUES (OLD.id, OLD.action, 'delete', NULL,
-                                    extract(epoch FROM clock_timestamp()));
+                                    extract(epoch FROM clock_timestamp()), NULL);
     ELSIF NEW.receive_count > OLD.receive_count THEN
         INSERT INTO witness VALUES (NEW.id, NEW.action, 'claim', NULL,
-                                    extract(epoch FROM clock_timestamp()));
+                                    extract(epoch FROM clock_timestamp()), NEW.visible_at);
     END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER witness AFTER INSERT OR UPDATE OR DELETE ON sluice_messages
     FOR EACH ROW EXECUTE FUNCTION witness();
 """
-"""Every insert, claim (receive count up) and delete of a message, timed by the database."""
+"""Every insert, claim (receive count up) and delete of a message, timed by the database, with
+the visibility time the store gave the message (on a claim: the lease's end)."""
 
 
 def libfaketime() -> str:
@@ -121,3 +124,13 @@ def witnessed(url: str, event: str, action: str) -> list[tuple[int, float, str |
             (event, action),
         ).fetchall()
     return [(int(i), float(at), dedup) for i, at, dedup in rows]
+
+
+def claims(url: str, action: str) -> list[tuple[float, float]]:
+    """(database time, lease end the store set) of each claim of ``action``'s messages."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT at, visible_at FROM witness WHERE event = 'claim' AND action = %s ORDER BY at",
+            (action,),
+        ).fetchall()
+    return [(float(at), float(visible_at)) for at, visible_at in rows]
