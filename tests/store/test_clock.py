@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from sluice.store import open_store
-from sluice.store.clock import SAMPLES, ClockOffset, ServerClock, estimate
+from sluice.store.clock import SAMPLES, ClockOffset, Readings, ServerClock, estimate
 from sluice.worker.skew import ClockSkewCheck
 from tests.conftest import FakeClock
 
@@ -22,21 +22,29 @@ def test_the_offset_comes_from_the_sample_with_the_smallest_round_trip() -> None
     assert found.error == pytest.approx(0.1)
 
 
+def _readings(offset: float, calls: list[int]) -> Readings:
+    def read(n: int) -> list[tuple[float, float, float]]:
+        calls.append(n)
+        return [(time.time(), time.time() + offset, time.time()) for _ in range(n)]
+
+    return read
+
+
 def test_a_server_clock_adds_the_measured_offset_and_keeps_it_when_the_server_fails() -> None:
-    calls: list[float] = []
+    calls: list[int] = []
+    read = _readings(42.0, calls)
     failing = False
 
-    def server_time() -> float:
+    def readings(n: int) -> list[tuple[float, float, float]]:
         if failing:
             raise OSError("server down")
-        calls.append(time.time())
-        return time.time() + 42.0
+        return read(n)
 
-    clock = ServerClock(server_time)
+    clock = ServerClock(readings)
     assert clock() - time.time() == pytest.approx(42.0, abs=0.1)
-    assert len(calls) == SAMPLES  # measured once, at the first call
+    assert calls == [SAMPLES]  # measured once, at the first call
     clock()
-    assert len(calls) == SAMPLES  # not again before REFRESH_EVERY
+    assert calls == [SAMPLES]  # not again before REFRESH_EVERY
     failing = True
     clock._due = float("-inf")  # a refresh is due, and the server is unreachable
     assert clock() - time.time() == pytest.approx(42.0, abs=0.1)
@@ -45,7 +53,7 @@ def test_a_server_clock_adds_the_measured_offset_and_keeps_it_when_the_server_fa
 
 
 def test_a_server_clock_never_measured_runs_on_local_time() -> None:
-    def unreachable() -> float:
+    def unreachable(n: int) -> list[tuple[float, float, float]]:
         raise OSError("server down")
 
     clock = ServerClock(unreachable)
@@ -91,7 +99,7 @@ def test_sqlite_runs_on_the_local_clock(tmp_path: object) -> None:
 def test_a_worker_warns_once_with_the_offset(
     tmp_path: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/s.db", clock=ServerClock(lambda: time.time() - 5))
+    store = open_store(f"sqlite:///{tmp_path}/s.db", clock=ServerClock(_readings(-5.0, [])))
     check = ClockSkewCheck(store, logging.getLogger("sluice.worker"))
     with caplog.at_level(logging.WARNING, "sluice.worker"):
         for _ in range(3):

@@ -5,8 +5,9 @@ computes (lease ends, visibility, delays, retention, token buckets, schedule tic
 windows) must come from one clock, so a store with no injected clock uses a
 :class:`ServerClock`: ``time.time()`` plus the offset of the server's ``clock_timestamp()``,
 measured at the first call and again every :data:`REFRESH_EVERY` seconds. Each measurement
-takes :data:`SAMPLES` round trips and keeps the one with the smallest round trip (the offset is
-the server time minus the midpoint of the round trip; its error is at most half the round trip).
+opens a connection of its own for :data:`SAMPLES` round trips and keeps the one with the
+smallest round trip (the offset is the server time minus the midpoint of the round trip; its
+error is at most half the round trip).
 A call costs two local clock reads: a claim stays one round trip.
 """
 
@@ -23,6 +24,9 @@ RETRY_AFTER = 1.0
 """Seconds before a failed measurement is tried again (the last offset stays in force)."""
 SAMPLES = 5
 """Round trips per measurement; the one with the smallest round trip is kept."""
+
+Readings = Callable[[int], list[tuple[float, float, float]]]
+"""Reads the server's clock n times: (local time sent, server time, local time received)."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,12 @@ def estimate(samples: list[tuple[float, float, float]]) -> ClockOffset:
 class ServerClock:
     """A clock (a callable returning epoch seconds) that follows the database's time.
 
-    ``server_time`` reads the server's clock once (a round trip). Thread-safe: one thread
-    measures while the others go on with the previous offset."""
+    ``readings(n)`` reads the server's clock ``n`` times, each as ``(local time sent, server
+    time, local time received)``. Thread-safe: one thread measures while the others go on with
+    the previous offset."""
 
-    def __init__(self, server_time: Callable[[], float]) -> None:
-        self._server_time = server_time
+    def __init__(self, readings: Readings) -> None:
+        self._readings = readings
         self._lock = threading.Lock()
         self._offset = 0.0
         self._measured: ClockOffset | None = None
@@ -80,19 +85,16 @@ class ServerClock:
             self._lock.release()
 
     def _measure(self) -> None:
-        samples: list[tuple[float, float, float]] = []
         try:
-            for _ in range(SAMPLES):
-                sent = time.time()
-                server = self._server_time()
-                samples.append((sent, server, time.time()))
+            samples = self._readings(SAMPLES)
         except Exception:  # an unreachable server fails the store's own call, not its clock
-            if not samples:
-                self._due = time.monotonic() + RETRY_AFTER
-                return
+            samples = []
+        if not samples:
+            self._due = time.monotonic() + RETRY_AFTER
+            return
         self._measured = estimate(samples)
         self._offset = self._measured.seconds
         self._due = time.monotonic() + REFRESH_EVERY
 
 
-__all__ = ["REFRESH_EVERY", "SAMPLES", "ClockOffset", "ServerClock", "estimate"]
+__all__ = ["REFRESH_EVERY", "SAMPLES", "ClockOffset", "Readings", "ServerClock", "estimate"]

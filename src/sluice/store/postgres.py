@@ -55,7 +55,7 @@ class PostgresStore(Store):
         self._postgres = PostgresDriver(url)
         # Processes on many machines share this store: unless a clock is injected (tests),
         # every time it computes follows the database's clock, not this machine's.
-        super().__init__(self._postgres, clock or ServerClock(self._postgres.server_time))
+        super().__init__(self._postgres, clock or ServerClock(self._postgres.server_times))
 
     @property
     def _listener(self) -> psycopg.Connection[Any] | None:
@@ -79,7 +79,6 @@ class PostgresDriver:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
-        self._timer: psycopg.Connection[Any] | None = None
 
     # -- connections -----------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool:
@@ -89,7 +88,7 @@ class PostgresDriver:
             if self._pool is None or self._pid != os.getpid():
                 # After a fork the parent's sockets must not be used: start afresh.
                 self._pid = os.getpid()
-                self._listener = self._timer = None
+                self._listener = None
                 self._tx_pool = None
                 self._pool = self._open_pool()
         return self._pool
@@ -160,10 +159,9 @@ class PostgresDriver:
                 for pool in (self._pool, self._tx_pool):
                     if pool is not None:
                         pool.close()
-                for conn in (self._listener, self._timer):
-                    if conn is not None:
-                        conn.close()
-            self._pool = self._tx_pool = self._listener = self._timer = None
+                if self._listener is not None:
+                    self._listener.close()
+            self._pool = self._tx_pool = self._listener = None
 
     # -- transactions ----------------------------------------------------------------------
     def write(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
@@ -289,21 +287,22 @@ class PostgresDriver:
             self._listener = conn
         return self._listener
 
-    def server_time(self) -> float:
-        """The server's clock (epoch seconds), read on a connection of its own so that a
-        measurement never waits for the pool (the store's clock calls it, see store/clock.py)."""
-        self._get_pool()  # resets the connections after a fork
+    def server_times(self, count: int) -> list[tuple[float, float, float]]:
+        """``count`` readings of the server's clock, each as (local time sent, server time,
+        local time received), on a connection of its own, closed afterwards: a measurement
+        never waits for the pool and holds no connection between measurements."""
+        samples = []
         try:
-            if self._timer is None or self._timer.closed:
-                self._timer = psycopg.connect(
-                    self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)
-                )
-            row = self._timer.execute(self._q["server_time"]).fetchone()
-        except psycopg.Error:
-            self._timer = None
-            raise
-        assert row is not None
-        return float(row[0])
+            with psycopg.connect(
+                self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)
+            ) as conn:
+                for _ in range(count):
+                    sent = time.time()
+                    row = conn.execute(self._q["server_time"]).fetchone()
+                    samples.append((sent, float(row[0]) if row else sent, time.time()))
+        except psycopg.Error as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+        return samples
 
     def _drop_listener(self) -> None:
         if self._listener is not None:
