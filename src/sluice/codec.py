@@ -78,6 +78,13 @@ def encode_bytes(body: Any) -> bytes:
     return raw
 
 
+def encode_known(value: Any) -> bytes:
+    """JSON bytes of a value known to be JSON-safe (built by sluice, like a log line, or read
+    back from the store): none of :func:`encode_bytes`' checks, which parse the text back
+    whenever it holds a ``null``."""
+    return orjson.dumps(value)
+
+
 def _deepest_orjson_writes() -> int:
     """How many levels orjson writes before its recursion limit (254 in orjson 3)."""
     body: list[Any] = []

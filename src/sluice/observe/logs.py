@@ -25,7 +25,7 @@ class Entries:
         self.items = items
 
     def __str__(self) -> str:
-        return "\n".join(codec.encode(item) for item in self.items)
+        return "\n".join(codec.encode_known(item).decode() for item in self.items)
 
 
 def entries_of(record: logging.LogRecord) -> list[dict[str, Any]] | None:
@@ -46,13 +46,15 @@ class JsonLines(logging.Formatter):
                 "logger": record.name}  # fmt: skip
         items = entries_of(record)
         if items is not None:
-            return "\n".join(codec.encode({**head, **item}) for item in items)
+            # The head's fields, encoded once, open each entry's object (none is empty).
+            prefix = codec.encode_known(head)[:-1] + b","
+            return b"\n".join(prefix + codec.encode_known(i)[1:] for i in items if i).decode()
         line = {**head, "message": record.getMessage()}
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         elif record.stack_info:
             line["error"] = self.formatStack(record.stack_info)
-        return codec.encode(line)
+        return codec.encode_known(line).decode()
 
 
 class EachLine(logging.Formatter):
@@ -78,7 +80,7 @@ def _human(item: dict[str, Any]) -> str:
         if key in ("outcome", "event") or value is None:
             continue
         text = value if isinstance(value, str) and value.isprintable() and " " not in value \
-            else codec.encode(value)  # fmt: skip
+            else codec.encode_known(value).decode()  # fmt: skip
         words.append(f"{key}={text}")
     return " ".join(words)
 

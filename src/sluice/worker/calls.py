@@ -56,9 +56,14 @@ class SyncCalls:
     """
 
     def __init__(
-        self, run: Callable[[Call], Any], notify: Callable[[], None], concurrency: int
+        self,
+        run: Callable[[Call], Any],
+        notify: Callable[[], None],
+        concurrency: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._run = run
+        self._clock = clock
         self._notify = notify
         self._limit = concurrency
         self._threads = DaemonThreads("sluice-handler")
@@ -144,7 +149,7 @@ class SyncCalls:
                     self._runners -= 1
                     return
                 call = self._waiting.popleft()
-                call.started = time.monotonic()
+                call.started = self._clock()
                 self._running[id(call)] = call
             if not self._call(call):
                 return  # timed out: the event loop gave this runner's place to another
@@ -155,7 +160,7 @@ class SyncCalls:
         except BaseException as exc:  # the event loop maps it to an outcome
             call.error = exc
         assert call.started is not None
-        took = time.monotonic() - call.started
+        took = self._clock() - call.started
         with self._lock:
             pace = self._pace.get(call.action.name)
             self._pace[call.action.name] = took if pace is None else 0.8 * pace + 0.2 * took
