@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test screenshots browser lint typecheck bench bench-peers clean
+.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-peers clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -28,7 +28,14 @@ browser: ## make sure the system Chromium the dashboard test drives is installed
 	>/dev/null; } || echo "no chromium: the dashboard test \
 	will skip (CI=true: fail); install it with apt-get install chromium" >&2
 
-test: $(STAMP) browser ## run the whole test suite (SQLite and PostgreSQL)
+faketime: ## make sure libfaketime (the clock-skew tests' skewed processes) is installed
+	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
+	&& command -v apt-get >/dev/null && { apt-get install -y -q faketime libfaketime \
+	|| { apt-get update -q && apt-get install -y -q faketime libfaketime; }; } >/dev/null; } \
+	|| echo "no libfaketime: the clock-skew tests will skip (CI=true: fail); install it with \
+	apt-get install faketime libfaketime" >&2
+
+test: $(STAMP) browser faketime ## run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -q -n 2 -m "not serial"
 	$(BIN)/pytest -q -m serial
 

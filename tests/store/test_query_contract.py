@@ -31,6 +31,7 @@ DRIVER_ONLY = {
         "notify",
         "reserve_ids",
         "schema_lock",
+        "server_time",  # the store's clock follows the server's (store/clock.py)
         "vacuum",
     },
 }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -60,6 +63,11 @@ def test_every_replica_reports_the_same_figures(reader: httpx.Client, web_app: A
         other.close()
     age = ("sluice_queue_oldest_age_seconds", (("queue", "default"),))
     assert 0 < theirs.pop(age) - mine.pop(age) < 5  # the clock moved between the scrapes
+    for samples in (mine, theirs):  # each replica measures its own offset to the store's clock
+        own = [key for key in samples if key[0].startswith("sluice_clock_offset")]
+        assert len(own) == 2
+        for key in own:
+            del samples[key]
     assert mine == theirs
 
 
@@ -83,3 +91,13 @@ def test_action_counters_and_durations_come_from_the_workers_reports(
         == 5
     )
     assert samples[("sluice_action_duration_seconds_sum", echo)] >= 0
+
+
+def test_metrics_show_this_process_offset_to_the_store_clock(
+    reader: httpx.Client, web_app: App
+) -> None:
+    samples = _samples(reader)
+    process = (("host", socket.gethostname()), ("pid", str(os.getpid())))
+    # the server runs in this process; its clock and the store's (or the database's) agree
+    assert abs(samples[("sluice_clock_offset_seconds", process)]) < 0.5
+    assert 0 <= samples[("sluice_clock_offset_error_seconds", process)] < 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -29,7 +28,7 @@ def list_(ctx: Context, queue: str, limit: int) -> None:
     """List a queue's dead letters, oldest first."""
     with ctx.store() as store:
         dead = store.dlq_list(queue, limit=limit)
-    now = time.time()
+        now = store.clock()  # the time base of visible_at (the database's on PostgreSQL)
     if ctx.as_json:
         ctx.emit([_dead_letter(m) for m in dead])
         return

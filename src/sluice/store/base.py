@@ -72,6 +72,7 @@ from sluice.store import (
     sql,
 )
 from sluice.store import events as events_store
+from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.driver import Driver, Params
 from sluice.store.events import ArchivedEvent, Route
 from sluice.store.rows import (
@@ -134,6 +135,14 @@ class Store:
                 self._has_limits = bool(self._sql(db, "any_limit"))
             self._limits_read_at = time.monotonic()
         return self._has_limits
+
+    def clock_offset(self) -> ClockOffset | None:
+        """How far the store's clock is ahead of this process's ``time.time()``: as last
+        measured on PostgreSQL (the database's clock), zero on the local clock (SQLite), None
+        for an injected clock or a server not reached yet."""
+        if isinstance(self.clock, ServerClock):
+            return self.clock.offset()
+        return ClockOffset(0.0, 0.0) if self.clock is time.time else None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def migrate(self) -> None:

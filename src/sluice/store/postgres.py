@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from sluice.errors import StoreUnavailable
 from sluice.store import sql
 from sluice.store.base import Clock, Store
+from sluice.store.clock import ServerClock
 from sluice.store.driver import Pairs, Params, Stored
 from sluice.store.rows import Row
 
@@ -52,7 +53,9 @@ class PostgresStore(Store):
 
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self._postgres = PostgresDriver(url)
-        super().__init__(self._postgres, clock)
+        # Processes on many machines share this store: unless a clock is injected (tests),
+        # every time it computes follows the database's clock, not this machine's.
+        super().__init__(self._postgres, clock or ServerClock(self._postgres.server_times))
 
     @property
     def _listener(self) -> psycopg.Connection[Any] | None:
@@ -283,6 +286,23 @@ class PostgresDriver:
             conn.execute(self._q["listen"])
             self._listener = conn
         return self._listener
+
+    def server_times(self, count: int) -> list[tuple[float, float, float]]:
+        """``count`` readings of the server's clock, each as (local time sent, server time,
+        local time received), on a connection of its own, closed afterwards: a measurement
+        never waits for the pool and holds no connection between measurements."""
+        samples = []
+        try:
+            with psycopg.connect(
+                self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)
+            ) as conn:
+                for _ in range(count):
+                    sent = time.time()
+                    row = conn.execute(self._q["server_time"]).fetchone()
+                    samples.append((sent, float(row[0]) if row else sent, time.time()))
+        except psycopg.Error as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+        return samples
 
     def _drop_listener(self) -> None:
         if self._listener is not None:

@@ -1,8 +1,10 @@
 """``/metrics``: Prometheus figures read from the store on each scrape, so every API replica
-reports the same numbers (nothing is counted in this process)."""
+reports the same numbers (nothing is counted in this process) but its own clock offset."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable
 
 from prometheus_client import generate_latest
@@ -89,6 +91,7 @@ class StoreCollector(Collector):
         yield from (limit, effective, rate)
         yield from _action_metrics(self.app)
         yield from _run_metrics(self.app)
+        yield from _clock_metrics(self.app)
 
 
 def _action_metrics(app: App) -> Iterable[Metric]:
@@ -152,6 +155,29 @@ def _run_metrics(app: App) -> Iterable[Metric]:
             messages.add_metric([state.id, state.name, kind], value)
     yield by_status
     yield messages
+
+
+def _clock_metrics(app: App) -> Iterable[Metric]:
+    """This process's measured offset to the store's clock (the database's on PostgreSQL):
+    each API replica reports its own, labelled with its host and pid."""
+    offset = app.store.clock_offset()
+    if offset is None:
+        return  # an injected clock: nothing was measured
+    labels = ["host", "pid"]
+    process = [socket.gethostname(), str(os.getpid())]
+    seconds = GaugeMetricFamily(
+        "sluice_clock_offset_seconds",
+        "The store's clock minus this process's local clock, as last measured.",
+        labels=labels,
+    )
+    seconds.add_metric(process, offset.seconds)
+    error = GaugeMetricFamily(
+        "sluice_clock_offset_error_seconds",
+        "The bound on that measurement's error (half its round trip).",
+        labels=labels,
+    )
+    error.add_metric(process, offset.error)
+    yield from (seconds, error)
 
 
 def registry_for(app: App) -> CollectorRegistry:

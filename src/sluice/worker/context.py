@@ -84,6 +84,12 @@ class Context:
             raise SluiceError(f"action {message.action!r} has no file watch (app.watch_files)")
         return watch.path_of(message.body)
 
+    def now(self) -> float:
+        """The store's time (epoch seconds; the database's on PostgreSQL): the time base of
+        ``message.visible_at`` (the lease's end) and of every time sluice stores. Compare
+        those with this, never with ``time.time()``, which differs from machine to machine."""
+        return self.app.store.clock()
+
     @property
     def idempotency_key(self) -> str:
         """A key stable across redeliveries of this message, for systems that drop repeats."""

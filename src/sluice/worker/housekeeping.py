@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sluice.model import ActionStats, Receipt
 from sluice.worker.service import Periodic, StoreCalls, Timing
+from sluice.worker.skew import ClockSkewCheck
 
 if TYPE_CHECKING:
     from sluice.store import Store
@@ -73,6 +74,8 @@ class Housekeeper:
         self.worker_id = worker_id
         self.log = log
         self._store_call = store_call
+        self.clock_check = ClockSkewCheck(store, log)
+        """Warns once if this machine's clock is off the store's (checked on each maintain)."""
         self._reported: list[ActionStats] = []
         self.jobs = [
             Periodic(lease / 3, self.heartbeat, timing, on_failure),
@@ -97,10 +100,11 @@ class Housekeeper:
 
     async def maintain(self) -> None:
         """Housekeeping any worker may do (it is idempotent): retention, receives run out,
-        dedup ids and FIFO groups past their time, table bloat."""
+        dedup ids and FIFO groups past their time, table bloat; then the clock-skew check."""
         expired = await self._store_call(self.store.housekeep)
         if expired:
             self.log.info("dead-lettered %d expired or exhausted messages", expired)
+        await self._store_call(self.clock_check.check)
 
     async def report(self) -> None:
         """Store the running totals per action if they moved since the last report."""

@@ -89,6 +89,7 @@ class Worker:
             stats=self.completer.stats, worker_id=self.worker_id, store_call=store_call,
             timing=self.timing, log=self.log, on_failure=self._service_failed,
         )  # fmt: skip
+        self.housekeeper.clock_check.check()  # at start, then on each maintenance pass
 
     # -- control ----------------------------------------------------------------------------
     def run(self) -> None:

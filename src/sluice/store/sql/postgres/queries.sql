@@ -247,6 +247,9 @@ RETURNING m.id, m.queue
 -- name: has_visible
 SELECT 1 FROM sluice_messages WHERE queue = ANY(%s::text[]) AND visible_at <= %s LIMIT 1
 
+-- name: server_time
+SELECT extract(epoch FROM clock_timestamp())::float8
+
 -- name: listen
 LISTEN sluice_work
 
