@@ -61,10 +61,21 @@ def run(url: str, requests: int) -> None:
     env = {**os.environ, "SLUICE_URL": url, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     env.pop("SLUICE_TOKENS", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "sluice.cli", "serve", "bench.api_app:app", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sluice.cli",
+            "serve",
+            "bench.api_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

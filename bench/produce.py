@@ -104,9 +104,12 @@ def measure(mode: str, backend: str, workdir: Path, n: int) -> dict[str, float]:
     url = fresh_url(backend, workdir)
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, url, str(n)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -69,9 +69,13 @@ def pg_url(request: pytest.FixtureRequest) -> str:
 def reset_pg(url: str) -> None:
     """Drop every sluice table and sequence so the next store starts from an empty schema."""
     with psycopg.connect(url, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename LIKE 'sluice%%'")]  # fmt: skip
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename LIKE 'sluice%%'"
+            )
+        ]
         if tables:
             conn.execute("DROP TABLE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
         conn.execute("DROP SEQUENCE IF EXISTS sluice_message_ids")

@@ -33,11 +33,25 @@ def test_actions_demo_keeps_order_limits_and_dead_letters(
         url = request.getfixturevalue("pg_url")
         reset_pg(url)
     result = subprocess.run(
-        [SLUICE, "demo", "actions", "--store", url, "--rows", "1500", "--tenants", "8",
-         "--steps", "10"],
-        capture_output=True, text=True, timeout=180, check=False,
+        [
+            SLUICE,
+            "demo",
+            "actions",
+            "--store",
+            url,
+            "--rows",
+            "1500",
+            "--tenants",
+            "8",
+            "--steps",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
         env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert int(_figure(out, "cron ticks run")) >= 2

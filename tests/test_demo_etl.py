@@ -27,9 +27,12 @@ def test_etl_demo_runs_a_posted_task_while_the_browser_watches(tmp_path: Path) -
     url = f"sqlite:///{db}"
     demo = subprocess.Popen(
         [SLUICE, "demo", "etl", "--store", url, "--blobs", str(blobs), "--port", "0"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    )
     try:
         assert demo.stdout is not None
         base = ""
@@ -43,8 +46,10 @@ def test_etl_demo_runs_a_posted_task_while_the_browser_watches(tmp_path: Path) -
         run_id = answer.json()["run_id"]
         watcher = subprocess.Popen(
             [SLUICE, "--url", url, "runs", "watch", run_id, "--interval", "0.2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
             page = browser.new_page()

@@ -34,11 +34,25 @@ def test_files_demo_loads_each_valid_file_once_and_dead_letters_the_invalid(
         reset_pg(url)
     workdir = tmp_path / "drop"
     result = subprocess.run(
-        [SLUICE, "demo", "files", "--store", url, "--files", "400", "--window", "1",
-         "--workdir", str(workdir)],
-        capture_output=True, text=True, timeout=170, check=False,
+        [
+            SLUICE,
+            "demo",
+            "files",
+            "--store",
+            url,
+            "--files",
+            "400",
+            "--window",
+            "1",
+            "--workdir",
+            str(workdir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
         env={**os.environ, "COLUMNS": "160"},
-    )  # fmt: skip
+    )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert _figure(out, "files written") == "400"

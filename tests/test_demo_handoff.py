@@ -22,10 +22,25 @@ def _figure(output: str, label: str) -> int:
 @pytest.mark.timeout(240)
 def test_handoff_sends_every_row_once_while_workers_are_killed(tmp_path: Path) -> None:
     result = subprocess.run(
-        [SLUICE, "demo", "handoff", "--store", f"sqlite:///{tmp_path}/h.db", "--rows", "1500",
-         "--kill-every", "1", "--workdir", str(tmp_path / "work")],
-        capture_output=True, text=True, timeout=220, check=False, env={"COLUMNS": "120"},
-    )  # fmt: skip
+        [
+            SLUICE,
+            "demo",
+            "handoff",
+            "--store",
+            f"sqlite:///{tmp_path}/h.db",
+            "--rows",
+            "1500",
+            "--kill-every",
+            "1",
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+        env={"COLUMNS": "120"},
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert _figure(out, "rows acked") == 1500

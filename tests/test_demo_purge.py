@@ -34,9 +34,12 @@ def test_purge_deletes_every_expired_record_once_despite_sigkills(
         reset_pg(url)
     result = subprocess.run(
         [SLUICE, "demo", "purge", "--store", url, "--records", "30000", "--crash"],
-        capture_output=True, text=True, timeout=220, check=False,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
         env={**os.environ, "COLUMNS": "160"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     expired = _figure(out, "expired records")

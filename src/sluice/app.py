@@ -83,9 +83,14 @@ class App(Registry):
             if len(raw) > limit:
                 body = {REF: self.blobs.put(raw, run_id), "bytes": len(raw)}
         return NewMessage(
-            queue, body, action=action, group=group, dedup_id=dedup_id, delay=delay,
+            queue,
+            body,
+            action=action,
+            group=group,
+            dedup_id=dedup_id,
+            delay=delay,
             run_id=run_id,
-        )  # fmt: skip
+        )
 
     def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:
         """A new sealed run whose first message is ``message``, shaped by :meth:`define_run`
@@ -249,9 +254,12 @@ class App(Registry):
         from sluice.worker.runtime import Worker
 
         Worker(
-            self, queues=queues, concurrency=concurrency, stop_when_idle=stop_when_idle,
+            self,
+            queues=queues,
+            concurrency=concurrency,
+            stop_when_idle=stop_when_idle,
             grace=grace,
-        ).run()  # fmt: skip
+        ).run()
 
     def close(self) -> None:
         """Close the store's connections."""

@@ -133,9 +133,13 @@ def _culprit(producer: Producer, messages: list[NewMessage], size: int) -> int:
 def _message(producer: Producer, action: str, item: Any, run_id: str | None) -> NewMessage:
     if isinstance(item, Job):
         return producer.new_message(
-            action, item.body, group=item.group, dedup_id=item.dedup_id, delay=item.delay,
+            action,
+            item.body,
+            group=item.group,
+            dedup_id=item.dedup_id,
+            delay=item.delay,
             run=run_id,
-        )  # fmt: skip
+        )
     return producer.new_message(action, item, run=run_id)
 
 
@@ -188,9 +192,14 @@ class _Scan:
     """The chunks of one discovery: enqueued with their checkpoint, errors told truthfully."""
 
     def __init__(
-        self, producer: Producer, action: str, run_id: str, key: Callable[[Any], Any],
-        max_backlog: int | None, queue: str,
-    ) -> None:  # fmt: skip
+        self,
+        producer: Producer,
+        action: str,
+        run_id: str,
+        key: Callable[[Any], Any],
+        max_backlog: int | None,
+        queue: str,
+    ) -> None:
         self.producer, self.action, self.run_id, self.key = producer, action, run_id, key
         self.max_backlog, self.queue = max_backlog, queue
         self.created = 0

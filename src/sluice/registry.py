@@ -206,10 +206,15 @@ class Registry:
         def declare(action_name: str) -> Schedule:
             found = self.actions.get(action_name)
             schedule = Schedule(
-                name=name or action_name, cron=cron, action=action_name, body=body,
-                timezone=timezone, misfire=misfire, catch_up_limit=catch_up_limit,
+                name=name or action_name,
+                cron=cron,
+                action=action_name,
+                body=body,
+                timezone=timezone,
+                misfire=misfire,
+                catch_up_limit=catch_up_limit,
                 queue=queue or (found.policy.queue if found else DEFAULT_QUEUE),
-            )  # fmt: skip
+            )
             if schedule.name in self.schedules:
                 raise ConfigError(f"schedule {schedule.name!r} is declared twice")
             if found is None and queue is None:  # its queue is its action's, once registered
@@ -280,9 +285,15 @@ class Registry:
                 f"again; declare it with app.queue({queue.name!r}, dedup_window=None)"
             )
         watch = FileWatch(
-            root=root, action=action, prefix=prefix, suffix=suffix,  # type: ignore[arg-type]
-            on_success=on_success, on_dead=on_dead, settle=settle, chunk_size=chunk_size,
-        )  # fmt: skip
+            root=root,  # type: ignore[arg-type]
+            action=action,
+            prefix=prefix,
+            suffix=suffix,
+            on_success=on_success,
+            on_dead=on_dead,
+            settle=settle,
+            chunk_size=chunk_size,
+        )
         from sluice.sources.files.disposal import wrap
 
         self.actions[action] = wrap(watch, found)

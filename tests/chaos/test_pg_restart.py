@@ -62,10 +62,11 @@ def test_workers_survive_a_postgres_restart_mid_drain(pg_url: str, tmp_path: Pat
     env = {**os.environ, "SLUICE_CRASH_URL": pg_url, "SLUICE_CRASH_LOG": str(tmp_path / "ran")}
     command = [SLUICE, "worker", "tests.chaos.crash_app:app", "--concurrency", "2"]
     workers = [
-        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for _ in range(2)
-    ]  # fmt: skip
+    ]
     try:
         deadline = time.monotonic() + 60
         while (_effects(pg_url) or 0) < MESSAGES // 5 and time.monotonic() < deadline:

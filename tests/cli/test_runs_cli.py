@@ -27,8 +27,9 @@ def test_runs_list_show_and_cancel(url: str) -> None:
     _runs(url)
     listed = json.loads(sluice("--json", "runs", url=url).stdout)
     assert [(r["id"], r["status"], r["done"], r["total"]) for r in listed] == [
-        ("open-run", "discovering", 0, 4), ("done-run", "succeeded", 3, 3),
-    ]  # fmt: skip
+        ("open-run", "discovering", 0, 4),
+        ("done-run", "succeeded", 3, 3),
+    ]
     table = sluice("runs", url=url)
     assert table.returncode == 0 and "nightly" in table.stdout and "3/3" in table.stdout
     shown = sluice("runs", "show", "done-run", url=url)
@@ -49,8 +50,10 @@ def test_runs_watch_follows_a_run_to_its_end(url: str) -> None:
     _runs(url)
     watcher = subprocess.Popen(
         [SLUICE, "--url", url, "runs", "watch", "open-run", "--interval", "0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     store = open_store(url)
     store.seal_run("open-run")
     store.complete([Outcome.ack(m.receipt) for m in store.claim(["q"], 4) if m.receipt])

@@ -84,10 +84,14 @@ def test_sigterm_gives_running_calls_the_grace_period_then_gives_them_back(
     stats = app.store.stats(["jobs"])[0]
     assert (stats.depth, stats.in_flight) == (1, 0)  # given back, not left to expire
     messages = [str(r.get("message")) for r in _json_lines(tmp_path / "stderr")]
-    assert any(m.startswith("stopping: waiting up to 0.5s (the grace period) for 1 running")
-               for m in messages)  # fmt: skip
-    assert any(m.startswith("stopped: 0 of 1 running calls finished") and f"ids {id_}" in m
-               for m in messages)  # fmt: skip
+    assert any(
+        m.startswith("stopping: waiting up to 0.5s (the grace period) for 1 running")
+        for m in messages
+    )
+    assert any(
+        m.startswith("stopped: 0 of 1 running calls finished") and f"ids {id_}" in m
+        for m in messages
+    )
 
 
 def test_grace_must_not_be_negative(start: Start, tmp_path: Path) -> None:
@@ -121,7 +125,11 @@ def test_text_logs_are_human_text(app: App, start: Start, tmp_path: Path) -> Non
     assert worker.wait(timeout=60) == 0
     lines = stderr.read_text().splitlines()
     assert not [line for line in lines if "{" in line]
-    assert any(f"INFO sluice.worker ack action=work message_id={ok} attempt=1 " in line
-               for line in lines)  # fmt: skip
-    assert any(f'dead action=work message_id={unwanted} attempt=1 ' in line
-               and 'error="not wanted"' in line for line in lines)  # fmt: skip
+    assert any(
+        f"INFO sluice.worker ack action=work message_id={ok} attempt=1 " in line for line in lines
+    )
+    assert any(
+        f"dead action=work message_id={unwanted} attempt=1 " in line
+        and 'error="not wanted"' in line
+        for line in lines
+    )

@@ -37,9 +37,14 @@ def _staged(store: Store) -> None:
     for name in ("q", "b", "c", "done"):
         declare(store, name)
     store.start_run(
-        RunSpec("r1", "etl", (Target("a", "q"), Target("b", "b"), Target("c", "c")),
-                on_complete=Target("finish", "done"), meta={"user": 7})
-    )  # fmt: skip
+        RunSpec(
+            "r1",
+            "etl",
+            (Target("a", "q"), Target("b", "b"), Target("c", "c")),
+            on_complete=Target("finish", "done"),
+            meta={"user": 7},
+        )
+    )
 
 
 def test_counters_follow_outcomes_and_the_run_finishes(store: Store, clock: FakeClock) -> None:
@@ -101,17 +106,24 @@ def test_stages_fire_once_each_with_a_summary_and_fan_in_children(store: Store) 
     [extract_summary] = store.claim(["b"], 10)
     assert extract_summary.action == "b" and extract_summary.run_id == "r1"
     assert extract_summary.body == {
-        "run": "r1", "name": "etl", "stage": 0, "total": 2, "succeeded": 2, "dead": 0,
+        "run": "r1",
+        "name": "etl",
+        "stage": 0,
+        "total": 2,
+        "succeeded": 2,
+        "dead": 0,
         "meta": {"user": 7},
-    }  # fmt: skip
+    }
     assert store.run_state("r1").stage == 1
     # fan out: two children in the same run join stage 1, so it cannot finish without them
     children = tuple(NewMessage("b", i, action="b-part", run_id="r1") for i in range(2))
     _settle(store, [extract_summary], children=children)
     state = store.run_state("r1")
     assert [(s.total, s.succeeded, s.finished) for s in state.stages] == [
-        (2, 2, True), (3, 1, False), (0, 0, False),
-    ]  # fmt: skip
+        (2, 2, True),
+        (3, 1, False),
+        (0, 0, False),
+    ]
     assert store.claim(["c"], 10) == []
     parts = store.claim(["b"], 10)
     _settle(store, parts[:1])

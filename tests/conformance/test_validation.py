@@ -38,9 +38,13 @@ def test_an_unserialisable_body_is_a_clear_error_and_stores_nothing(
 
 
 @pytest.mark.parametrize(
-    ("value", "named"), [(float("nan"), "nan at $.x[1]"), (float("inf"), "inf at $.x[1]"),
-                         (float("-inf"), "-inf at $.x[1]")],
-)  # fmt: skip
+    ("value", "named"),
+    [
+        (float("nan"), "nan at $.x[1]"),
+        (float("inf"), "inf at $.x[1]"),
+        (float("-inf"), "-inf at $.x[1]"),
+    ],
+)
 def test_nan_and_infinity_are_refused_naming_the_value(
     store: Store, value: float, named: str
 ) -> None:

@@ -35,10 +35,13 @@ def apps(url: str, clock: FakeClock) -> Iterator[tuple[App, App]]:
 
 def _ops(app: App) -> list[tuple[str, str, str]]:
     return [
-        (m.action, m.body.get("alarm") or m.body["detail"]["alarm"],
-         m.body.get("state") or m.body["detail"]["state"])
+        (
+            m.action,
+            m.body.get("alarm") or m.body["detail"]["alarm"],
+            m.body.get("state") or m.body["detail"]["state"],
+        )
         for m in app.store.peek("ops", limit=100)
-    ]  # fmt: skip
+    ]
 
 
 def test_transitions_fire_once_each_across_schedulers(
@@ -57,8 +60,9 @@ def test_transitions_fire_once_each_across_schedulers(
         for s in schedulers:
             s.tick()
     assert _ops(one) == [
-        ("page_oncall", "jobs-dead", "firing"), ("audit_alarm", "jobs-dead", "firing"),
-    ]  # fmt: skip
+        ("page_oncall", "jobs-dead", "firing"),
+        ("audit_alarm", "jobs-dead", "firing"),
+    ]
     [page] = [m for m in one.store.peek("ops") if m.action == "page_oncall"]
     assert page.body["reasons"] == ["DLQ depth 1 > 0"] and page.body["queue"] == "jobs"
     clock.advance(1)
@@ -66,11 +70,13 @@ def test_transitions_fire_once_each_across_schedulers(
     for s in schedulers:
         s.tick()
     assert _ops(one)[2:] == [
-        ("page_oncall", "jobs-dead", "ok"), ("audit_alarm", "jobs-dead", "ok"),
-    ]  # fmt: skip
+        ("page_oncall", "jobs-dead", "ok"),
+        ("audit_alarm", "jobs-dead", "ok"),
+    ]
     assert [e.envelope["detail"]["state"] for _, e in one.store.events(0, 1e12)] == [
-        "firing", "ok",
-    ]  # fmt: skip
+        "firing",
+        "ok",
+    ]
 
 
 def test_oldest_age_fires_after_time_passes_and_clears_when_drained(
@@ -120,8 +126,13 @@ def test_failure_rate_fires_on_reported_failures_and_clears_as_they_age_out(
     app.queue("ops")
     app.action("work", queue="jobs")(lambda body, ctx: None)
     app.action("page_oncall", queue="ops")(lambda body, ctx: None)
-    app.alarm("jobs-failing", queue="jobs", action="page_oncall", dlq_depth_above=None,
-              failure_rate_above=0.2)  # fmt: skip
+    app.alarm(
+        "jobs-failing",
+        queue="jobs",
+        action="page_oncall",
+        dlq_depth_above=None,
+        failure_rate_above=0.2,
+    )
     scheduler = Scheduler(app, clock=clock)
     app.store.put_action_stats("w1", [ActionStats("work", processed=100)])
     scheduler.tick()  # the first sample: nothing to compare yet

@@ -66,9 +66,11 @@ def test_bad_rules_and_events_are_refused_and_store_nothing(app: App) -> None:
         app.publish("", "x", {})
     with pytest.raises(MessageTooLarge):  # the routed body is over the queue's limit
         app.publish_many(
-            [{"source": "shop", "detail_type": "x", "detail": {}, "id": "small"},
-             {"source": "shop", "detail_type": "x", "detail": {"blob": "x" * 2000}}]
-        )  # fmt: skip
+            [
+                {"source": "shop", "detail_type": "x", "detail": {}, "id": "small"},
+                {"source": "shop", "detail_type": "x", "detail": {"blob": "x" * 2000}},
+            ]
+        )
     assert _bodies(app, "big") == []
     assert app.store.events(0, 1e12) == []
 
@@ -85,9 +87,16 @@ def test_replay_routes_archived_events_once_unless_forced(app: App, clock: FakeC
     assert app.replay(start, start + 100) == 2 + 0  # only orders 0 and 4 are new
     assert app.replay(start, start + 100, rule="odd", force=True) == 2
     assert sorted((a, b["detail"]["order"]) for a, b in _bodies(app)) == [
-        ("refund", 1), ("refund", 1), ("refund", 3), ("refund", 3),
-        ("ship", 0), ("ship", 1), ("ship", 2), ("ship", 3), ("ship", 4),
-    ]  # fmt: skip
+        ("refund", 1),
+        ("refund", 1),
+        ("refund", 3),
+        ("refund", 3),
+        ("ship", 0),
+        ("ship", 1),
+        ("ship", 2),
+        ("ship", 3),
+        ("ship", 4),
+    ]
     with pytest.raises(Exception, match="unknown rule"):
         app.replay(start, start + 100, rule="missing")
 
@@ -105,10 +114,17 @@ def test_events_past_retention_are_forgotten(app: App, clock: FakeClock) -> None
 def test_publish_many_takes_times_and_resources(app: App) -> None:
     app.rule("any", {"resources": [{"prefix": "arn:order/"}]}, "ship")
     ids = app.publish_many(
-        [{"source": "shop", "detail-type": "a", "detail": {}, "resources": ["arn:order/1"],
-          "time": "2026-01-02T03:04:05Z"},
-         {"source": "shop", "detail_type": "b", "detail": {}, "resources": ["arn:user/1"]}]
-    )  # fmt: skip
+        [
+            {
+                "source": "shop",
+                "detail-type": "a",
+                "detail": {},
+                "resources": ["arn:order/1"],
+                "time": "2026-01-02T03:04:05Z",
+            },
+            {"source": "shop", "detail_type": "b", "detail": {}, "resources": ["arn:user/1"]},
+        ]
+    )
     assert len(ids) == 2
     [(_, body)] = _bodies(app)
     assert body["time"] == "2026-01-02T03:04:05Z" and body["id"] == ids[0]

@@ -169,13 +169,22 @@ def test_a_scan_enqueues_each_settled_version_once(url: str, tmp_path: Path) -> 
     [stats] = app.store.stats(["files"])
     assert stats.depth == 4
     bodies = sorted((m.body["path"], m.body["size"]) for m in app.store.peek("files"))
-    assert bodies == [("input/a.json", 2), ("input/a.json", 14), ("input/b.json", 2),
-                      ("input/new.json", 2)]  # fmt: skip
+    assert bodies == [
+        ("input/a.json", 2),
+        ("input/a.json", 14),
+        ("input/b.json", 2),
+        ("input/new.json", 2),
+    ]
     b_ns = (root / "input/b.json").stat().st_mtime_ns
     [b] = [m for m in app.store.peek("files") if m.body["path"] == "input/b.json"]
     assert b.dedup_id == f"file:input/b.json:2:{b_ns}"
-    assert b.body == {"path": "input/b.json", "root": str(root), "size": 2,
-                      "mtime": b_ns / 1e9, "mtime_ns": b_ns}  # fmt: skip
+    assert b.body == {
+        "path": "input/b.json",
+        "root": str(root),
+        "size": 2,
+        "mtime": b_ns / 1e9,
+        "mtime_ns": b_ns,
+    }
     app.close()
 
 

@@ -120,8 +120,11 @@ def test_bursts_with_a_watcher_restart_process_each_matching_file_once(
     for path in invalid:
         assert (root / "failed" / path).read_bytes() == b'{"rows": ['
     others = {p: c for p, (k, c) in kinds.items() if k == "other"}
-    left = {p: (root / p).read_bytes() for p in _files(root) if not p.startswith(("processed/",
-            "failed/"))}  # fmt: skip
+    left = {
+        p: (root / p).read_bytes()
+        for p in _files(root)
+        if not p.startswith(("processed/", "failed/"))
+    }
     assert left == others  # untouched
     print(f"{len(kinds)} files, {len(valid) + len(invalid)} matching, settled in {took:.1f} s")
     app.close()

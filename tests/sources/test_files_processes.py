@@ -23,17 +23,22 @@ def test_a_worker_with_sources_and_a_scheduler_handle_each_file_once(
     url: str, tmp_path: Path
 ) -> None:
     drop, record = tmp_path / "drop", tmp_path / "record"
-    env = {**os.environ, "SLUICE_FILES_TEST_URL": url, "SLUICE_FILES_TEST_ROOT": str(drop),
-           "SLUICE_FILES_TEST_RECORD": str(record)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SLUICE_FILES_TEST_URL": url,
+        "SLUICE_FILES_TEST_ROOT": str(drop),
+        "SLUICE_FILES_TEST_RECORD": str(record),
+    }
     commands = [[SLUICE, "worker", TARGET, "--sources"], [SLUICE, "scheduler", TARGET]]
     logs = [tmp_path / "worker.log", tmp_path / "scheduler.log"]
     processes = []
     for command, log in zip(commands, logs, strict=True):
         with log.open("wb") as stderr:  # a file, not a pipe: one line per outcome would fill it
             processes.append(
-                subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                 stderr=stderr)
-            )  # fmt: skip
+                subprocess.Popen(
+                    command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+                )
+            )
     try:
         for n in range(FILES):
             path = drop / "input" / f"{n % 5}" / f"{n}.json"

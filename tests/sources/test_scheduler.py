@@ -108,8 +108,11 @@ def test_the_scheduler_command_names_a_bad_target() -> None:
     sluice = str(Path(sys.executable).with_name("sluice"))
     result = subprocess.run(
         [sluice, "scheduler", "no_such_module_here:app"],
-        capture_output=True, text=True, cwd=Path(__file__).parent.parent.parent, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent.parent,
+        timeout=60,
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 1
     assert "cannot import 'no_such_module_here'" in result.stderr

@@ -64,9 +64,10 @@ def test_three_schedulers_fire_each_tick_of_a_one_second_schedule_once(
     app.close()
     late = sorted(m.enqueued_at - int((m.dedup_id or "0").rsplit("-", 1)[1]) for m in messages)
     print(
-        "ticks fired per scheduler:", [len(per_process) for per_process in fired],
+        "ticks fired per scheduler:",
+        [len(per_process) for per_process in fired],
         f"lateness median {late[len(late) // 2]:.3f}s max {late[-1]:.3f}s",
-    )  # fmt: skip
+    )
     assert len(ticks) >= TICKS
     assert len(set(ticks)) == len(ticks), "a tick was fired by two schedulers"
     assert ticks == [ticks[0] + n for n in range(len(ticks))], "a tick in the window is missing"

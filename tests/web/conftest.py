@@ -47,9 +47,13 @@ class LiveServer:
 
     def __init__(self, api: Starlette) -> None:
         config = uvicorn.Config(
-            api, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
+            api,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
             timeout_graceful_shutdown=1,
-        )  # fmt: skip
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

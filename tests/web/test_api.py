@@ -145,9 +145,12 @@ def test_tokens_missing_bad_and_read_scope(server: LiveServer, reader: httpx.Cli
     assert reader.get("/v1/queues").status_code == 200
     assert reader.get("/metrics").status_code == 200
     for method, path in [
-        ("POST", "/v1/actions/echo"), ("POST", "/v1/events"), ("POST", "/v1/runs/r/cancel"),
-        ("POST", "/v1/queues/default/dlq/redrive"), ("DELETE", "/v1/queues/default/dlq"),
-    ]:  # fmt: skip
+        ("POST", "/v1/actions/echo"),
+        ("POST", "/v1/events"),
+        ("POST", "/v1/runs/r/cancel"),
+        ("POST", "/v1/queues/default/dlq/redrive"),
+        ("DELETE", "/v1/queues/default/dlq"),
+    ]:
         answer = reader.request(method, path)
         assert answer.status_code == 403, path
         assert answer.json() == {"error": "forbidden", "detail": "this route needs an admin token"}
@@ -207,8 +210,12 @@ def test_cancel_a_run(admin: httpx.Client) -> None:
 def test_events_are_published_and_routed(admin: httpx.Client, web_app: App) -> None:
     if "echo-orders" not in web_app.bus.rules:
         web_app.rule("echo-orders", {"detail-type": ["order.placed"]}, "echo")
-    event = {"source": "shop", "detail_type": "order.placed", "detail": {"id": 1},
-             "resources": ["order/1"]}  # fmt: skip
+    event = {
+        "source": "shop",
+        "detail_type": "order.placed",
+        "detail": {"id": 1},
+        "resources": ["order/1"],
+    }
     answer = admin.post("/v1/events", json=event)
     assert answer.status_code == 202
     event_id = answer.json()["event_id"]

@@ -31,8 +31,10 @@ def test_a_duplicate_run_new_submission_returns_the_first_run_and_creates_nothin
     assert again.status_code == 202, again.text
     run_id = first.json()["run_id"]
     assert again.json() == {
-        "message_id": first.json()["message_id"], "duplicate": True, "run_id": run_id,
-    }  # fmt: skip
+        "message_id": first.json()["message_id"],
+        "duplicate": True,
+        "run_id": run_id,
+    }
     assert [r.id for r in web_app.runs()] == [run_id] and _depth(web_app) == 1
     # once the message is settled and gone, a retry still names the first run
     [message] = web_app.store.claim(["default"], 1)
@@ -59,9 +61,11 @@ def test_concurrent_twins_of_a_run_new_submission_make_one_run(
         with client_for(server, ADMIN) as client:
             start.wait()
             answer = client.post(
-                "/v1/actions/echo", params={"run": "new"}, headers={"Idempotency-Key": "twin"},
+                "/v1/actions/echo",
+                params={"run": "new"},
+                headers={"Idempotency-Key": "twin"},
                 json={"n": 1},
-            )  # fmt: skip
+            )
             assert answer.status_code == 202, answer.text
             answers.append(answer.json())
 
@@ -78,10 +82,11 @@ def test_concurrent_twins_of_a_run_new_submission_make_one_run(
 
 def test_new_keys_start_new_runs(admin: httpx.Client, web_app: App) -> None:
     ids = {
-        admin.post("/v1/actions/echo", params={"run": "new"}, headers={"Idempotency-Key": k},
-                   json=k).json()["run_id"]
+        admin.post(
+            "/v1/actions/echo", params={"run": "new"}, headers={"Idempotency-Key": k}, json=k
+        ).json()["run_id"]
         for k in ("a", "b")
-    }  # fmt: skip
+    }
     ids.add(admin.post("/v1/actions/echo", params={"run": "new"}, json=0).json()["run_id"])
     assert len(ids) == 3 and {r.id for r in web_app.runs()} == ids
     assert all(web_app.run_state(i).total == 1 for i in ids)

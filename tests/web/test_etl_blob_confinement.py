@@ -35,10 +35,24 @@ def test_a_hostile_run_id_through_the_api_removes_nothing(url: str, tmp_path: Pa
         setup.start_run("hostile", id="..").seal()
         assert setup.store.run_state("..").status == "succeeded"
     demo = subprocess.Popen(
-        [SLUICE, "demo", "etl", "--store", url, "--blobs", str(blobs), "--port", "0",
-         "--workers", "1"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            SLUICE,
+            "demo",
+            "etl",
+            "--store",
+            url,
+            "--blobs",
+            str(blobs),
+            "--port",
+            "0",
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert demo.stdout is not None
         base = next(

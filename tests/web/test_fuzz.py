@@ -49,9 +49,11 @@ def test_operation_matches_the_openapi_document(
 
     @given(data=st.data())
     @settings(
-        max_examples=2 * EXAMPLES, deadline=None, database=None,
+        max_examples=2 * EXAMPLES,
+        deadline=None,
+        database=None,
         suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+    )
     def fuzz(data: st.DataObject) -> None:
         mode = data.draw(modes)
         case = data.draw(operation.as_strategy(mode))

@@ -78,9 +78,15 @@ def test_with_tokens_any_host_name_is_served(web_app: App) -> None:
 
 @pytest.mark.parametrize(
     "media",
-    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; b=x",
-     "application/jsonx", "text/json"],
-)  # fmt: skip
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; b=x",
+        "application/jsonx",
+        "text/json",
+    ],
+)
 def test_a_json_body_must_be_sent_as_json(
     open_server: LiveServer, web_app: App, media: str | None
 ) -> None:
@@ -102,8 +108,12 @@ def test_a_json_body_must_be_sent_as_json(
 
 def test_json_media_types_are_accepted(open_server: LiveServer, web_app: App) -> None:
     base = open_server.base_url
-    for media in ("application/json", "application/json; charset=utf-8", "Application/JSON",
-                  "application/vnd.acme.order+json"):  # fmt: skip
+    for media in (
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.acme.order+json",
+    ):
         sent = httpx.post(f"{base}/v1/actions/echo", content=b"1", headers={"Content-Type": media})
         assert sent.status_code == 202, media
     # A route whose body is optional takes no body without a Content-Type.
@@ -114,8 +124,15 @@ def test_json_media_types_are_accepted(open_server: LiveServer, web_app: App) ->
 
 def test_every_answer_carries_the_security_headers(open_server: LiveServer) -> None:
     base = open_server.base_url
-    paths = ["/", "/runs/x", "/queues/default/dlq", "/ui/static/dashboard.js", "/v1/queues",
-             "/no/such/page", "/openapi.json"]  # fmt: skip
+    paths = [
+        "/",
+        "/runs/x",
+        "/queues/default/dlq",
+        "/ui/static/dashboard.js",
+        "/v1/queues",
+        "/no/such/page",
+        "/openapi.json",
+    ]
     for path in paths:
         headers = httpx.get(base + path).headers
         policy = headers["Content-Security-Policy"]

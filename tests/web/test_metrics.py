@@ -38,8 +38,11 @@ def test_metrics_read_the_store(reader: httpx.Client, web_app: App) -> None:
         return samples[(f"sluice_queue_{metric}", (("queue", name),))]
 
     assert [queue(m, "default") for m in ("depth", "in_flight", "delayed", "dlq_depth")] == [
-        2, 1, 1, 1,
-    ]  # fmt: skip
+        2,
+        1,
+        1,
+        1,
+    ]
     assert queue("oldest_age_seconds", "default") >= 0
     assert queue("depth", "tiny") == 1
     limited = (("action", "limited"),)

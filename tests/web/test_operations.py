@@ -74,9 +74,13 @@ def test_events_take_eventbridge_field_names(admin: httpx.Client, web_app: App) 
     if "bridge" not in web_app.bus.rules:
         web_app.rule("bridge", {"detail-type": ["Order Placed"], "source": ["shop"]}, "echo")
     event = {
-        "source": "shop", "detail-type": "Order Placed", "detail": {"order": 7},
-        "resources": ["arn:order/7"], "time": "2026-01-02T03:04:05Z", "id": "evt-7",
-    }  # fmt: skip
+        "source": "shop",
+        "detail-type": "Order Placed",
+        "detail": {"order": 7},
+        "resources": ["arn:order/7"],
+        "time": "2026-01-02T03:04:05Z",
+        "id": "evt-7",
+    }
     answer = admin.post("/v1/events", json=event)
     assert answer.status_code == 202, answer.text
     assert answer.json() == {"event_id": "evt-7"}

@@ -35,9 +35,13 @@ def _free_port() -> int:
 
 def _serve(url: str, *args: str, tokens: str | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [SLUICE, "serve", TARGET, *args], cwd=ROOT, env=_env(url, tokens),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [SLUICE, "serve", TARGET, *args],
+        cwd=ROOT,
+        env=_env(url, tokens),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
@@ -54,9 +58,14 @@ def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
 
 def test_serve_without_tokens_binds_loopback_only(url: str) -> None:
     refused = subprocess.run(
-        [SLUICE, "serve", TARGET, "--host", "0.0.0.0"], cwd=ROOT, env=_env(url),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [SLUICE, "serve", TARGET, "--host", "0.0.0.0"],
+        cwd=ROOT,
+        env=_env(url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == 1
     assert "refusing to serve on 0.0.0.0 without tokens" in refused.stderr
     port = _free_port()
@@ -92,9 +101,14 @@ def test_serve_with_tokens(url: str) -> None:
 
 def test_serve_names_a_bad_token_entry(tmp_path: Path) -> None:
     bad = subprocess.run(
-        [SLUICE, "serve", TARGET], cwd=ROOT, env=_env(f"sqlite:///{tmp_path}/s.db", "root:x"),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [SLUICE, "serve", TARGET],
+        cwd=ROOT,
+        env=_env(f"sqlite:///{tmp_path}/s.db", "root:x"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert bad.returncode == 1
     assert "SLUICE_TOKENS entry 1 must look like 'admin:TOKEN'" in bad.stderr
 
@@ -113,9 +127,14 @@ def test_a_token_written_before_its_scope_is_never_printed(tmp_path: Path) -> No
     secret = "supersecretpassword1"
     for tokens in (f"{secret}:admin", f"admin:ok-token-0123456789,{secret}:read", secret):
         bad = subprocess.run(
-            [SLUICE, "serve", TARGET], cwd=ROOT, env=_env(f"sqlite:///{tmp_path}/s.db", tokens),
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            [SLUICE, "serve", TARGET],
+            cwd=ROOT,
+            env=_env(f"sqlite:///{tmp_path}/s.db", tokens),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert bad.returncode == 1
         assert "SLUICE_TOKENS entry" in bad.stderr and "must look like 'admin:TOKEN'" in bad.stderr
         for part in ("supersecret", "password", "ecretpa", "ok-token"):
@@ -125,11 +144,26 @@ def test_a_token_written_before_its_scope_is_never_printed(tmp_path: Path) -> No
 def test_demo_etl_follows_the_same_serving_rule(tmp_path: Path) -> None:
     """Every command that serves the API refuses an open one off loopback (issue 12 item 5)."""
     refused = subprocess.run(
-        [SLUICE, "demo", "etl", "--store", f"sqlite:///{tmp_path}/etl.db", "--blobs",
-         str(tmp_path / "blobs"), "--host", "0.0.0.0", "--port", "0"],
-        cwd=tmp_path, env=_env(f"sqlite:///{tmp_path}/unused.db"),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            SLUICE,
+            "demo",
+            "etl",
+            "--store",
+            f"sqlite:///{tmp_path}/etl.db",
+            "--blobs",
+            str(tmp_path / "blobs"),
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+        ],
+        cwd=tmp_path,
+        env=_env(f"sqlite:///{tmp_path}/unused.db"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "refusing to serve on 0.0.0.0 without tokens" in refused.stderr
     assert "SLUICE_TOKENS=admin:TOKEN" in refused.stderr

@@ -45,8 +45,11 @@ def test_stream_follows_a_run_to_its_end(admin: httpx.Client, web_app: App) -> N
         assert first["event"] == "progress"
         state = json.loads(first["data"])
         assert (state["id"], state["status"], state["done"], state["total"]) == (
-            run_id, "running", 0, 1,
-        )  # fmt: skip
+            run_id,
+            "running",
+            0,
+            1,
+        )
         # Nothing changes for a while: heartbeats (every 0.2 s here) keep the line alive.
         assert next(frames) == {"comment": "keepalive"}
         _ack_all(web_app)

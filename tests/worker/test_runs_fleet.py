@@ -68,8 +68,13 @@ def test_stage_boundaries_fire_once_with_workers_killed(url: str) -> None:
     with app.store.begin() as tx:
         rows = tx.execute("SELECT kind, message_id FROM run_effects").fetchall()
     effects = Counter(kind for kind, _ in rows)
-    assert effects == {"extract": EXTRACTS, "part": EXTRACTS * 3, "transform": 1, "load": 20,
-                       "finish": 1}  # fmt: skip
+    assert effects == {
+        "extract": EXTRACTS,
+        "part": EXTRACTS * 3,
+        "transform": 1,
+        "load": 20,
+        "finish": 1,
+    }
     assert len(set(rows)) == len(rows)  # no message's effect twice
     assert kills >= 2
     app.close()

@@ -133,9 +133,15 @@ def keeper(store: Store, clock: FakeClock) -> Iterator[tuple[Housekeeper, Leases
     leases, timing = Leases(), FakeTiming()
     stats: dict[str, ActionStats] = {}
     keeper = Housekeeper(
-        store, leases=leases, lease=30, stats=stats, worker_id="w1",
-        store_call=StoreCalls(timing, LOG), timing=timing, log=LOG,
-    )  # fmt: skip
+        store,
+        leases=leases,
+        lease=30,
+        stats=stats,
+        worker_id="w1",
+        store_call=StoreCalls(timing, LOG),
+        timing=timing,
+        log=LOG,
+    )
     yield keeper, leases, timing
 
 
@@ -179,9 +185,11 @@ def test_stats_are_reported_only_when_they_moved(
 
 
 def test_maintenance_dead_letters_what_ran_out_and_says_so(
-    store: Store, clock: FakeClock, keeper: tuple[Housekeeper, Leases, FakeTiming],
+    store: Store,
+    clock: FakeClock,
+    keeper: tuple[Housekeeper, Leases, FakeTiming],
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     housekeeper, _, _ = keeper
     store.enqueue([NewMessage("q", 1, action="work")])
     store.claim(["q"], 1)
@@ -196,9 +204,13 @@ def test_maintenance_dead_letters_what_ran_out_and_says_so(
 def _completer(store: Store, timing: FakeTiming) -> tuple[Completer, Leases]:
     leases = Leases()
     completer = Completer(
-        store, leases=leases, once=OnceReservations(), store_call=StoreCalls(timing, LOG),
-        timing=timing, log=LOG,
-    )  # fmt: skip
+        store,
+        leases=leases,
+        once=OnceReservations(),
+        store_call=StoreCalls(timing, LOG),
+        timing=timing,
+        log=LOG,
+    )
     return completer, leases
 
 
@@ -216,8 +228,12 @@ def test_the_completer_writes_outcomes_and_counts_what_the_store_did(store: Stor
             assert message.receipt is not None
             leases.hold(message.receipt)
         completer.start()
-        completer.finish([Outcome.ack(ok.receipt)], action="work", batch=[ok],  # type: ignore[arg-type]
-                         started=timing.now() - 0.5)  # fmt: skip
+        completer.finish(
+            [Outcome.ack(ok.receipt)],
+            action="work",
+            batch=[ok],  # type: ignore[arg-type]
+            started=timing.now() - 0.5,
+        )
         completer.finish([Outcome.retry(failed.receipt, "no")], action="work", batch=[failed])  # type: ignore[arg-type]
         completer.finish([Outcome.ack(stale.receipt)], action="work", batch=[stale])  # type: ignore[arg-type]
         assert not leases  # none is heartbeaten any more
@@ -249,9 +265,14 @@ def _services(
     batches, stopping = Batches(), threading.Event()
     completer, _ = _completer(app.store, timing)
     dispatcher = Dispatcher(
-        app, batches=batches, completer=completer, concurrency=concurrency, stopping=stopping,
-        timing=timing, log=LOG,
-    )  # fmt: skip
+        app,
+        batches=batches,
+        completer=completer,
+        concurrency=concurrency,
+        stopping=stopping,
+        timing=timing,
+        log=LOG,
+    )
     return batches, completer, dispatcher, stopping
 
 
@@ -310,10 +331,18 @@ def test_the_claimer_holds_a_partial_batch_until_its_window_passes_on_the_fake_c
         batches, completer, dispatcher, stopping = _services(app, timing)
         leases = completer.leases
         claimer = Claimer(
-            app, ["q"], batches=batches, dispatcher=dispatcher, completer=completer,
-            leases=leases, stopping=stopping, stop_when_idle=True, poll=0.01,
-            store_call=StoreCalls(timing, LOG), timing=timing,
-        )  # fmt: skip
+            app,
+            ["q"],
+            batches=batches,
+            dispatcher=dispatcher,
+            completer=completer,
+            leases=leases,
+            stopping=stopping,
+            stop_when_idle=True,
+            poll=0.01,
+            store_call=StoreCalls(timing, LOG),
+            timing=timing,
+        )
         completer.start()
         dispatcher.start()
         run = asyncio.ensure_future(claimer.run())

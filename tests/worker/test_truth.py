@@ -63,8 +63,9 @@ def test_a_retry_on_the_last_receive_is_logged_and_counted_as_dead(
     worker = Worker(app, poll=0.05, stop_when_idle=True)
     worker.run()
     assert [(e["message_id"], e["attempt"], e["outcome"]) for e in logged.entries] == [
-        (id_, 1, "retry"), (id_, 2, "dead"),
-    ]  # fmt: skip
+        (id_, 1, "retry"),
+        (id_, 2, "dead"),
+    ]
     assert (worker.counts["retry"], worker.counts["dead"]) == (1, 1)
     [stats] = app.store.action_stats()
     assert (stats.processed, stats.failed, stats.dead) == (0, 1, 1)
@@ -149,10 +150,14 @@ def test_stop_waits_the_grace_period_then_gives_back_and_says_so(url: str, logge
     [message] = app.store.claim(["jobs"], 1)
     assert message.id == hung and message.receive_count == 1  # a release does not count
     texts = [text for _, text in logged.messages]
-    assert any(t.startswith("stopping: waiting up to 0.2s (the grace period) for 1 running")
-               for t in texts)  # fmt: skip
-    assert any(t.startswith("stopped: 0 of 1 running calls finished within the grace period")
-               and f"ids {hung}" in t for t in texts)  # fmt: skip
+    assert any(
+        t.startswith("stopping: waiting up to 0.2s (the grace period) for 1 running") for t in texts
+    )
+    assert any(
+        t.startswith("stopped: 0 of 1 running calls finished within the grace period")
+        and f"ids {hung}" in t
+        for t in texts
+    )
     app.close()
 
 

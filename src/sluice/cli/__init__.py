@@ -149,7 +149,7 @@ def main() -> None:
         scheduler,
         serve,
         worker,
-    )  # fmt: skip
+    )
 
     try:
         cli.main(standalone_mode=False)

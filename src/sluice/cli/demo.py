@@ -125,9 +125,12 @@ def handoff(url: str, rows: int, kill_every: float, workdir: str) -> None:
 @demo.command()
 @click.option("--store", "url", default="sqlite:///sluice-purge.db", show_default=True)
 @click.option(
-    "--records", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+    "--records",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
     help="Records in the table (about 30% of them expired).",
-)  # fmt: skip
+)
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option("--crash", is_flag=True, help="SIGKILL the producer and a worker midway.")
 def purge(url: str, records: int, workers: int, crash: bool) -> None:
@@ -141,9 +144,12 @@ def purge(url: str, records: int, workers: int, crash: bool) -> None:
         f"{workers} worker processes, concurrency=50" + (", with crashes" if crash else "")
     )
     summary = story.run(
-        url, records, workers=workers, crash=crash,
+        url,
+        records,
+        workers=workers,
+        crash=crash,
         on_progress=lambda app, run_id: watch_run(app.store, run_id, console, 0.25),
-    )  # fmt: skip
+    )
     table = Table(show_header=False, title="summary (measured)")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -155,19 +161,25 @@ def purge(url: str, records: int, workers: int, crash: bool) -> None:
         ("duplicate audit events", f"{summary.duplicates:,}"),
         ("expired records left", f"{summary.expired_left:,}"),
         ("live records kept", f"{summary.live_left:,}"),
-        ("run", f"{summary.run_status}: {summary.run_succeeded:,}/{summary.run_total:,}"
-                f" succeeded, {summary.run_dead:,} dead"),
+        (
+            "run",
+            f"{summary.run_status}: {summary.run_succeeded:,}/{summary.run_total:,}"
+            f" succeeded, {summary.run_dead:,} dead",
+        ),
         ("SIGKILLs (producer, workers)", f"{summary.producer_kills}, {summary.worker_kills}"),
         ("peak memory: producer", f"{summary.producer_peak_mb:,.0f} MB"),
         ("peak memory: largest worker", f"{summary.worker_peak_mb:,.0f} MB"),
         ("table built in", f"{summary.build_seconds:.1f} s"),
         ("discover + drain", f"{summary.seconds:.1f} s ({summary.throughput:,.0f} records/s)"),
-    ]:  # fmt: skip
+    ]:
         table.add_row(key, value)
     console.print(table)
     ok = summary.deleted == summary.audit_events == summary.expired and not summary.duplicates
-    console.print("[green]every expired record deleted once, with one audit event[/green]"
-                  if ok else "[red]totals disagree[/red]")  # fmt: skip
+    console.print(
+        "[green]every expired record deleted once, with one audit event[/green]"
+        if ok
+        else "[red]totals disagree[/red]"
+    )
     if not ok:
         raise SystemExit(1)
 
@@ -175,9 +187,12 @@ def purge(url: str, records: int, workers: int, crash: bool) -> None:
 @demo.command()
 @click.option("--store", "url", default="sqlite:///sluice-actions.db", show_default=True)
 @click.option(
-    "--rows", type=click.IntRange(min=1), default=100_000, show_default=True,
+    "--rows",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
     help="Rows the throttled migration updates, one message each (at 500/s: ~3.5 min).",
-)  # fmt: skip
+)
 @click.option("--tenants", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=25, show_default=True)
 def actions(url: str, rows: int, tenants: int, steps: int) -> None:
@@ -201,14 +216,19 @@ def actions(url: str, rows: int, tenants: int, steps: int) -> None:
         ("FIFO order violations", f"{s.order_violations:,}"),
         ("tenants running at once (peak)", f"{s.tenants_in_parallel:,}"),
         ("rows migrated", f"{s.rows_migrated:,} of {s.rows:,}"),
-        ("migration: peak concurrency", f"{s.peak_concurrency} (limit "
-         f"{story.MIGRATION_CONCURRENCY})"),
-        ("migration: peak starts in 1 s", f"{s.peak_rate} (limit {story.MIGRATION_RATE}/s, "
-         f"burst {max(1, story.MIGRATION_RATE // 10)})"),
+        (
+            "migration: peak concurrency",
+            f"{s.peak_concurrency} (limit {story.MIGRATION_CONCURRENCY})",
+        ),
+        (
+            "migration: peak starts in 1 s",
+            f"{s.peak_rate} (limit {story.MIGRATION_RATE}/s, "
+            f"burst {max(1, story.MIGRATION_RATE // 10)})",
+        ),
         ("migration: mean rate", f"{s.mean_rate:,.0f}/s"),
         ("dead letters", "; ".join(f"{a}: {e}" for a, e in s.dead_letters) or "none"),
         ("wall time", f"{s.seconds:.1f} s"),
-    ]:  # fmt: skip
+    ]:
         table.add_row(key, value)
     console.print(table)
 
@@ -226,8 +246,13 @@ def actions(url: str, rows: int, tenants: int, steps: int) -> None:
     "--workdir", default="files-demo", show_default=True, help="The watched root (emptied first)."
 )
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--window", type=click.FloatRange(min=0), default=55.0, show_default=True,
-              help="Seconds a batch waits to fill up to 100 files.")  # fmt: skip
+@click.option(
+    "--window",
+    type=click.FloatRange(min=0),
+    default=55.0,
+    show_default=True,
+    help="Seconds a batch waits to fill up to 100 files.",
+)
 def files(url: str, files: int, workdir: str, workers: int, window: float) -> None:
     """JSON files dropped in bursts: input/**.json loaded in batches, invalid ones to failed/."""
     from pathlib import Path
@@ -243,17 +268,26 @@ def files(url: str, files: int, workdir: str, workers: int, window: float) -> No
         f"or {window:g} s"
     )
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True,
-    ) as bar:  # fmt: skip
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("files settled", total=None)
 
         def show(settled: int, matching: int, failed: int) -> None:
-            bar.update(task, completed=settled, total=matching,
-                       description=f"files settled ({failed:,} failed)")  # fmt: skip
+            bar.update(
+                task,
+                completed=settled,
+                total=matching,
+                description=f"files settled ({failed:,} failed)",
+            )
 
-        summary = story.run(url, files, Path(workdir), workers=workers, window=window,
-                            on_progress=show)  # fmt: skip
+        summary = story.run(
+            url, files, Path(workdir), workers=workers, window=window, on_progress=show
+        )
     table = Table(show_header=False, title="summary (measured)")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -275,8 +309,9 @@ def files(url: str, files: int, workdir: str, workers: int, window: float) -> No
     console.print(table)
     console.print(
         "[green]every valid file loaded once, every invalid one dead-lettered[/green]"
-        if summary.ok else "[red]totals disagree[/red]"
-    )  # fmt: skip
+        if summary.ok
+        else "[red]totals disagree[/red]"
+    )
     if not summary.ok:
         raise SystemExit(1)
 
@@ -287,13 +322,22 @@ def files(url: str, files: int, workdir: str, workers: int, window: float) -> No
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, help="0 picks a free port.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--submit", type=click.IntRange(min=1), default=None,
-              help="Post a task of this many rows once the API is up.")  # fmt: skip
+@click.option(
+    "--submit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Post a task of this many rows once the API is up.",
+)
 @click.option("--exit-when-done", is_flag=True, help="With --submit: stop when the run ends.")
 def etl(
-    url: str, blobs: str, host: str, port: int, workers: int, submit: int | None,
+    url: str,
+    blobs: str,
+    host: str,
+    port: int,
+    workers: int,
+    submit: int | None,
     exit_when_done: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Users start ETL tasks from the API and watch them live in the dashboard.
 
     Bearer tokens come from $SLUICE_TOKENS, as for ``sluice serve`` (and the same rule holds:

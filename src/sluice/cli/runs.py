@@ -61,9 +61,15 @@ def runs(click_ctx: click.Context, ctx: Context, limit: int) -> None:
         table.add_column(column, justify="right" if column not in ("id", "name") else "left")
     for s in states:
         table.add_row(
-            escape(s.id), escape(s.name), _status(s), f"{s.done:,}/{s.total:,}", f"{s.failed:,}",
-            f"[red]{s.dead:,}[/red]" if s.dead else "0", _rate(s), _eta(s),
-        )  # fmt: skip
+            escape(s.id),
+            escape(s.name),
+            _status(s),
+            f"{s.done:,}/{s.total:,}",
+            f"{s.failed:,}",
+            f"[red]{s.dead:,}[/red]" if s.dead else "0",
+            _rate(s),
+            _eta(s),
+        )
     print_table(table)
 
 
@@ -100,9 +106,14 @@ def show(ctx: Context, run_id: str) -> None:
     for s in state.stages:
         where = "done" if s.finished else ("open" if not s.sealed else "running")
         stages.add_row(
-            str(s.index), s.action or "(any)", f"{s.total:,}", f"{s.succeeded:,}",
-            f"{s.failed:,}", f"{s.dead:,}", where,
-        )  # fmt: skip
+            str(s.index),
+            s.action or "(any)",
+            f"{s.total:,}",
+            f"{s.succeeded:,}",
+            f"{s.failed:,}",
+            f"{s.dead:,}",
+            where,
+        )
     print_table(stages, console)
 
 

@@ -146,10 +146,14 @@ def run(
     viewer = App(url)  # the story's app on the given store (the module's reads the env)
     for p in app.queues:
         viewer.queue(
-            p.name, visibility_timeout=p.visibility_timeout, max_receives=p.max_receives,
-            fifo=p.fifo, dedup_window=p.dedup_window, retention=p.retention,
+            p.name,
+            visibility_timeout=p.visibility_timeout,
+            max_receives=p.max_receives,
+            fifo=p.fifo,
+            dedup_window=p.dedup_window,
+            retention=p.retention,
             max_message_bytes=p.max_message_bytes,
-        )  # fmt: skip
+        )
     for name, action in app.actions.items():
         policy = action.policy
         viewer.action(name, queue=policy.queue, concurrency=policy.concurrency, rate=policy.rate)(
@@ -161,9 +165,12 @@ def run(
         store.purge(queue.dlq.name)
     viewer.enqueue_many(
         "tenant_step",
-        (Job({"tenant": t, "seq": s}, group=f"tenant-{t}") for s in range(steps)
-         for t in range(tenants)),
-    )  # fmt: skip
+        (
+            Job({"tenant": t, "seq": s}, group=f"tenant-{t}")
+            for s in range(steps)
+            for t in range(tenants)
+        ),
+    )
     viewer.enqueue_many("migrate_row", ({"id": n} for n in range(rows)))
     viewer.enqueue("import_feed", {"feed": "partner-prices"})
     started = time.monotonic()

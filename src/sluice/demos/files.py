@@ -37,9 +37,14 @@ def make_app(url: str | None, root: str | Path, window: float = 55.0) -> App:
     app = App(url)
     app.queue(QUEUE, visibility_timeout=60, max_receives=MAX_RECEIVES, dedup_window=None)
     app.action(
-        ACTION, queue=QUEUE, batch_size=BATCH, batch_window=window, timeout=120,
-        retry_base=1.0, retry_cap=2.0,
-    )(load_files)  # fmt: skip
+        ACTION,
+        queue=QUEUE,
+        batch_size=BATCH,
+        batch_window=window,
+        timeout=120,
+        retry_base=1.0,
+        retry_cap=2.0,
+    )(load_files)
     app.watch_files(root, ACTION, on_success="processed/", on_dead="failed/", settle=1.0)
     return app
 
@@ -126,16 +131,23 @@ def one_file(n: int, rng: random.Random) -> tuple[str, str, bytes, int]:
     folder = f"input/{rng.choice(['eu', 'us', 'apac'])}/" if n % 2 else "input/"
     if kind == "valid":
         rows = [
-            {"sku": f"SKU-{rng.randrange(10_000)}", "qty": rng.randrange(1, 50),
-             "price": round(rng.uniform(1, 500), 2)}
+            {
+                "sku": f"SKU-{rng.randrange(10_000)}",
+                "qty": rng.randrange(1, 50),
+                "price": round(rng.uniform(1, 500), 2),
+            }
             for _ in range(rng.randrange(1, 20))
-        ]  # fmt: skip
+        ]
         return kind, f"{folder}order-{n}.json", codec.dumps({"rows": rows}), len(rows)
     if kind == "invalid":
         broken = [b'{"rows": [{"sku": "A", "qty": 1,', b'{"rows": [{"sku": "B", "qty": "three"}]}']
         return kind, f"{folder}order-{n}.json", broken[n % 2], 0
-    other = [f"{folder}order-{n}.csv", f"{folder}order-{n}.json.tmp", f"outbox/order-{n}.json",
-             f"order-{n}.json"]  # fmt: skip
+    other = [
+        f"{folder}order-{n}.csv",
+        f"{folder}order-{n}.json.tmp",
+        f"outbox/order-{n}.json",
+        f"order-{n}.json",
+    ]
     return kind, other[n % 4], b"sku,qty\nA,1\n", 0
 
 
@@ -222,19 +234,31 @@ def run(
             "CREATE TABLE file_rows (path TEXT NOT NULL, line INTEGER NOT NULL, sku TEXT NOT "
             "NULL, qty INTEGER NOT NULL, price DOUBLE PRECISION NOT NULL)"
         )
-    env = {**os.environ, "SLUICE_FILES_URL": url, "SLUICE_FILES_ROOT": str(root),
-           "SLUICE_FILES_WINDOW": repr(window)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SLUICE_FILES_URL": url,
+        "SLUICE_FILES_ROOT": str(root),
+        "SLUICE_FILES_WINDOW": repr(window),
+    }
     target = "sluice.demos.files:app"
     base = [sys.executable, "-m", "sluice.cli"]
     children = [
-        subprocess.Popen([*base, "scheduler", target, "--log-format", "text"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [*base, "scheduler", target, "--log-format", "text"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(schedulers)
     ] + [
-        subprocess.Popen([*base, "worker", target, "--concurrency", "4", "--log-format", "text"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [*base, "worker", target, "--concurrency", "4", "--log-format", "text"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(workers)
-    ]  # fmt: skip
+    ]
     started = time.monotonic()
     try:
         written = write_bursts(root, files, bursts, pause)
@@ -271,19 +295,30 @@ def run(
     dead = store.stats([QUEUE])[0].dlq_depth
     others = {**written.other}
     untouched = sum(
-        1 for path, content in others.items()
+        1
+        for path, content in others.items()
         if (root / path).is_file() and (root / path).read_bytes() == content
-    )  # fmt: skip
+    )
     viewer.close()
     return Summary(
-        written=len(written.valid) + len(written.invalid) + len(others), matching=matching,
-        valid=len(written.valid), invalid=len(written.invalid),
-        processed=_count(root / "processed", ".json"), files_loaded=loaded,
-        rows_expected=written.rows, rows_loaded=rows, duplicate_rows=rows - distinct_rows,
-        dead_lettered=dead, failed_dir=_count(root / "failed", ".reason"), other=len(others),
-        untouched=untouched, schedulers=schedulers, workers=workers, window=window,
+        written=len(written.valid) + len(written.invalid) + len(others),
+        matching=matching,
+        valid=len(written.valid),
+        invalid=len(written.invalid),
+        processed=_count(root / "processed", ".json"),
+        files_loaded=loaded,
+        rows_expected=written.rows,
+        rows_loaded=rows,
+        duplicate_rows=rows - distinct_rows,
+        dead_lettered=dead,
+        failed_dir=_count(root / "failed", ".reason"),
+        other=len(others),
+        untouched=untouched,
+        schedulers=schedulers,
+        workers=workers,
+        window=window,
         seconds=seconds,
-    )  # fmt: skip
+    )
 
 
 def _count(top: Path, suffix: str) -> int:

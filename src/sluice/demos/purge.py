@@ -149,9 +149,13 @@ def produce(url: str, run_id: str, cutoff: float) -> int:
     try:
         producer.start_run("purge", id=run_id, meta={"cutoff": cutoff})
         return producer.discover(
-            ACTION, expired_after(url, cutoff), key=lambda r: r["id"], run=run_id,
-            chunk_size=1000, max_backlog=200_000,
-        )  # fmt: skip
+            ACTION,
+            expired_after(url, cutoff),
+            key=lambda r: r["id"],
+            run=run_id,
+            chunk_size=1000,
+            max_backlog=200_000,
+        )
     finally:
         producer.close()
 
@@ -249,8 +253,12 @@ def run(
     try:
         if crash:
             # kill the producer once it has discovered about a third, a worker at half done
-            _wait_for(lambda: store.run_state(run_id).total >= expired // 3 or
-                      producer.process.poll() is not None)  # fmt: skip
+            _wait_for(
+                lambda: (
+                    store.run_state(run_id).total >= expired // 3
+                    or producer.process.poll() is not None
+                )
+            )
             if producer.process.poll() is None:
                 _reap(producer, kill=True)
                 kills["producer"] += 1
@@ -296,13 +304,24 @@ def run(
         ).fetchone()[0]
     viewer.close()
     return Summary(
-        records=records, expired=expired, deleted=expired - expired_left, audit_events=audit,
-        duplicates=audit - distinct, expired_left=expired_left, live_left=live_left,
-        run_total=state.total, run_succeeded=state.succeeded, run_dead=state.dead,
-        run_status=state.status, producer_peak_mb=peaks["producer"] / 1024,
-        worker_peak_mb=peaks["worker"] / 1024, producer_kills=kills["producer"],
-        worker_kills=kills["worker"], build_seconds=build_seconds, seconds=seconds,
-    )  # fmt: skip
+        records=records,
+        expired=expired,
+        deleted=expired - expired_left,
+        audit_events=audit,
+        duplicates=audit - distinct,
+        expired_left=expired_left,
+        live_left=live_left,
+        run_total=state.total,
+        run_succeeded=state.succeeded,
+        run_dead=state.dead,
+        run_status=state.status,
+        producer_peak_mb=peaks["producer"] / 1024,
+        worker_peak_mb=peaks["worker"] / 1024,
+        producer_kills=kills["producer"],
+        worker_kills=kills["worker"],
+        build_seconds=build_seconds,
+        seconds=seconds,
+    )
 
 
 def _wait_for(condition: Callable[[], bool], poll: float = 0.05, timeout: float = 3600) -> None:

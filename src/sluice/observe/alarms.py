@@ -147,9 +147,13 @@ def evaluate(app: App, window: FailureWindow | None = None) -> list[tuple[str, b
             "state": "firing" if firing else "ok",
             "queue": alarm.queue,
             "reasons": reasons,
-            "figures": {"depth": stats.depth, "in_flight": stats.in_flight,
-                        "oldest_age": stats.oldest_age, "dlq_depth": stats.dlq_depth},
-        }  # fmt: skip
+            "figures": {
+                "depth": stats.depth,
+                "in_flight": stats.in_flight,
+                "oldest_age": stats.oldest_age,
+                "dlq_depth": stats.dlq_depth,
+            },
+        }
         messages = [] if alarm.action is None else [app.new_message(alarm.action, detail)]
         event = app.bus.envelope(EVENT_SOURCE, EVENT_TYPE, detail)
         routes = app.bus.routes(event[0])

@@ -42,8 +42,11 @@ class JsonLines(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        head = {"ts": stamp.replace("+00:00", "Z"), "level": record.levelname,
-                "logger": record.name}  # fmt: skip
+        head = {
+            "ts": stamp.replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
         items = entries_of(record)
         if items is not None:
             # The head's fields, encoded once, open each entry's object (none is empty).
@@ -79,8 +82,11 @@ def _human(item: dict[str, Any]) -> str:
     for key, value in item.items():
         if key in ("outcome", "event") or value is None:
             continue
-        text = value if isinstance(value, str) and value.isprintable() and " " not in value \
-            else codec.dumps(value).decode()  # fmt: skip
+        text = (
+            value
+            if isinstance(value, str) and value.isprintable() and " " not in value
+            else codec.dumps(value).decode()
+        )
         words.append(f"{key}={text}")
     return " ".join(words)
 

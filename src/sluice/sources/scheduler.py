@@ -58,10 +58,20 @@ class Scheduler:
         self.alarms.run()
         fired = self.store.fire_due(plan, self.clock())
         if fired:
-            self.log.info("%s", Entries([
-                {"event": "fired", "schedule": one.schedule, "tick": one.tick,
-                 "message_id": one.message_id} for one in fired
-            ]))  # fmt: skip
+            self.log.info(
+                "%s",
+                Entries(
+                    [
+                        {
+                            "event": "fired",
+                            "schedule": one.schedule,
+                            "tick": one.tick,
+                            "message_id": one.message_id,
+                        }
+                        for one in fired
+                    ]
+                ),
+            )
         self.fired += len(fired)
         return len(fired)
 

@@ -173,8 +173,11 @@ class _Api:
                     )
                 return await handler(request)
             except ClientDisconnect:
-                log.info("%s %s: the client disconnected before the end of its request",
-                         request.method, request.url.path)  # fmt: skip
+                log.info(
+                    "%s %s: the client disconnected before the end of its request",
+                    request.method,
+                    request.url.path,
+                )
                 return Response(status_code=400)
             except ApiError as exc:
                 challenge = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -241,10 +244,14 @@ class _Api:
         event = parse_event(await read_json(request, EVENT_BODY))
         result = await run_in_threadpool(
             lambda: self.app.publish(
-                event.source, event.detail_type, event.detail,
-                resources=event.resources, time=event.time, id=event.id,
+                event.source,
+                event.detail_type,
+                event.detail,
+                resources=event.resources,
+                time=event.time,
+                id=event.id,
             )
-        )  # fmt: skip
+        )
         return json_response({"event_id": result}, 202)
 
     # -- messages and runs -------------------------------------------------------------------
@@ -366,8 +373,11 @@ class _Api:
             await run_in_threadpool(self.app.store.schema_version)
         except Exception as exc:  # any store fault: the documented 503, never a 500
             url = self.app.store.url
-            log.warning("health check failed: the store did not answer: %s: %s",
-                        type(exc).__name__, str(exc).replace(url, redact(url)))  # fmt: skip
+            log.warning(
+                "health check failed: the store did not answer: %s: %s",
+                type(exc).__name__,
+                str(exc).replace(url, redact(url)),
+            )
             # Anyone may ask: the answer names the kind of fault, never the store's address.
             detail = f"the store did not answer ({type(exc).__name__}; see the server log)"
             return json_response({"status": "unavailable", "detail": detail}, 503)

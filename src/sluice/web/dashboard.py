@@ -122,8 +122,7 @@ DLQ = """
 
 def _page(title: str, page: str, body: str, **attrs: str) -> HTMLResponse:
     rendered = " ".join(f'data-{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
-    return HTMLResponse(PAGE.format(title=html.escape(title), page=page, attrs=rendered,
-                                    body=body))  # fmt: skip
+    return HTMLResponse(PAGE.format(title=html.escape(title), page=page, attrs=rendered, body=body))
 
 
 async def overview(request: Request) -> Response:

@@ -271,17 +271,25 @@ def _operation(
 
 def _path(name: str, schema: Schema, description: str, examples: list[Any]) -> Schema:
     parameter: Schema = {
-        "name": name, "in": "path", "required": True, "schema": schema,
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
         "description": description,
-    }  # fmt: skip
+    }
     if examples:
         parameter["examples"] = {str(v): {"value": v} for v in examples[:5]}
     return parameter
 
 
 def _query(name: str, schema: Schema, description: str) -> Schema:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}  # fmt: skip
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def document(app: App, *, names: bool = True) -> Schema:

@@ -127,8 +127,11 @@ class Context:
             self.log.warning(
                 "action %r held ctx.transaction for %.1fs (message %d): on SQLite that holds "
                 "the store's write lock, so every other worker waited; do slow work before "
-                "the first use of ctx.transaction", self.message.action, held, self.message.id,
-            )  # fmt: skip
+                "the first use of ctx.transaction",
+                self.message.action,
+                held,
+                self.message.id,
+            )
         if commit:
             scope.__exit__(None, None, None)
         else:

@@ -173,9 +173,12 @@ class Dispatcher(Service):
         passed, so none of them was written)."""
         action = call.action
         report = self.completer.finish(
-            result.outcomes, action=action.name, batch=call.batch, started=call.started,
+            result.outcomes,
+            action=action.name,
+            batch=call.batch,
+            started=call.started,
             submit=False,
-        )  # fmt: skip
+        )
         self.completer.account(
             [(o, report) for o in result.outcomes], result.stale, rolled_back=bool(result.stale)
         )

@@ -108,8 +108,9 @@ class Housekeeper:
 
     async def report(self) -> None:
         """Store the running totals per action if they moved since the last report."""
-        snapshot = [dataclasses.replace(one, buckets=list(one.buckets))
-                    for one in self.stats.values()]  # fmt: skip
+        snapshot = [
+            dataclasses.replace(one, buckets=list(one.buckets)) for one in self.stats.values()
+        ]
         if snapshot and snapshot != self._reported:
             await self._store_call(self.store.put_action_stats, self.worker_id, snapshot)
             self._reported = snapshot

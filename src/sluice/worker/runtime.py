@@ -69,26 +69,49 @@ class Worker:
         self.leases = Leases()
         self.batches = Batches()
         self.completer = Completer(
-            self.store, leases=self.leases, once=OnceReservations(), store_call=store_call,
-            timing=self.timing, log=self.log, on_failure=self._service_failed,
-        )  # fmt: skip
+            self.store,
+            leases=self.leases,
+            once=OnceReservations(),
+            store_call=store_call,
+            timing=self.timing,
+            log=self.log,
+            on_failure=self._service_failed,
+        )
         self.counts = self.completer.counts
         self.dispatcher = Dispatcher(
-            app, batches=self.batches, completer=self.completer, concurrency=concurrency,
-            stopping=self._stop, timing=self.timing, log=self.log,
+            app,
+            batches=self.batches,
+            completer=self.completer,
+            concurrency=concurrency,
+            stopping=self._stop,
+            timing=self.timing,
+            log=self.log,
             on_failure=self._service_failed,
-        )  # fmt: skip
+        )
         self.claimer = Claimer(
-            app, self.queues, batches=self.batches, dispatcher=self.dispatcher,
-            completer=self.completer, leases=self.leases, stopping=self._stop,
-            stop_when_idle=stop_when_idle, poll=poll, store_call=store_call, timing=self.timing,
-        )  # fmt: skip
+            app,
+            self.queues,
+            batches=self.batches,
+            dispatcher=self.dispatcher,
+            completer=self.completer,
+            leases=self.leases,
+            stopping=self._stop,
+            stop_when_idle=stop_when_idle,
+            poll=poll,
+            store_call=store_call,
+            timing=self.timing,
+        )
         self.housekeeper = Housekeeper(
-            self.store, leases=self.leases,
+            self.store,
+            leases=self.leases,
             lease=min(self.store.policy(q).visibility_timeout for q in self.queues),
-            stats=self.completer.stats, worker_id=self.worker_id, store_call=store_call,
-            timing=self.timing, log=self.log, on_failure=self._service_failed,
-        )  # fmt: skip
+            stats=self.completer.stats,
+            worker_id=self.worker_id,
+            store_call=store_call,
+            timing=self.timing,
+            log=self.log,
+            on_failure=self._service_failed,
+        )
         self.housekeeper.clock_check.check()  # at start, then on each maintenance pass
 
     # -- control ----------------------------------------------------------------------------
@@ -141,8 +164,11 @@ class Worker:
         if running:
             self.log.info(
                 "stopping: waiting up to %gs (the grace period) for %d running calls; gave "
-                "back %d messages not started", self.grace, running, len(receipts),
-            )  # fmt: skip
+                "back %d messages not started",
+                self.grace,
+                running,
+                len(receipts),
+            )
         await self._grace()
         await self.completer.flush()
         unfinished = self.leases.receipts()
@@ -154,9 +180,13 @@ class Worker:
             self.log.info(
                 "stopped: %d of %d running calls finished within the grace period (%gs); gave "
                 "back %d messages not started and %d messages of calls still running%s",
-                running - self.dispatcher.running, running, self.grace, len(receipts),
-                len(unfinished), f" (ids {ids})" if unfinished else "",
-            )  # fmt: skip
+                running - self.dispatcher.running,
+                running,
+                self.grace,
+                len(receipts),
+                len(unfinished),
+                f" (ids {ids})" if unfinished else "",
+            )
 
     async def _grace(self) -> None:
         """Until no call runs, or the grace period is over."""

@@ -137,9 +137,10 @@ def settle(watch: FileWatch, items: Sequence[Settled]) -> None:
         except FileRefused as exc:
             log.warning(
                 "%s",
-                codec.encode({"watch": str(watch.root), "message": item.message.id,
-                              "not_moved": exc.reason}),
-            )  # fmt: skip
+                codec.encode(
+                    {"watch": str(watch.root), "message": item.message.id, "not_moved": exc.reason}
+                ),
+            )
 
 
 def _move(watch: FileWatch, body: Any, directory: str) -> Path | None:
