@@ -12,6 +12,7 @@ from sluice.cli import cli, redact_all
 
 if TYPE_CHECKING:
     from sluice.app import App
+    from sluice.demos.files import Summary as FilesSummary
 
 
 @cli.group(invoke_without_command=True)
@@ -288,30 +289,7 @@ def files(url: str, files: int, workdir: str, workers: int, window: float) -> No
         summary = story.run(
             url, files, Path(workdir), workers=workers, window=window, on_progress=show
         )
-    table = Table(show_header=False, title="summary (measured)")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for key, value in [
-        ("files written", f"{summary.written:,}"),
-        ("matching input/**.json", f"{summary.matching:,}"),
-        ("valid files", f"{summary.valid:,}"),
-        ("files processed (in processed/)", f"{summary.processed:,}"),
-        ("files loaded", f"{summary.files_loaded:,}"),
-        ("rows loaded", f"{summary.rows_loaded:,} of {summary.rows_expected:,}"),
-        ("duplicate rows", f"{summary.duplicate_rows:,}"),
-        ("invalid files", f"{summary.invalid:,}"),
-        ("dead-lettered", f"{summary.dead_lettered:,}"),
-        ("files in failed/", f"{summary.failed_dir:,}"),
-        ("non-matching untouched", f"{summary.untouched:,} of {summary.other:,}"),
-        ("wall time", f"{summary.seconds:.1f} s"),
-    ]:
-        table.add_row(key, value)
-    console.print(table)
-    console.print(
-        "[green]every valid file loaded once, every invalid one dead-lettered[/green]"
-        if summary.ok
-        else "[red]totals disagree[/red]"
-    )
+    _files_summary(console, summary)
     if not summary.ok:
         raise SystemExit(1)
 
@@ -425,3 +403,30 @@ def _etl_report(console: Console, app: App, run_id: str, rows: int, server: obje
         highlight=False,
     )
     server.should_exit = True  # type: ignore[attr-defined]
+
+
+def _files_summary(console: Console, summary: FilesSummary) -> None:
+    table = Table(show_header=False, title="summary (measured)")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in [
+        ("files written", f"{summary.written:,}"),
+        ("matching input/**.json", f"{summary.matching:,}"),
+        ("valid files", f"{summary.valid:,}"),
+        ("files processed (in processed/)", f"{summary.processed:,}"),
+        ("files loaded", f"{summary.files_loaded:,}"),
+        ("rows loaded", f"{summary.rows_loaded:,} of {summary.rows_expected:,}"),
+        ("duplicate rows", f"{summary.duplicate_rows:,}"),
+        ("invalid files", f"{summary.invalid:,}"),
+        ("dead-lettered", f"{summary.dead_lettered:,}"),
+        ("files in failed/", f"{summary.failed_dir:,}"),
+        ("non-matching untouched", f"{summary.untouched:,} of {summary.other:,}"),
+        ("wall time", f"{summary.seconds:.1f} s"),
+    ]:
+        table.add_row(key, value)
+    console.print(table)
+    console.print(
+        "[green]every valid file loaded once, every invalid one dead-lettered[/green]"
+        if summary.ok
+        else "[red]totals disagree[/red]"
+    )

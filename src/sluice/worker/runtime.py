@@ -88,8 +88,13 @@ class Worker:
             log=self.log,
             on_failure=self._service_failed,
         )
-        self.claimer = Claimer(
-            app,
+        self.claimer = self._claimer(stop_when_idle, poll)
+        self.housekeeper = self._housekeeper()
+        self.housekeeper.clock_check.check()  # at start, then on each maintenance pass
+
+    def _claimer(self, stop_when_idle: bool, poll: float) -> Claimer:
+        return Claimer(
+            self.app,
             self.queues,
             batches=self.batches,
             dispatcher=self.dispatcher,
@@ -98,21 +103,22 @@ class Worker:
             stopping=self._stop,
             stop_when_idle=stop_when_idle,
             poll=poll,
-            store_call=store_call,
+            store_call=self._store_call,
             timing=self.timing,
         )
-        self.housekeeper = Housekeeper(
+
+    def _housekeeper(self) -> Housekeeper:
+        return Housekeeper(
             self.store,
             leases=self.leases,
             lease=min(self.store.policy(q).visibility_timeout for q in self.queues),
             stats=self.completer.stats,
             worker_id=self.worker_id,
-            store_call=store_call,
+            store_call=self._store_call,
             timing=self.timing,
             log=self.log,
             on_failure=self._service_failed,
         )
-        self.housekeeper.clock_check.check()  # at start, then on each maintenance pass
 
     # -- control ----------------------------------------------------------------------------
     def run(self) -> None:
