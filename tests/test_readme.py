@@ -10,18 +10,27 @@ from pathlib import Path
 README = Path(__file__).parent.parent / "README.md"
 
 
-def test_the_readme_example_runs(tmp_path: Path) -> None:
-    # The store example is complete; the actions example is a sketch with placeholder names.
-    code = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)[0]
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+
+
+def _run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter in ``cwd``; fail with its stderr if it fails."""
     result = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_readme_example_runs(tmp_path: Path) -> None:
+    # The store example is complete; the actions example is a sketch with placeholder names.
+    result = _run(_python_blocks()[0], tmp_path)
     assert "emails {'to': 'a@example.com'} 1" in result.stdout
     assert "orders {'order': 42, 'step': 'pay'} 1" in result.stdout
     assert (tmp_path / "work.db").exists()
@@ -50,19 +59,7 @@ print("discovered", state.total)
 
 def test_the_readme_discover_example_pages_through_a_real_table(tmp_path: Path) -> None:
     # 2,500 expired records (and 100 live ones) read with the example's LIMIT 1000 keyset query
-    [code] = [
-        block
-        for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
-        if "app.discover(" in block
-    ]
+    [code] = [block for block in _python_blocks() if "app.discover(" in block]
     assert "LIMIT 1000" in code
-    result = subprocess.run(
-        [sys.executable, "-c", DISCOVER_SETUP + code + DISCOVER_CHECK],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = _run(DISCOVER_SETUP + code + DISCOVER_CHECK, tmp_path)
     assert "discovered 2500" in result.stdout

@@ -43,22 +43,20 @@ def demo(ctx: click.Context, url: str, messages: int) -> None:
         f"[bold]sluice demo[/bold] on {redact_all(url)}: {messages:,} rows, 2 claimer processes"
     )
     summary = drain.run(url, messages)
-    table = Table(show_header=False, title="summary (measured)")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for key, value in [
-        ("messages enqueued", f"{summary.enqueued:,}"),
-        ("repeats dropped by dedup", f"{summary.deduplicated:,}"),
-        ("acked", f"{summary.acked:,}"),
-        ("acked per process", ", ".join(f"{n:,}" for n in summary.per_process)),
-        ("dead-lettered (poison, 3 receives)", f"{summary.dead:,}"),
-        ("delivered twice", f"{summary.duplicates:,}"),
-        ("enqueue time", _timed(summary.enqueue_seconds, summary.enqueued)),
-        ("drain time (2 processes)", _timed(summary.drain_seconds, summary.enqueued)),
-        ("wall time", f"{summary.wall_seconds:.2f} s"),
-    ]:
-        table.add_row(key, value)
-    console.print(table)
+    print_summary(
+        console,
+        [
+            ("messages enqueued", f"{summary.enqueued:,}"),
+            ("repeats dropped by dedup", f"{summary.deduplicated:,}"),
+            ("acked", f"{summary.acked:,}"),
+            ("acked per process", ", ".join(f"{n:,}" for n in summary.per_process)),
+            ("dead-lettered (poison, 3 receives)", f"{summary.dead:,}"),
+            ("delivered twice", f"{summary.duplicates:,}"),
+            ("enqueue time", _timed(summary.enqueue_seconds, summary.enqueued)),
+            ("drain time (2 processes)", _timed(summary.drain_seconds, summary.enqueued)),
+            ("wall time", f"{summary.wall_seconds:.2f} s"),
+        ],
+    )
     if summary.dead_sample:
         dead = Table(title=f"first dead letters (of {summary.dead:,})")
         for column in ("id", "receives", "reason", "last error"):
@@ -151,30 +149,28 @@ def purge(url: str, records: int, workers: int, crash: bool) -> None:
         crash=crash,
         on_progress=lambda app, run_id: watch_run(app.store, run_id, console, 0.25),
     )
-    table = Table(show_header=False, title="summary (measured)")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for key, value in [
-        ("records in the table", f"{summary.records:,}"),
-        ("expired records", f"{summary.expired:,}"),
-        ("records deleted", f"{summary.deleted:,}"),
-        ("audit events written", f"{summary.audit_events:,}"),
-        ("duplicate audit events", f"{summary.duplicates:,}"),
-        ("expired records left", f"{summary.expired_left:,}"),
-        ("live records kept", f"{summary.live_left:,}"),
-        (
-            "run",
-            f"{summary.run_status}: {summary.run_succeeded:,}/{summary.run_total:,}"
-            f" succeeded, {summary.run_dead:,} dead",
-        ),
-        ("SIGKILLs (producer, workers)", f"{summary.producer_kills}, {summary.worker_kills}"),
-        ("peak memory: producer", f"{summary.producer_peak_mb:,.0f} MB"),
-        ("peak memory: largest worker", f"{summary.worker_peak_mb:,.0f} MB"),
-        ("table built in", f"{summary.build_seconds:.1f} s"),
-        ("discover + drain", f"{summary.seconds:.1f} s ({summary.throughput:,.0f} records/s)"),
-    ]:
-        table.add_row(key, value)
-    console.print(table)
+    print_summary(
+        console,
+        [
+            ("records in the table", f"{summary.records:,}"),
+            ("expired records", f"{summary.expired:,}"),
+            ("records deleted", f"{summary.deleted:,}"),
+            ("audit events written", f"{summary.audit_events:,}"),
+            ("duplicate audit events", f"{summary.duplicates:,}"),
+            ("expired records left", f"{summary.expired_left:,}"),
+            ("live records kept", f"{summary.live_left:,}"),
+            (
+                "run",
+                f"{summary.run_status}: {summary.run_succeeded:,}/{summary.run_total:,}"
+                f" succeeded, {summary.run_dead:,} dead",
+            ),
+            ("SIGKILLs (producer, workers)", f"{summary.producer_kills}, {summary.worker_kills}"),
+            ("peak memory: producer", f"{summary.producer_peak_mb:,.0f} MB"),
+            ("peak memory: largest worker", f"{summary.worker_peak_mb:,.0f} MB"),
+            ("table built in", f"{summary.build_seconds:.1f} s"),
+            ("discover + drain", f"{summary.seconds:.1f} s ({summary.throughput:,.0f} records/s)"),
+        ],
+    )
     ok = summary.deleted == summary.audit_events == summary.expired and not summary.duplicates
     console.print(
         "[green]every expired record deleted once, with one audit event[/green]"
@@ -406,27 +402,35 @@ def _etl_report(console: Console, app: App, run_id: str, rows: int, server: obje
 
 
 def _files_summary(console: Console, summary: FilesSummary) -> None:
-    table = Table(show_header=False, title="summary (measured)")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for key, value in [
-        ("files written", f"{summary.written:,}"),
-        ("matching input/**.json", f"{summary.matching:,}"),
-        ("valid files", f"{summary.valid:,}"),
-        ("files processed (in processed/)", f"{summary.processed:,}"),
-        ("files loaded", f"{summary.files_loaded:,}"),
-        ("rows loaded", f"{summary.rows_loaded:,} of {summary.rows_expected:,}"),
-        ("duplicate rows", f"{summary.duplicate_rows:,}"),
-        ("invalid files", f"{summary.invalid:,}"),
-        ("dead-lettered", f"{summary.dead_lettered:,}"),
-        ("files in failed/", f"{summary.failed_dir:,}"),
-        ("non-matching untouched", f"{summary.untouched:,} of {summary.other:,}"),
-        ("wall time", f"{summary.seconds:.1f} s"),
-    ]:
-        table.add_row(key, value)
-    console.print(table)
+    print_summary(
+        console,
+        [
+            ("files written", f"{summary.written:,}"),
+            ("matching input/**.json", f"{summary.matching:,}"),
+            ("valid files", f"{summary.valid:,}"),
+            ("files processed (in processed/)", f"{summary.processed:,}"),
+            ("files loaded", f"{summary.files_loaded:,}"),
+            ("rows loaded", f"{summary.rows_loaded:,} of {summary.rows_expected:,}"),
+            ("duplicate rows", f"{summary.duplicate_rows:,}"),
+            ("invalid files", f"{summary.invalid:,}"),
+            ("dead-lettered", f"{summary.dead_lettered:,}"),
+            ("files in failed/", f"{summary.failed_dir:,}"),
+            ("non-matching untouched", f"{summary.untouched:,} of {summary.other:,}"),
+            ("wall time", f"{summary.seconds:.1f} s"),
+        ],
+    )
     console.print(
         "[green]every valid file loaded once, every invalid one dead-lettered[/green]"
         if summary.ok
         else "[red]totals disagree[/red]"
     )
+
+
+def print_summary(console: Console, rows: list[tuple[str, str]]) -> None:
+    """A demo's measured figures, one ``(what, value)`` row each."""
+    table = Table(show_header=False, title="summary (measured)")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
