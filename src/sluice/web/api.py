@@ -19,6 +19,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from sluice.app import App
+from sluice.aws import sqs as _sqs  # noqa: F401  (registers the SQS service)
+from sluice.aws.wire import route as aws_route
 from sluice.errors import (
     ConfigError,
     MessageError,
@@ -114,6 +116,7 @@ def create_app(
             Route(path, api.guard(scope, handler, frozenset(query)), methods=[method])
             for path, method, scope, handler, query in routes
         ]
+        + [aws_route(app, api_open=not tokens)]
         + (dashboard.routes() if with_dashboard else []),
         exception_handlers={HTTPException: _http_error},
         middleware=[Middleware(BrowserGuard, open_api=not tokens)],

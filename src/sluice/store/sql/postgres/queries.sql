@@ -493,3 +493,25 @@ ON CONFLICT (action, worker) DO UPDATE SET
 
 -- name: action_stats_all
 SELECT action, processed, failed, dead, duration_sum, buckets FROM sluice_action_stats
+
+-- name: sqs_queue_put
+INSERT INTO sluice_sqs_queues (name, attributes, tags, created_at, updated_at)
+VALUES (%(name)s, %(attributes)s, %(tags)s, %(now)s, %(now)s)
+ON CONFLICT (name) DO UPDATE SET
+    attributes = excluded.attributes, tags = excluded.tags, updated_at = excluded.updated_at
+
+-- name: sqs_queue_get
+SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues
+WHERE name = ANY(%(names)s)
+
+-- name: sqs_queue_forget
+DELETE FROM sluice_sqs_queues WHERE name = %(name)s
+
+-- name: queue_drop
+DELETE FROM sluice_queues WHERE name = %(name)s
+
+-- name: groups_drop
+DELETE FROM sluice_groups WHERE queue = %(name)s
+
+-- name: dedup_drop
+DELETE FROM sluice_dedup WHERE queue = %(name)s

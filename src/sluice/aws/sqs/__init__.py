@@ -1,0 +1,31 @@
+"""The SQS-compatible API (``X-Amz-Target: AmazonSQS.<Operation>``), registered in
+:data:`sluice.aws.wire.SERVICES` on import."""
+
+from __future__ import annotations
+
+from sluice.aws.sqs import batches, messages, queues
+from sluice.aws.wire import SERVICES, Service
+
+SQS = Service(
+    operations={
+        "CreateQueue": queues.create_queue,
+        "GetQueueUrl": queues.get_queue_url,
+        "ListQueues": queues.list_queues,
+        "GetQueueAttributes": queues.get_queue_attributes,
+        "SetQueueAttributes": queues.set_queue_attributes,
+        "DeleteQueue": queues.delete_queue,
+        "PurgeQueue": queues.purge_queue,
+        "TagQueue": queues.tag_queue,
+        "UntagQueue": queues.untag_queue,
+        "ListQueueTags": queues.list_queue_tags,
+        "SendMessage": messages.send_message,
+        "ReceiveMessage": messages.receive_message,
+        "DeleteMessage": messages.delete_message,
+        "ChangeMessageVisibility": messages.change_message_visibility,
+        "SendMessageBatch": batches.send_message_batch,
+        "DeleteMessageBatch": batches.delete_message_batch,
+        "ChangeMessageVisibilityBatch": batches.change_message_visibility_batch,
+    },
+    read_only=frozenset({"GetQueueUrl", "ListQueues", "GetQueueAttributes", "ListQueueTags"}),
+)
+SERVICES["AmazonSQS"] = SQS

@@ -1,0 +1,140 @@
+"""SQS batch operations: per-entry failures in ``Failed[]`` with HTTP 200; only an empty,
+over-10 or duplicate-Id batch fails the whole request."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from sluice.aws.errors import AwsError
+from sluice.aws.sqs import messages
+from sluice.aws.sqs.names import policy_of
+from sluice.aws.wire import Call
+from sluice.model import NewMessage, Receipt
+
+MAX_ENTRIES = 10
+ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
+def entries(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The batch's entries, or the error that fails the whole request."""
+    given = params.get("Entries")
+    if not isinstance(given, list) or not given:
+        raise AwsError(
+            "EmptyBatchRequest",
+            "AWS.SimpleQueueService.EmptyBatchRequest",
+            "There should be at least one entry in the request.",
+        )
+    if len(given) > MAX_ENTRIES:
+        raise AwsError(
+            "TooManyEntriesInBatchRequest",
+            "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+            f"Maximum number of entries per request are {MAX_ENTRIES}. You have sent {len(given)}.",
+        )
+    ids: set[str] = set()
+    for entry in given:
+        entry_id = entry.get("Id") if isinstance(entry, dict) else None
+        if not isinstance(entry_id, str) or not ENTRY_ID.fullmatch(entry_id):
+            raise AwsError(
+                "InvalidBatchEntryId",
+                "AWS.SimpleQueueService.InvalidBatchEntryId",
+                "A batch entry id can only contain alphanumeric characters, hyphens "
+                "and underscores. It can be at most 80 letters long.",
+            )
+        if entry_id in ids:
+            raise AwsError(
+                "BatchEntryIdsNotDistinct",
+                "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+                f"Id {entry_id} repeated.",
+            )
+        ids.add(entry_id)
+    return given
+
+
+def failure(entry_id: str, error: AwsError) -> dict[str, Any]:
+    return {
+        "Id": entry_id,
+        "SenderFault": error.status < 500,
+        "Code": error.legacy_code,
+        "Message": error.message,
+    }
+
+
+async def send_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    policy = await policy_of(call, params)
+    given = entries(params)
+    good: list[tuple[str, NewMessage, dict[str, str]]] = []
+    failed: list[dict[str, Any]] = []
+    for entry in given:
+        try:
+            message, digests = messages.prepare(call, policy, entry)
+        except AwsError as exc:
+            failed.append(failure(entry["Id"], exc))
+            continue
+        good.append((entry["Id"], message, digests))
+    ids = await run_in_threadpool(messages.enqueue, call, [m for _, m, _ in good])
+    done = []
+    for (entry_id, _, digests), message_id in zip(good, ids, strict=True):
+        one = {"Id": entry_id, "MessageId": message_id, **digests}
+        if policy.fifo:
+            one["SequenceNumber"] = message_id.zfill(20)
+        done.append(one)
+    return {"Successful": done, "Failed": failed}
+
+
+def _receipts(
+    given: list[dict[str, Any]], failed: list[dict[str, Any]]
+) -> list[tuple[str, Receipt, dict[str, Any]]]:
+    found = []
+    for entry in given:
+        try:
+            found.append((entry["Id"], messages.receipt_of(entry.get("ReceiptHandle")), entry))
+        except AwsError as exc:
+            failed.append(failure(entry["Id"], exc))
+    return found
+
+
+async def delete_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    await policy_of(call, params)
+    failed: list[dict[str, Any]] = []
+    found = _receipts(entries(params), failed)
+    errors = await run_in_threadpool(messages.delete, call, [r for _, r, _ in found])
+    done = []
+    for (entry_id, _, _), error in zip(found, errors, strict=True):
+        if error is None:
+            done.append({"Id": entry_id})
+        else:
+            failed.append(failure(entry_id, error))
+    return {"Successful": done, "Failed": failed}
+
+
+async def change_message_visibility_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    await policy_of(call, params)
+    failed: list[dict[str, Any]] = []
+    done = []
+    for entry_id, receipt, entry in _receipts(entries(params), failed):
+        timeout = entry.get("VisibilityTimeout")
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int)
+            or not 0 <= timeout <= messages.MAX_VISIBILITY
+        ):
+            failed.append(
+                failure(
+                    entry_id,
+                    AwsError(
+                        "InvalidParameterValue",
+                        "InvalidParameterValue",
+                        f"VisibilityTimeout must be an integer from 0 to {messages.MAX_VISIBILITY}",
+                    ),
+                )
+            )
+            continue
+        [error] = await run_in_threadpool(messages.change_visibility, call, [receipt], timeout)
+        if error is None:
+            done.append({"Id": entry_id})
+        else:
+            failed.append(failure(entry_id, error))
+    return {"Successful": done, "Failed": failed}

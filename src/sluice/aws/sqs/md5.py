@@ -1,0 +1,108 @@
+"""Message attributes and the MD5 digests SQS returns for bodies and attributes.
+
+The attribute digest is AWS's: for each attribute by name (sorted by UTF-8 bytes): the name,
+the data type (each as a 4-byte big-endian length and UTF-8 bytes), a transport byte (1 for
+String and Number types, 2 for Binary) and the value (length and bytes)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+from sluice.aws.errors import AwsError
+
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
+MAX_ATTRIBUTES = 10
+VALID_TEXT = re.compile("^[\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
+
+
+def md5_of_body(body: str) -> str:
+    return hashlib.md5(body.encode(), usedforsecurity=False).hexdigest()
+
+
+def _field(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """AWS's MD5OfMessageAttributes of validated attributes (see :func:`parse_attributes`)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for name in sorted(attributes, key=lambda n: n.encode()):
+        value = attributes[name]
+        data_type = str(value["DataType"])
+        digest.update(_field(name.encode()) + _field(data_type.encode()))
+        if "BinaryValue" in value:
+            digest.update(b"\x02" + _field(base64.b64decode(value["BinaryValue"])))
+        else:
+            digest.update(b"\x01" + _field(str(value["StringValue"]).encode()))
+    return digest.hexdigest()
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameterValue", "InvalidParameterValue", message)
+
+
+def parse_attributes(raw: object) -> dict[str, dict[str, str]]:
+    """Validated ``MessageAttributes`` (each DataType with a StringValue or a base64
+    BinaryValue), or InvalidParameterValue naming the fault."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _invalid("MessageAttributes must be a map of name to attribute value")
+    if len(raw) > MAX_ATTRIBUTES:
+        raise _invalid(
+            f"Number of message attributes [{len(raw)}] exceeds the allowed maximum [10]."
+        )
+    parsed: dict[str, dict[str, str]] = {}
+    for name, value in raw.items():
+        if not ATTRIBUTE_NAME.fullmatch(name) or name.lower().startswith(("aws.", "amazon.")):
+            raise _invalid(f"Message attribute name '{name[:80]}' is invalid.")
+        if not isinstance(value, dict) or not isinstance(value.get("DataType"), str):
+            raise _invalid(f"The message attribute '{name}' must contain a non-empty DataType.")
+        data_type = value["DataType"]
+        base = data_type.partition(".")[0]
+        if base not in ("String", "Number", "Binary"):
+            raise _invalid(
+                f"The type of message attribute '{name}' is invalid. You must use only the "
+                "following supported type prefixes: Binary, Number, String."
+            )
+        key = "BinaryValue" if base == "Binary" else "StringValue"
+        given = value.get(key)
+        if not isinstance(given, str) or not given:
+            raise _invalid(
+                f"The message attribute '{name}' with type '{base}' must use field '{key}'."
+            )
+        if key == "BinaryValue":
+            try:
+                base64.b64decode(given, validate=True)
+            except ValueError:
+                raise _invalid(f"The message attribute '{name}' has invalid binary data.") from None
+        parsed[name] = {"DataType": data_type, key: given}
+    return parsed
+
+
+def check_body(body: object, limit: int) -> str:
+    """A message body SQS accepts: non-empty text of allowed characters within ``limit``."""
+    if not isinstance(body, str) or not body:
+        raise AwsError(
+            "MissingParameter",
+            "MissingParameter",
+            "The request must contain the parameter MessageBody.",
+        )
+    if not VALID_TEXT.match(body):
+        raise AwsError(
+            "InvalidMessageContents",
+            "InvalidMessageContents",
+            "Invalid characters found. Valid values are #x9 | #xA | #xD | #x20 to #xD7FF | "
+            "#xE000 to #xFFFD | #x10000 to #x10FFFF",
+        )
+    if len(body.encode()) > limit:
+        raise _invalid(
+            "One or more parameters are invalid. Reason: Message must be shorter than "
+            f"{limit} bytes."
+        )
+    return body

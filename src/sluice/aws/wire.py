@@ -1,0 +1,185 @@
+"""``POST /``: the AWS JSON protocol (1.0 and 1.1), dispatched on ``X-Amz-Target``.
+
+``X-Amz-Target: <Prefix>.<Operation>`` picks a :class:`Service` of :data:`SERVICES` by prefix
+and one of its operations; the body is the operation's JSON input, the answer its JSON output
+or an :class:`~sluice.aws.errors.AwsError`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sluice import codec
+from sluice.app import App
+from sluice.aws.auth import Principal, RequestInfo, authorize
+from sluice.aws.errors import AwsError, internal, unavailable
+from sluice.errors import StoreError
+from sluice.web.auth import Scope
+
+log = logging.getLogger("sluice.aws")
+
+JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1")
+MAX_REQUEST = 2 * 1024 * 1024
+"""Bytes of a request read at most (a batch of ten 256 KiB bodies, JSON-escaped, fits)."""
+ACCOUNT_VAR = "SLUICE_AWS_ACCOUNT"
+REGION_VAR = "SLUICE_AWS_REGION"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One operation call: the app, the caller and where the request was addressed."""
+
+    app: App
+    principal: Principal
+    host: str
+    account: str
+    region: str
+
+
+Operation = Callable[[Call, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """An AWS service: its operations by name and those a read scope may call."""
+
+    operations: dict[str, Operation]
+    read_only: frozenset[str] = field(default_factory=frozenset)
+    content_type: str = "application/x-amz-json-1.0"
+
+
+SERVICES: dict[str, Service] = {}
+"""Services by ``X-Amz-Target`` prefix (``AmazonSQS``, ...)."""
+
+
+def account() -> str:
+    """The 12-digit account id in queue URLs and ARNs (``$SLUICE_AWS_ACCOUNT``)."""
+    found = os.environ.get(ACCOUNT_VAR, "000000000000").strip()
+    return found if len(found) == 12 and found.isdigit() else "000000000000"
+
+
+def _protocol_error(request: Request, raw: bytes) -> AwsError | None:
+    """Why the request is not AWS JSON protocol, or None."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded" or b"Action=" in raw[:200]:
+        return AwsError(
+            "InvalidAction",
+            "InvalidAction",
+            "the AWS query protocol (form-encoded Action=...) is not supported: use the AWS JSON "
+            "1.0 protocol (X-Amz-Target: AmazonSQS.<Operation>, Content-Type: "
+            "application/x-amz-json-1.0), which current AWS SDKs and the AWS CLI v2 use",
+        )
+    if media not in JSON_TYPES:
+        return AwsError(
+            "UnsupportedMediaType",
+            "UnsupportedMediaType",
+            f"Content-Type {media!r} is not an AWS JSON protocol: send "
+            "application/x-amz-json-1.0 with X-Amz-Target: <Service>.<Operation>",
+            status=415,
+        )
+    return None
+
+
+def _operation(request: Request) -> tuple[Service, str, Operation]:
+    target = request.headers.get("x-amz-target", "")
+    prefix, _, name = target.rpartition(".")
+    service = SERVICES.get(prefix)
+    if service is None:
+        raise AwsError(
+            "UnknownOperationException",
+            "UnknownOperationException",
+            f"unknown X-Amz-Target {target[:80]!r}: use <Prefix>.<Operation> with a prefix of "
+            f"{', '.join(sorted(SERVICES))}",
+        )
+    operation = service.operations.get(name)
+    if operation is None:
+        raise AwsError(
+            "UnknownOperationException",
+            "UnknownOperationException",
+            f"unknown operation {name[:60]!r} of {prefix}",
+        )
+    return service, name, operation
+
+
+async def _input(request: Request) -> tuple[bytes, dict[str, Any]]:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_REQUEST:
+            raise AwsError(
+                "RequestEntityTooLarge",
+                "RequestEntityTooLarge",
+                f"the request is above {MAX_REQUEST} bytes; nothing was stored",
+                status=413,
+            )
+    error = _protocol_error(request, raw)
+    if error is not None:
+        raise error
+    try:
+        params = codec.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise AwsError(
+            "SerializationException",
+            "SerializationException",
+            f"the request body is not valid UTF-8 JSON: {exc}",
+        ) from None
+    if not isinstance(params, dict):
+        raise AwsError(
+            "SerializationException",
+            "SerializationException",
+            "the request body must be a JSON object",
+        )
+    return raw, params
+
+
+def route(app: App, api_open: bool) -> Route:
+    """The ``POST /`` route answering the AWS JSON protocol for ``app``."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await _answer(app, api_open, request)
+        except AwsError as exc:
+            return exc.response()
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except StoreError as exc:
+            log.error("AWS %s failed: %s", request.headers.get("x-amz-target"), exc)
+            return unavailable("the store did not answer (see the server log)").response()
+        except Exception:
+            log.exception("AWS %s failed", request.headers.get("x-amz-target"))
+            return internal("internal error (see the server log)").response()
+
+    return Route("/", endpoint, methods=["POST"])
+
+
+async def _answer(app: App, api_open: bool, request: Request) -> Response:
+    raw, params = await _input(request)
+    service, name, operation = _operation(request)
+    info = RequestInfo(
+        method=request.method,
+        path=request.url.path,
+        query=request.url.query,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=raw,
+        client_host=request.client.host if request.client else None,
+        api_open=api_open,
+    )
+    principal = authorize(info)
+    if principal.scope < Scope.ADMIN and name not in service.read_only:
+        raise AwsError("AccessDenied", "AccessDenied", f"{name} needs an admin key", status=403)
+    call = Call(
+        app=app,
+        principal=principal,
+        host=request.headers.get("host", "localhost"),
+        account=account(),
+        region=os.environ.get(REGION_VAR, "us-east-1"),
+    )
+    result = await operation(call, params)
+    return Response(codec.dumps(result), media_type=service.content_type)

@@ -1,0 +1,10 @@
+-- What the SQS API keeps of a queue beyond its policy: the attributes as given (JSON object of
+-- strings: DelaySeconds, ReceiveMessageWaitTimeSeconds, ContentBasedDeduplication, Policy, ...),
+-- its tags (JSON object) and when it was created.
+CREATE TABLE sluice_sqs_queues (
+    name       TEXT NOT NULL PRIMARY KEY,
+    attributes TEXT NOT NULL,
+    tags       TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);

@@ -1,0 +1,83 @@
+"""Store verbs of the SQS API's queues: a queue's policy with the SQS attributes and tags kept
+beside it, and dropping a queue with its dead-letter queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from sluice import codec
+from sluice.model import QueuePolicy, validate_queue_name
+from sluice.store import housekeeping
+from sluice.store.rows import policy_row
+
+if TYPE_CHECKING:
+    from sluice.store.base import Store
+
+__all__ = ["SqsQueue", "SqsQueueVerbs"]
+
+
+@dataclass(frozen=True, slots=True)
+class SqsQueue:
+    """What the SQS API keeps of a queue beyond its policy (attribute values as strings)."""
+
+    name: str
+    attributes: dict[str, str]
+    tags: dict[str, str]
+    created_at: float
+    updated_at: float
+
+
+class SqsQueueVerbs:
+    """Mixed into :class:`~sluice.store.base.Store`."""
+
+    def sqs_put_queue(
+        self, policy: QueuePolicy, attributes: Mapping[str, str], tags: Mapping[str, str]
+    ) -> None:
+        """Create or update the queue (and its DLQ) with its SQS attributes and tags, in one
+        transaction; ``created_at`` stays that of the first call."""
+        store = cast("Store", self)
+        validate_queue_name(policy.name)
+        row = {
+            "name": policy.name,
+            "attributes": codec.dumps(dict(attributes)).decode(),
+            "tags": codec.dumps(dict(tags)).decode(),
+            "now": store.clock(),
+        }
+        with store._driver.write() as db:
+            for one in (policy, policy.dlq):
+                store._sql(db, "put_queue", policy_row(one))
+            store._sql(db, "sqs_queue_put", row)
+        store._policies[policy.name] = policy
+        store._policies[policy.dlq.name] = policy.dlq
+
+    def sqs_queues(self, names: Sequence[str]) -> dict[str, SqsQueue]:
+        """The SQS records of these queues (queues declared by sluice itself have none)."""
+        store = cast("Store", self)
+        with store._driver.read() as db:
+            rows = store._sql(db, "sqs_queue_get", {"names": list(names)})
+        return {row[0]: _sqs_queue(row) for row in rows}
+
+    def drop_queue(self, name: str) -> int:
+        """Delete the queue, its DLQ, their messages and SQS record; return how many messages
+        went. ``UnknownQueue`` if there is no such queue."""
+        store = cast("Store", self)
+        policy = store.policy(name)
+        gone = housekeeping.purge(store, policy.dlq.name) + housekeeping.purge(store, name)
+        with store._driver.write() as db:
+            for queue in (name, policy.dlq.name):
+                for query in ("groups_drop", "dedup_drop", "queue_drop"):
+                    store._sql(db, query, {"name": queue})
+            store._sql(db, "sqs_queue_forget", {"name": name})
+        store._policies.pop(name, None)
+        store._policies.pop(policy.dlq.name, None)
+        store._policies_read_at = None
+        return gone
+
+
+def _sqs_queue(row: Any) -> SqsQueue:
+    name, attributes, tags, created_at, updated_at = row
+    return SqsQueue(
+        name, codec.loads(attributes), codec.loads(tags), float(created_at), float(updated_at)
+    )
