@@ -6,16 +6,34 @@ only, as the rest of the API is; with keys configured, requests must be signed (
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sluice.aws.errors import AwsError
+from sluice.aws.sigv4 import AwsKey, Refused, parse_keys, verify
+from sluice.errors import ConfigError
 from sluice.web.auth import ENV_VAR as TOKENS_VAR
 from sluice.web.auth import Scope
 from sluice.web.guard import is_loopback
 
 KEYS_VAR = "SLUICE_AWS_KEYS"
+CORAL = "com.amazon.coral.service"
+"""The namespace of the errors AWS services answer before reaching the service itself."""
+REFUSALS = {
+    "SignatureDoesNotMatch": ("InvalidSignatureException", "SignatureDoesNotMatch"),
+    "RequestExpired": ("InvalidSignatureException", "RequestExpired"),
+    "InvalidClientTokenId": ("UnrecognizedClientException", "InvalidClientTokenId"),
+    "IncompleteSignature": ("IncompleteSignatureException", "IncompleteSignature"),
+    "MissingAuthenticationToken": (
+        "MissingAuthenticationTokenException",
+        "MissingAuthenticationToken",
+    ),
+}
+"""A refusal's code -> (the JSON ``__type`` shape AWS answers, the query-protocol code
+botocore reports as ``Error.Code`` for SQS's awsQueryCompatible protocol)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,27 +61,46 @@ class Principal:
 
 def authorize(request: RequestInfo) -> Principal:
     """The principal of ``request``, or :class:`AwsError` (403) saying why it is refused."""
-    if os.environ.get(KEYS_VAR, "").strip():
-        raise AwsError(
-            "InvalidClientTokenId",
-            "InvalidClientTokenId",
-            f"{KEYS_VAR} is set but SigV4 signatures are not verified yet by this server: "
-            f"unset {KEYS_VAR} and serve on loopback",
-            status=403,
-        )
+    try:
+        keys = _keys(os.environ.get(KEYS_VAR, ""))
+    except ConfigError as exc:
+        raise AwsError("InternalFailure", "InternalFailure", str(exc), 500, CORAL) from None
+    if keys:
+        try:
+            key = verify(
+                request.method,
+                request.path,
+                request.query,
+                request.headers,
+                request.body,
+                keys,
+                time.time(),
+            )
+        except Refused as exc:
+            shape, legacy = REFUSALS[exc.code]
+            raise AwsError(shape, legacy, exc.message, exc.status, CORAL) from None
+        return Principal(key.access_key_id, key.scope)
     if not request.api_open:
         raise AwsError(
-            "MissingAuthenticationToken",
+            "MissingAuthenticationTokenException",
             "MissingAuthenticationToken",
             f"{TOKENS_VAR} is set, so the API needs credentials: AWS clients authenticate with "
             f"SigV4 keys configured in {KEYS_VAR}",
-            status=403,
+            403,
+            CORAL,
         )
     if request.client_host is None or not is_loopback(request.client_host):
         raise AwsError(
-            "AccessDenied",
+            "AccessDeniedException",
             "AccessDenied",
             f"without {KEYS_VAR} the AWS API answers loopback clients only",
-            status=403,
+            403,
+            CORAL,
         )
     return Principal("anonymous", Scope.ADMIN)
+
+
+@functools.lru_cache(maxsize=4)
+def _keys(text: str) -> dict[str, AwsKey]:
+    """The keys of ``$SLUICE_AWS_KEYS``, parsed once per distinct value."""
+    return parse_keys(text)
