@@ -78,6 +78,8 @@ def authorize(request: RequestInfo) -> Principal:
             )
         except Refused as exc:
             shape, legacy = REFUSALS[exc.code]
+            if not request.headers.get("x-amz-target", "").startswith("AmazonSQS."):
+                legacy = shape  # only SQS is awsQueryCompatible: others report the shape
             raise AwsError(shape, legacy, exc.message, exc.status, CORAL) from None
         return Principal(key.access_key_id, key.scope)
     if not request.api_open:
