@@ -19,8 +19,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from sluice.app import App
-from sluice.aws import sqs as _sqs  # noqa: F401  (registers the SQS service)
 from sluice.aws import events as _events  # noqa: F401  (registers EventBridge PutEvents)
+from sluice.aws import sqs as _sqs  # noqa: F401  (registers the SQS service)
 from sluice.aws.wire import route as aws_route
 from sluice.errors import (
     ConfigError,
