@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-peers clean
+.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-peers aws-differential aws-bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,19 @@ bench: $(STAMP) ## run the benchmarks (by hand; results go to docs/benchmarks.md
 bench-peers: $(STAMP) ## the worker drain of sluice vs PGQueuer and Huey (own venv; docs/benchmarks.md)
 	$(BIN)/python bench/peers.py
 
+MOTO_VENV := .bench-moto-venv
+$(MOTO_VENV)/.installed:
+	python3 -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install --quiet 'moto[server]==5.2.5' pytest pytest-xdist freezegun
+	touch $@
+
+aws-differential: $(STAMP) $(MOTO_VENV)/.installed ## moto's SQS tests against sluice serve (docs/sqs-differential.md)
+	$(BIN)/python bench/moto_differential.py --moto-python $(MOTO_VENV)/bin/python --backend sqlite
+	$(BIN)/python bench/moto_differential.py --moto-python $(MOTO_VENV)/bin/python --backend postgres
+
+aws-bench: $(STAMP) $(MOTO_VENV)/.installed ## SQS wire vs native API vs moto's server (docs/benchmarks.md)
+	$(BIN)/python bench/sqs.py --backend both --moto-python $(MOTO_VENV)/bin/python
+
 clean: ## remove the venvs, caches and demo files
-	rm -rf $(VENV) .bench-peers-venv .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-*.db* handoff-demo \
+	rm -rf $(VENV) .bench-peers-venv $(MOTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-*.db* handoff-demo \
 		sluice-etl-blobs files-demo

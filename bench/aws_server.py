@@ -1,0 +1,78 @@
+"""A real ``sluice serve`` process (``bench.api_app:app`` on ``url``) for the AWS scripts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(base: str, path: str = "/healthz", seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(base + path, timeout=2)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{base} did not start in {seconds} s") from None
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def sluice_server(url: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve ``url``'s store on a free loopback port; yield the base URL."""
+    port = free_port()
+    env = {**os.environ, "SLUICE_URL": url, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+    for name in ("SLUICE_TOKENS", "SLUICE_AWS_KEYS"):
+        env.pop(name, None)
+    env.update(extra_env or {})
+    command = [sys.executable, "-m", "sluice.cli", "serve", "bench.api_app:app"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+@contextlib.contextmanager
+def moto_server(python: str) -> Iterator[str]:
+    """moto's own server (``moto_server`` of the venv of ``python``) on a free port."""
+    port = free_port()
+    server = subprocess.Popen(
+        [python, "-m", "moto.server", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, "/moto-api/")
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
