@@ -1,0 +1,203 @@
+"""SQS wire benchmark: boto3 against a real ``sluice serve``, next to sluice's native paths
+and moto's server, in one run. Run by hand or with ``make aws-bench``::
+
+    python bench/sqs.py [--backend sqlite|postgres|both] [--messages 4000]
+                        [--moto-python /path/to/venv/bin/python]
+
+Phases (4 client threads, each with its own boto3 client / store handle, batches of 10):
+
+1. **send**: ``SendMessageBatch``; baselines: ``store.enqueue`` of the same batches in this
+   process, and ``POST /v1/actions/echo`` (one message per request, the native HTTP API).
+2. **receive+delete**: ``ReceiveMessage`` (10) + ``DeleteMessageBatch`` until the queue is
+   empty; baseline: ``store.claim`` (10) + ``store.complete``.
+3. **pickup**: one consumer long-polls (``WaitTimeSeconds=20``); a producer sends one message
+   at a time; latency from the start of ``SendMessage`` to the message's arrival, p50/p99.
+
+The same boto3 phases run against moto's server when ``--moto-python`` names a Python with
+``moto[server]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from bench.aws_server import moto_server, sluice_server
+from bench.moto_differential import fresh_pg
+from sluice import App
+from sluice.model import NewMessage, Outcome
+
+THREADS = 4
+BATCH = 10
+JSON = {"Content-Type": "application/json"}
+
+
+def client(base: str) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=base,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=THREADS + 2),
+    )
+
+
+def rate(work: Callable[[int], int]) -> float:
+    """Messages per second of ``work(thread)`` run by THREADS threads (each returns a count)."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(THREADS) as pool:
+        done = sum(pool.map(work, range(THREADS)))
+    return done / (time.perf_counter() - start)
+
+
+def sqs_send(base: str, url: str, messages: int) -> float:
+    def work(thread: int) -> int:
+        sqs = client(base)
+        for b in range(messages // THREADS // BATCH):
+            entries = [
+                {"Id": str(i), "MessageBody": f'{{"n": {b * BATCH + i}}}'} for i in range(BATCH)
+            ]
+            answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+            assert not answer.get("Failed"), answer
+        return messages // THREADS // BATCH * BATCH
+
+    return rate(work)
+
+
+def sqs_drain(base: str, url: str) -> float:
+    def work(thread: int) -> int:
+        sqs, done = client(base), 0
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=BATCH).get("Messages", [])
+            if not got:
+                return done
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
+            ]
+            assert not sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+            done += len(got)
+
+    return rate(work)
+
+
+def pickup(base: str, url: str, samples: int) -> tuple[float, float]:
+    """Long-poll pickup latency p50, p99 in ms."""
+    sent: dict[str, float] = {}
+    seen: list[float] = []
+    stop = threading.Event()
+
+    def consume() -> None:
+        sqs = client(base)
+        while not stop.is_set():
+            for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", []):
+                seen.append(time.perf_counter() - sent[m["Body"]])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    producer = client(base)
+    time.sleep(0.5)  # the consumer is waiting in its long poll
+    for i in range(samples):
+        sent[str(i)] = time.perf_counter()
+        producer.send_message(QueueUrl=url, MessageBody=str(i))
+        time.sleep(0.05)
+    deadline = time.monotonic() + 30
+    while len(seen) < samples and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    consumer.join(10)
+    q = statistics.quantiles(seen, n=100)
+    return q[49] * 1000, q[98] * 1000
+
+
+def boto_phases(label: str, base: str, messages: int, samples: int) -> dict[str, float]:
+    sqs = client(base)
+    url = sqs.create_queue(QueueName="bench")["QueueUrl"]
+    send = sqs_send(base, url, messages)
+    drain = sqs_drain(base, url)
+    p50, p99 = pickup(base, sqs.create_queue(QueueName="pickup")["QueueUrl"], samples)
+    print(
+        f"  {label}: send {send:,.0f} msg/s, receive+delete {drain:,.0f} msg/s, "
+        f"pickup p50 {p50:.1f} ms p99 {p99:.1f} ms"
+    )
+    return {"send": send, "drain": drain, "p50": p50, "p99": p99}
+
+
+def native(url: str, base: str, messages: int) -> dict[str, float]:
+    app = App(url)
+    app.queue("native")
+    store = app.store
+
+    def enqueue(thread: int) -> int:
+        for b in range(messages // THREADS // BATCH):
+            store.enqueue([NewMessage("native", {"n": b * BATCH + i}) for i in range(BATCH)])
+        return messages // THREADS // BATCH * BATCH
+
+    def drain(thread: int) -> int:
+        done = 0
+        while got := store.claim(["native"], BATCH):
+            store.complete([Outcome.ack(m.receipt) for m in got if m.receipt])
+            done += len(got)
+        return done
+
+    def post(thread: int) -> int:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            for _ in range(messages // THREADS // 4):
+                assert http.post("/v1/actions/echo", content=b"1", headers=JSON).status_code < 300
+        return messages // THREADS // 4
+
+    result = {"send": rate(enqueue), "drain": rate(drain), "http": rate(post)}
+    print(
+        f"  native: store.enqueue {result['send']:,.0f} msg/s, claim+complete "
+        f"{result['drain']:,.0f} msg/s, POST /v1/actions/echo {result['http']:,.0f} msg/s"
+    )
+    app.close()
+    return result
+
+
+def run(backend: str, messages: int, samples: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else fresh_pg()
+        print(f"{backend}:")
+        with sluice_server(url) as base:
+            sqs = boto_phases("sluice SQS", base, messages, samples)
+            ref = native(url, base, messages)
+        print(
+            f"  ratios SQS/native: send {sqs['send'] / ref['send']:.2f}, "
+            f"receive+delete {sqs['drain'] / ref['drain']:.2f}, "
+            f"send vs native HTTP {sqs['send'] / ref['http']:.2f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--messages", type=int, default=4000)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--moto-python")
+    args = parser.parse_args()
+    for backend in ("sqlite", "postgres"):
+        if args.backend in (backend, "both"):
+            run(backend, args.messages, args.samples)
+    if args.moto_python:
+        print("moto server:")
+        with moto_server(args.moto_python) as base:
+            boto_phases("moto SQS", base, args.messages, args.samples)
+
+
+if __name__ == "__main__":
+    main()
