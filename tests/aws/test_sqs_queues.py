@@ -52,3 +52,29 @@ def test_fifo_groups_dedup_and_sequence(sqs: Any) -> None:
     bodies = [m["Body"] for m in got["Messages"]]
     assert bodies == ["m0"]  # one message of a group in flight at a time
     assert got["Messages"][0]["Attributes"]["MessageGroupId"] == "g"
+
+
+def test_redrive_policy_names_any_queue(sqs: Any) -> None:
+    dead_url = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])
+    target = arn["Attributes"]["QueueArn"]
+    redrive = f'{{"deadLetterTargetArn": "{target}", "maxReceiveCount": "1"}}'
+    url = sqs.create_queue(QueueName="src", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+    shown = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+    assert '"maxReceiveCount":1' in shown["Attributes"]["RedrivePolicy"]
+    sources = sqs.list_dead_letter_source_queues(QueueUrl=dead_url)["queueUrls"]
+    assert [u.rsplit("/", 1)[1] for u in sources] == ["src"]
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    [m] = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+    )
+    assert sqs.receive_message(QueueUrl=url).get("Messages") is None  # out of receives
+    [moved] = sqs.receive_message(QueueUrl=dead_url)["Messages"]
+    assert moved["Body"] == "poison"
+    missing = redrive.replace(":dead", ":nowhere")
+    with pytest.raises(sqs.exceptions.ClientError) as info:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": missing})
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": ""})
+    assert sqs.list_dead_letter_source_queues(QueueUrl=dead_url)["queueUrls"] == []
