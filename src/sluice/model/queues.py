@@ -68,6 +68,9 @@ class QueuePolicy:
     dedup_window: float | None = 300.0
     retention: float | None = 4 * 86400.0
     max_message_bytes: int = 256 * 1024
+    dead_letter_target: str | None = None
+    """The queue dead letters move to (any existing queue, as SQS's RedrivePolicy names one);
+    None: this queue's own ``NAME.dlq``."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and is_dlq(self.name)):
@@ -96,6 +99,17 @@ class QueuePolicy:
             raise ConfigError(
                 f"max_message_bytes must be a positive integer, got {self.max_message_bytes!r}"
             )
+        target = self.dead_letter_target
+        if target is not None and (not isinstance(target, str) or target == self.name):
+            raise ConfigError(
+                f"dead_letter_target must name another queue, got {target!r} (None: "
+                f"{dlq_name(self.name)})"
+            )
+
+    @property
+    def dead_letters(self) -> str:
+        """The queue this queue's dead letters move to."""
+        return self.dead_letter_target or dlq_name(self.name)
 
     @property
     def dlq(self) -> QueuePolicy:

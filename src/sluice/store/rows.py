@@ -155,12 +155,13 @@ def policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
         policy.dedup_window,
         policy.retention,
         policy.max_message_bytes,
+        policy.dead_letter_target,
     )
 
 
 def policy_from_row(row: Sequence[Any]) -> QueuePolicy:
     """A policy from a sluice_queues row."""
-    name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_bytes = row
+    name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_bytes, target = row
     return QueuePolicy(
         name=name,
         visibility_timeout=visibility_timeout,
@@ -169,6 +170,7 @@ def policy_from_row(row: Sequence[Any]) -> QueuePolicy:
         dedup_window=dedup_window,
         retention=retention,
         max_message_bytes=max_bytes,
+        dead_letter_target=target,
     )
 
 

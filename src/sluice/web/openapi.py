@@ -320,7 +320,8 @@ def document(app: App, *, names: bool = True) -> Schema:
             "title": "sluice",
             "version": "1",
             "description": "A durable work queue with SQS semantics: submit actions, follow "
-            "runs, inspect queues and dead letters.",
+            "runs, inspect queues and dead letters. POST / (not described here) is the AWS "
+            "JSON protocol of the SQS-compatible API (X-Amz-Target: AmazonSQS.<Operation>).",
         },
         "paths": paths,
         "components": {

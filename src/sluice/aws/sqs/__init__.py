@@ -18,6 +18,7 @@ SQS = Service(
         "TagQueue": queues.tag_queue,
         "UntagQueue": queues.untag_queue,
         "ListQueueTags": queues.list_queue_tags,
+        "ListDeadLetterSourceQueues": queues.list_dead_letter_source_queues,
         "SendMessage": messages.send_message,
         "ReceiveMessage": messages.receive_message,
         "DeleteMessage": messages.delete_message,
@@ -26,6 +27,14 @@ SQS = Service(
         "DeleteMessageBatch": batches.delete_message_batch,
         "ChangeMessageVisibilityBatch": batches.change_message_visibility_batch,
     },
-    read_only=frozenset({"GetQueueUrl", "ListQueues", "GetQueueAttributes", "ListQueueTags"}),
+    read_only=frozenset(
+        {
+            "GetQueueUrl",
+            "ListQueues",
+            "GetQueueAttributes",
+            "ListQueueTags",
+            "ListDeadLetterSourceQueues",
+        }
+    ),
 )
 SERVICES["AmazonSQS"] = SQS

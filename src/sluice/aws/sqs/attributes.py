@@ -6,7 +6,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from sluice import codec
 from sluice.aws.errors import AwsError, invalid_attribute_name, invalid_attribute_value
+from sluice.aws.sqs.names import name_of_arn
 from sluice.model import QueuePolicy
 
 RANGES: dict[str, tuple[int, int]] = {
@@ -20,7 +22,7 @@ RANGES: dict[str, tuple[int, int]] = {
 FLAGS = ("FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled")
 KEPT = ("Policy", "KmsMasterKeyId", "DeduplicationScope", "FifoThroughputLimit")
 """Accepted and returned as given; they change nothing here."""
-SETTABLE = frozenset(RANGES) | frozenset(FLAGS) | frozenset(KEPT)
+SETTABLE = frozenset(RANGES) | frozenset(FLAGS) | frozenset(KEPT) | {"RedrivePolicy"}
 DEFAULTS = {
     "DelaySeconds": "0",
     "MaximumMessageSize": "262144",
@@ -37,7 +39,7 @@ COMPUTED = (
     "CreatedTimestamp",
     "LastModifiedTimestamp",
 )
-READABLE = SETTABLE | frozenset(COMPUTED) | {"RedrivePolicy", "RedriveAllowPolicy"}
+READABLE = SETTABLE | frozenset(COMPUTED) | {"RedriveAllowPolicy"}
 
 
 def check(raw: object, fifo_name: bool) -> dict[str, str]:
@@ -48,8 +50,11 @@ def check(raw: object, fifo_name: bool) -> dict[str, str]:
         raise invalid_attribute_value("Attributes", "must be a map of name to string")
     given: dict[str, str] = {}
     for name, value in raw.items():
-        if name in ("RedrivePolicy", "RedriveAllowPolicy"):
+        if name == "RedriveAllowPolicy":
             raise invalid_attribute_value(name, "not supported by sluice's SQS API yet")
+        if name == "RedrivePolicy":
+            given[name] = _redrive_text(value)
+            continue
         if name not in SETTABLE:
             raise invalid_attribute_name(str(name)[:80])
         text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -73,10 +78,45 @@ def check(raw: object, fifo_name: bool) -> dict[str, str]:
     return given
 
 
+def _redrive_text(value: object) -> str:
+    """A RedrivePolicy checked and normalised (``""`` removes it)."""
+    if value == "" or value == "{}":
+        return ""
+    try:
+        parsed = codec.loads(value) if isinstance(value, str | bytes) else value
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or set(parsed) - {"deadLetterTargetArn", "maxReceiveCount"}:
+        raise invalid_attribute_value(
+            "RedrivePolicy",
+            'must be JSON like {"deadLetterTargetArn": "arn:aws:sqs:...", "maxReceiveCount": 5}',
+        )
+    count = parsed.get("maxReceiveCount")
+    text = str(count) if isinstance(count, int | str) and not isinstance(count, bool) else ""
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise invalid_attribute_value("RedrivePolicy", "maxReceiveCount must be from 1 to 1000")
+    name_of_arn(parsed.get("deadLetterTargetArn"), "RedrivePolicy's deadLetterTargetArn")
+    target = parsed["deadLetterTargetArn"]
+    return codec.dumps({"deadLetterTargetArn": target, "maxReceiveCount": int(text)}).decode()
+
+
+def redrive_target(attributes: Mapping[str, str]) -> str | None:
+    """The dead-letter queue a given RedrivePolicy names (None: none given or removed)."""
+    text = attributes.get("RedrivePolicy")
+    return name_of_arn(codec.loads(text)["deadLetterTargetArn"], "") if text else None
+
+
 def policy_for(name: str, attributes: Mapping[str, str], base: QueuePolicy | None) -> QueuePolicy:
-    """The queue policy the attributes describe, over ``base`` (the current policy)."""
-    policy = base or QueuePolicy(name, fifo=name.endswith(".fifo"), max_message_bytes=262144)
+    """The queue policy the attributes describe, over ``base`` (the current policy). A queue
+    created through SQS dead-letters only with a RedrivePolicy, as on SQS."""
+    policy = base or QueuePolicy(
+        name, fifo=name.endswith(".fifo"), max_message_bytes=262144, max_receives=None
+    )
     changes: dict[str, Any] = {}
+    if "RedrivePolicy" in attributes:
+        text = attributes["RedrivePolicy"]
+        changes["dead_letter_target"] = redrive_target(attributes)
+        changes["max_receives"] = int(codec.loads(text)["maxReceiveCount"]) if text else None
     if "VisibilityTimeout" in attributes:
         changes["visibility_timeout"] = float(attributes["VisibilityTimeout"])
     if "MessageRetentionPeriod" in attributes:

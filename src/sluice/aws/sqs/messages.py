@@ -200,7 +200,8 @@ def delete(call: Call, receipts: list[Receipt]) -> list[AwsError | None]:
 
 def change_visibility(call: Call, receipts: list[Receipt], timeout: int) -> list[AwsError | None]:
     store = call.app.store
-    stale = set(store.release(receipts) if timeout == 0 else store.extend(receipts, timeout))
+    # extend, not release, at 0 too: on SQS the receive still counts towards maxReceiveCount
+    stale = set(store.extend(receipts, timeout))
     return [
         AwsError(
             "MessageNotInflight",

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from sluice import codec
 from sluice.aws.errors import AwsError, invalid_parameter, queue_does_not_exist
 from sluice.aws.sqs import attributes
 from sluice.aws.sqs.names import (
@@ -28,6 +29,19 @@ async def _record(call: Call, name: str) -> SqsQueue | None:
     return found.get(name)
 
 
+async def _check_target(call: Call, policy: QueuePolicy) -> None:
+    target = policy.dead_letter_target
+    if target is None:
+        return
+    try:
+        await policy_named(call, target)
+    except AwsError:
+        raise invalid_parameter(
+            f"Value for parameter RedrivePolicy is invalid. Reason: Dead letter target "
+            f"{target!r} does not exist."
+        ) from None
+
+
 async def create_queue(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     name = check_new_name(params.get("QueueName"))
     given = attributes.check(params.get("Attributes"), name.endswith(".fifo"))
@@ -45,6 +59,7 @@ async def create_queue(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             raise attributes.already_exists(name, clash)
         return {"QueueUrl": queue_url(call, name)}
     new = attributes.policy_for(name, given, None)
+    await _check_target(call, new)
     await run_in_threadpool(store.sqs_put_queue, new, given, tags)
     return {"QueueUrl": queue_url(call, name)}
 
@@ -86,6 +101,7 @@ def _attributes_of(policy: QueuePolicy, record: SqsQueue | None) -> dict[str, st
         found["ContentBasedDeduplication"] = "false"
     if record is not None:
         found.update(record.attributes)
+    found.pop("RedrivePolicy", None)
     return found
 
 
@@ -104,6 +120,12 @@ async def get_queue_attributes(call: Call, params: dict[str, Any]) -> dict[str, 
         "CreatedTimestamp": created,
         "LastModifiedTimestamp": str(int(record.updated_at)) if record else created,
     }
+    if policy.dead_letter_target is not None and policy.max_receives is not None:
+        redrive = {
+            "deadLetterTargetArn": queue_arn(call, policy.dead_letter_target),
+            "maxReceiveCount": policy.max_receives,
+        }
+        found["RedrivePolicy"] = codec.dumps(redrive).decode()
     shown = {n: found[n] for n in names if n in found}
     return {"Attributes": shown} if shown else {}
 
@@ -120,6 +142,7 @@ async def set_queue_attributes(call: Call, params: dict[str, Any]) -> dict[str, 
             "InvalidAttributeValue", "InvalidAttributeValue", "FifoQueue cannot be changed"
         )
     new = attributes.policy_for(policy.name, given, policy)
+    await _check_target(call, new)
     tags = record.tags if record else {}
     await run_in_threadpool(call.app.store.sqs_put_queue, new, kept | given, tags)
     return {}
@@ -180,3 +203,21 @@ async def list_queue_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["queue_does_not_exist"]
+
+
+async def list_dead_letter_source_queues(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    policy = await policy_of(call, params)
+    limit = params.get("MaxResults")
+    if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= MAX_LIST):
+        raise invalid_parameter(f"MaxResults must be an integer from 1 to {MAX_LIST}")
+    after = str(params.get("NextToken") or "")
+    names = [
+        p.name
+        for p in await run_in_threadpool(call.app.store.queues)
+        if p.dead_letter_target == policy.name and p.name > after
+    ]
+    shown = names[: limit or MAX_LIST]
+    answer: dict[str, Any] = {"queueUrls": [queue_url(call, n) for n in shown]}
+    if limit is not None and len(names) > len(shown):
+        answer["NextToken"] = shown[-1]
+    return answer

@@ -20,18 +20,21 @@ UPDATE sluice_schema SET version = %s
 
 -- name: put_queue
 INSERT INTO sluice_queues
-    (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+    (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
+     dead_letter_target)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (name) DO UPDATE SET
     visibility_timeout = excluded.visibility_timeout,
     max_receives = excluded.max_receives,
     fifo = excluded.fifo,
     dedup_window = excluded.dedup_window,
     retention = excluded.retention,
-    max_message_bytes = excluded.max_message_bytes
+    max_message_bytes = excluded.max_message_bytes,
+    dead_letter_target = excluded.dead_letter_target
 
 -- name: queues
-SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes
+SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
+       dead_letter_target
 FROM sluice_queues ORDER BY name
 
 -- name: put_limit
@@ -187,7 +190,9 @@ WITH picked AS (
       AND receive_count >= %(max_receives)s
     FOR UPDATE SKIP LOCKED)
 UPDATE sluice_messages AS m
-SET queue = m.queue || '.dlq', source_queue = m.queue, dead_reason = 'max_receives',
+SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q
+                  WHERE q.name = m.queue), m.queue || '.dlq'),
+    source_queue = m.queue, dead_reason = 'max_receives',
     last_error = 'lease expired after ' || m.receive_count || ' receives',
     attempts = CASE WHEN jsonb_array_length(coalesce(m.attempts, '[]')) >= %(kept)s
                     THEN m.attempts - 0 ELSE coalesce(m.attempts, '[]') END
@@ -200,7 +205,9 @@ RETURNING m.run_id, m.run_stage
 
 -- name: dead_letter
 UPDATE sluice_messages AS m
-SET queue = m.queue || '.dlq', source_queue = m.queue, dead_reason = d.reason,
+SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q
+                  WHERE q.name = m.queue), m.queue || '.dlq'),
+    source_queue = m.queue, dead_reason = d.reason,
     last_error = d.error, attempts = d.attempts, lease = NULL, visible_at = %(now)s
 FROM unnest(%(id)s::bigint[], %(reason)s::text[], %(error)s::text[],
             %(attempts)s::jsonb[]) AS d(id, reason, error, attempts)

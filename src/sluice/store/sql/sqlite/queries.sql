@@ -15,18 +15,21 @@ UPDATE sluice_schema SET version = ?
 
 -- name: put_queue
 INSERT INTO sluice_queues
-    (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+    (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
+     dead_letter_target)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
     visibility_timeout = excluded.visibility_timeout,
     max_receives = excluded.max_receives,
     fifo = excluded.fifo,
     dedup_window = excluded.dedup_window,
     retention = excluded.retention,
-    max_message_bytes = excluded.max_message_bytes
+    max_message_bytes = excluded.max_message_bytes,
+    dead_letter_target = excluded.dead_letter_target
 
 -- name: queues
-SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes
+SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
+       dead_letter_target
 FROM sluice_queues ORDER BY name
 
 -- name: put_limit
@@ -143,7 +146,9 @@ RETURNING id, queue, action, body, group_id, dedup_id, run_id, receive_count, en
 
 -- name: dead_letter_exhausted
 UPDATE sluice_messages
-SET queue = queue || '.dlq', source_queue = queue, dead_reason = 'max_receives',
+SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q
+                  WHERE q.name = sluice_messages.queue), queue || '.dlq'),
+    source_queue = queue, dead_reason = 'max_receives',
     last_error = 'lease expired after ' || receive_count || ' receives',
     attempts = json_insert(
         CASE WHEN json_array_length(attempts) >= :kept THEN json_remove(attempts, '$[0]')
@@ -158,7 +163,9 @@ RETURNING run_id, run_stage
 
 -- name: dead_letter
 UPDATE sluice_messages
-SET queue = queue || '.dlq', source_queue = queue, dead_reason = :reason, last_error = :error,
+SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q
+                  WHERE q.name = sluice_messages.queue), queue || '.dlq'),
+    source_queue = queue, dead_reason = :reason, last_error = :error,
     attempts = :attempts, lease = NULL, visible_at = :now
 WHERE id = :id
 

@@ -8,3 +8,7 @@ CREATE TABLE sluice_sqs_queues (
     created_at DOUBLE PRECISION NOT NULL,
     updated_at DOUBLE PRECISION NOT NULL
 );
+
+-- Where a queue's dead letters go (SQS RedrivePolicy's deadLetterTargetArn): NULL is the
+-- queue's own NAME.dlq.
+ALTER TABLE sluice_queues ADD COLUMN dead_letter_target TEXT;

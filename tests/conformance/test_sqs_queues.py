@@ -1,0 +1,35 @@
+"""The SQS API's queue records on both stores: attributes and tags beside the policy, one
+creation time, and dropping a queue with its DLQ and messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from sluice.errors import UnknownQueue
+from sluice.model import NewMessage, QueuePolicy
+from sluice.store import Store
+
+
+def test_record_is_kept_beside_the_policy(store: Store) -> None:
+    store.sqs_put_queue(QueuePolicy("q", visibility_timeout=7), {"DelaySeconds": "3"}, {"t": "1"})
+    [record] = store.sqs_queues(["q", "other"]).values()
+    assert (record.attributes, record.tags) == ({"DelaySeconds": "3"}, {"t": "1"})
+    assert store.policy("q").visibility_timeout == 7
+    assert store.policy("q.dlq").max_receives is None
+    created = record.created_at
+    store.sqs_put_queue(QueuePolicy("q"), {}, {})
+    again = store.sqs_queues(["q"])["q"]
+    assert (again.created_at, again.attributes, again.tags) == (created, {}, {})
+
+
+def test_drop_queue_removes_queue_dlq_and_messages(store: Store) -> None:
+    store.sqs_put_queue(QueuePolicy("gone"), {}, {})
+    store.put_queue(QueuePolicy("kept"))
+    store.enqueue([NewMessage("gone", "a"), NewMessage("gone", "b"), NewMessage("kept", "c")])
+    assert store.drop_queue("gone") == 2
+    names = {p.name for p in store.queues()}
+    assert "gone" not in names and "gone.dlq" not in names and "kept" in names
+    assert store.sqs_queues(["gone"]) == {}
+    with pytest.raises(UnknownQueue):
+        store.policy("gone")
+    assert store.stats(["kept"])[0].depth == 1
