@@ -91,6 +91,7 @@ def create_app(
     # Imported here: sluice.aws builds on sluice.web's auth and guard modules.
     from sluice.aws import sqs as _sqs  # noqa: F401  (registers the SQS service)
     from sluice.aws.wire import route as aws_route
+
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
     submit = ("run", "dedup_id", "group", "delay")
