@@ -27,8 +27,12 @@ def test_create_send_receive_delete(sqs: Any) -> None:
             "raw": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
         },
     )  # botocore checks MD5OfMessageBody and MD5OfMessageAttributes itself
-    got = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+    got = sqs.receive_message(QueueUrl=url, AttributeNames=["All"], MessageAttributeNames=["All"])[
+        "Messages"
+    ]  # botocore checks the MD5 of the attributes returned too
     assert [m["Body"] for m in got] == [body]
+    assert got[0]["MessageAttributes"]["raw"]["BinaryValue"] == b"\x00\x01"
+    assert got[0]["MessageAttributes"]["n"] == {"DataType": "Number", "StringValue": "3"}
     assert got[0]["MessageId"] == sent["MessageId"]
     assert got[0]["Attributes"]["ApproximateReceiveCount"] == "1"
     assert sqs.receive_message(QueueUrl=url).get("Messages") is None
@@ -41,10 +45,10 @@ def test_create_send_receive_delete(sqs: Any) -> None:
 def test_known_attribute_md5() -> None:
     from sluice.aws.sqs.md5 import md5_of_attributes, md5_of_body
 
-    # Vectors computed by botocore's own validator in the test above; these pin the bytes.
     assert md5_of_body("hello") == "5d41402abc4b2a76b9719d911017c592"
-    attrs = {"a": {"DataType": "String", "StringValue": "b"}}
-    assert len(md5_of_attributes(attrs)) == 32
+    # The vector of moto's SQS tests (taken from real SQS answers).
+    number = {"timestamp": {"StringValue": "1493147359900", "DataType": "Number"}}
+    assert md5_of_attributes(number) == "235c5c510d26fb653d073faed50ae77c"
 
 
 def test_missing_queue_and_bogus_receipt(sqs: Any) -> None:

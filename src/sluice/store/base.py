@@ -84,7 +84,7 @@ from sluice.store.rows import (
     queue_stats,
 )
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
-from sluice.store.sqs_queues import SqsQueueVerbs
+from sluice.store.sqs_queues import SqsVerbs
 
 Clock = Callable[[], float]
 POLICY_TTL = 1.0
@@ -96,7 +96,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsQueueVerbs):
+class Store(SqsVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are

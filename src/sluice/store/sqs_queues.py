@@ -11,11 +11,12 @@ from sluice import codec
 from sluice.model import QueuePolicy, validate_queue_name
 from sluice.store import housekeeping
 from sluice.store.rows import policy_row
+from sluice.store.sqs_messages import SqsMessageVerbs
 
 if TYPE_CHECKING:
     from sluice.store.base import Store
 
-__all__ = ["SqsQueue", "SqsQueueVerbs"]
+__all__ = ["SqsQueue", "SqsQueueVerbs", "SqsVerbs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +82,7 @@ def _sqs_queue(row: Any) -> SqsQueue:
     return SqsQueue(
         name, codec.loads(attributes), codec.loads(tags), float(created_at), float(updated_at)
     )
+
+
+class SqsVerbs(SqsQueueVerbs, SqsMessageVerbs):
+    """Every store verb of the SQS API (one base of :class:`~sluice.store.base.Store`)."""

@@ -19,9 +19,6 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from sluice.app import App
-from sluice.aws import events as _events  # noqa: F401  (registers EventBridge PutEvents)
-from sluice.aws import sqs as _sqs  # noqa: F401  (registers the SQS service)
-from sluice.aws.wire import route as aws_route
 from sluice.errors import (
     ConfigError,
     MessageError,
@@ -91,6 +88,11 @@ def create_app(
     if tokens is None or isinstance(tokens, str):
         tokens = parse_tokens(os.environ.get(ENV_VAR) if tokens is None else tokens)
     api = _Api(app, dict(tokens), poll_interval, heartbeat)
+    # Imported here: sluice.aws builds on sluice.web's auth and guard modules.
+    from sluice.aws import events as _events  # noqa: F401  (registers EventBridge PutEvents)
+    from sluice.aws import sqs as _sqs  # noqa: F401  (registers the SQS service)
+    from sluice.aws.wire import route as aws_route
+
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
     submit = ("run", "dedup_id", "group", "delay")

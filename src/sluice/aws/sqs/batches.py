@@ -12,7 +12,7 @@ from sluice.aws.errors import AwsError
 from sluice.aws.sqs import messages
 from sluice.aws.sqs.names import policy_of
 from sluice.aws.wire import Call
-from sluice.model import NewMessage, Receipt
+from sluice.model import Receipt
 
 MAX_ENTRIES = 10
 ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -65,19 +65,19 @@ def failure(entry_id: str, error: AwsError) -> dict[str, Any]:
 async def send_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     policy = await policy_of(call, params)
     given = entries(params)
-    good: list[tuple[str, NewMessage, dict[str, str]]] = []
+    good: list[tuple[str, messages.Prepared]] = []
     failed: list[dict[str, Any]] = []
     for entry in given:
         try:
-            message, digests = messages.prepare(call, policy, entry)
+            prepared = messages.prepare(call, policy, entry)
         except AwsError as exc:
             failed.append(failure(entry["Id"], exc))
             continue
-        good.append((entry["Id"], message, digests))
-    ids = await run_in_threadpool(messages.enqueue, call, [m for _, m, _ in good])
+        good.append((entry["Id"], prepared))
+    ids = await run_in_threadpool(messages.enqueue, call, [p for _, p in good])
     done = []
-    for (entry_id, _, digests), message_id in zip(good, ids, strict=True):
-        one = {"Id": entry_id, "MessageId": message_id, **digests}
+    for (entry_id, prepared), message_id in zip(good, ids, strict=True):
+        one = {"Id": entry_id, "MessageId": message_id, **prepared.digests}
         if policy.fifo:
             one["SequenceNumber"] = message_id.zfill(20)
         done.append(one)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,7 @@ from sluice.aws.sqs import md5
 from sluice.aws.sqs.names import policy_of, queue_arn
 from sluice.aws.wire import Call
 from sluice.errors import MessageTooLarge
-from sluice.model import Message, NewMessage, Outcome, QueuePolicy, Receipt
+from sluice.model import Message, NewMessage, QueuePolicy, Receipt
 
 ACTION_ATTRIBUTE = "sluice-action"
 MAX_WAIT = 20
@@ -43,9 +43,7 @@ def _action(call: Call, policy: QueuePolicy, attributes: dict[str, dict[str, str
     return consumers[0] if consumers else ""
 
 
-def prepare(
-    call: Call, policy: QueuePolicy, entry: dict[str, Any]
-) -> tuple[NewMessage, dict[str, str]]:
+def prepare(call: Call, policy: QueuePolicy, entry: dict[str, Any]) -> Prepared:
     """The message of one SendMessage (or batch entry) and the digests to answer with."""
     body = md5.check_body(entry.get("MessageBody"), policy.max_message_bytes)
     message_attributes = md5.parse_attributes(entry.get("MessageAttributes"))
@@ -78,15 +76,27 @@ def prepare(
         delay=float(delay),
     )
     digests = {"MD5OfMessageBody": md5.md5_of_body(body)}
+    kept = None
     if message_attributes:
         digests["MD5OfMessageAttributes"] = md5.md5_of_attributes(message_attributes)
-    return message, digests
+        kept = (message_attributes, digests["MD5OfMessageAttributes"])
+    return Prepared(message, digests, kept)
 
 
-def enqueue(call: Call, messages: list[NewMessage]) -> list[str]:
-    """Store the messages in one transaction; their MessageIds."""
+class Prepared(NamedTuple):
+    """A message to send, the digests to answer with, its attributes and their MD5."""
+
+    message: NewMessage
+    digests: dict[str, str]
+    attributes: tuple[dict[str, dict[str, str]], str] | None
+
+
+def enqueue(call: Call, prepared: list[Prepared]) -> list[str]:
+    """Store the messages with their attributes in one transaction; their MessageIds."""
     try:
-        done = call.app.store.enqueue(messages)
+        done = call.app.store.sqs_enqueue(
+            [p.message for p in prepared], [p.attributes for p in prepared]
+        )
     except MessageTooLarge as exc:
         raise invalid_parameter(f"One or more parameters are invalid. Reason: {exc}") from None
     return [str(d.id) for d in done]
@@ -94,9 +104,9 @@ def enqueue(call: Call, messages: list[NewMessage]) -> list[str]:
 
 async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     policy = await policy_of(call, params)
-    message, digests = prepare(call, policy, params)
-    [message_id] = await run_in_threadpool(enqueue, call, [message])
-    answer: dict[str, Any] = {"MessageId": message_id, **digests}
+    prepared = prepare(call, policy, params)
+    [message_id] = await run_in_threadpool(enqueue, call, [prepared])
+    answer: dict[str, Any] = {"MessageId": message_id, **prepared.digests}
     if policy.fifo:
         answer["SequenceNumber"] = message_id.zfill(20)
     return answer
@@ -162,8 +172,31 @@ async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         if got or left <= 0:
             break
         await run_in_threadpool(store.wait_for_work, [policy.name], left)
+    if not got:
+        return {}
     now = store.clock()
-    return {"Messages": [_record(call, m, wanted, now) for m in got]} if got else {}
+    records = [_record(call, m, wanted, now) for m in got]
+    names = [str(a) for a in (params.get("MessageAttributeNames") or [])]
+    if names:
+        found = await run_in_threadpool(store.sqs_attributes, [m.id for m in got])
+        for record, message in zip(records, got, strict=True):
+            _add_attributes(record, found.get(message.id, ({}, ""))[0], names)
+    return {"Messages": records}
+
+
+def _add_attributes(record: dict[str, Any], attributes: dict[str, Any], names: list[str]) -> None:
+    """The message attributes asked for (``All``, ``.*``, a name or a ``prefix.*``) and the
+    MD5 of those returned, which clients check."""
+    every = "All" in names or ".*" in names
+    prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
+    shown = {
+        k: v
+        for k, v in attributes.items()
+        if every or k in names or (bool(prefixes) and k.startswith(prefixes))
+    }
+    if shown:
+        record["MessageAttributes"] = shown
+        record["MD5OfMessageAttributes"] = md5.md5_of_attributes(shown)
 
 
 def receipt_of(handle: object) -> Receipt:
@@ -194,7 +227,7 @@ def stale_error(call: Call, receipt: Receipt) -> AwsError | None:
 
 
 def delete(call: Call, receipts: list[Receipt]) -> list[AwsError | None]:
-    stale = set(call.app.store.complete([Outcome.ack(r) for r in receipts]))
+    stale = set(call.app.store.sqs_delete(receipts))
     return [stale_error(call, r) if r in stale else None for r in receipts]
 
 

@@ -522,3 +522,18 @@ DELETE FROM sluice_groups WHERE queue = %(name)s
 
 -- name: dedup_drop
 DELETE FROM sluice_dedup WHERE queue = %(name)s
+
+-- name: sqs_attributes_put
+INSERT INTO sluice_sqs_attributes (message_id, attributes, md5)
+SELECT * FROM unnest(%(id)s::bigint[], %(attributes)s::text[], %(md5)s::text[])
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: sqs_attributes_get
+SELECT message_id, attributes, md5 FROM sluice_sqs_attributes WHERE message_id = ANY(%(ids)s)
+
+-- name: sqs_attributes_forget
+DELETE FROM sluice_sqs_attributes WHERE message_id = ANY(%(ids)s)
+
+-- name: sqs_attributes_gc
+DELETE FROM sluice_sqs_attributes AS a
+WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = a.message_id)

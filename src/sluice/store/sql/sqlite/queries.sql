@@ -444,3 +444,18 @@ DELETE FROM sluice_groups WHERE queue = :name
 
 -- name: dedup_drop
 DELETE FROM sluice_dedup WHERE queue = :name
+
+-- name: sqs_attributes_put
+INSERT INTO sluice_sqs_attributes (message_id, attributes, md5) VALUES (:id, :attributes, :md5)
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: sqs_attributes_get
+SELECT message_id, attributes, md5 FROM sluice_sqs_attributes
+WHERE message_id IN (SELECT value FROM json_each(:ids))
+
+-- name: sqs_attributes_forget
+DELETE FROM sluice_sqs_attributes WHERE message_id IN (SELECT value FROM json_each(:ids))
+
+-- name: sqs_attributes_gc
+DELETE FROM sluice_sqs_attributes
+WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = message_id)

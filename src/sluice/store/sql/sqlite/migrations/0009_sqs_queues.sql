@@ -12,3 +12,11 @@ CREATE TABLE sluice_sqs_queues (
 -- Where a queue's dead letters go (SQS RedrivePolicy's deadLetterTargetArn): NULL is the
 -- queue's own NAME.dlq.
 ALTER TABLE sluice_queues ADD COLUMN dead_letter_target TEXT;
+
+-- The SQS message attributes of a message sent through the SQS API (JSON object as sent) and
+-- their MD5; deleted with the message by the SQS API, or by housekeeping once it is gone.
+CREATE TABLE sluice_sqs_attributes (
+    message_id INTEGER NOT NULL PRIMARY KEY,
+    attributes TEXT   NOT NULL,
+    md5        TEXT   NOT NULL
+);

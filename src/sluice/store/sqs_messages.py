@@ -1,0 +1,57 @@
+"""Store verbs of the SQS API's messages: the message attributes sent with a message, stored
+in the same transaction as the message and read back on receive."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from sluice import codec
+from sluice.model import Enqueued, NewMessage, Outcome, Receipt
+
+if TYPE_CHECKING:
+    from sluice.store.base import Store
+
+__all__ = ["SqsMessageVerbs"]
+
+Attributes = Mapping[str, Any]
+
+
+class SqsMessageVerbs:
+    """Mixed into :class:`~sluice.store.base.Store`."""
+
+    def sqs_enqueue(
+        self, messages: Sequence[NewMessage], attributes: Sequence[tuple[Attributes, str] | None]
+    ) -> list[Enqueued]:
+        """Enqueue like ``enqueue``, keeping each new message's ``(attributes, md5)`` (None:
+        none), all in one transaction."""
+        store = cast("Store", self)
+        now = store.clock()
+        rows = store._prepare(messages, now)
+        with store._driver.write() as db:
+            done = store._insert(db, rows, now)
+            kept = [
+                {"id": d.id, "attributes": codec.dumps(dict(a[0])).decode(), "md5": a[1]}
+                for d, a in zip(done, attributes, strict=True)
+                if a is not None and d.created
+            ]
+            store._driver.many(db, "sqs_attributes_put", kept)
+        return done
+
+    def sqs_attributes(self, ids: Sequence[int]) -> dict[int, tuple[dict[str, Any], str]]:
+        """The SQS message attributes (and their MD5) of these messages that have any."""
+        store = cast("Store", self)
+        with store._driver.read() as db:
+            rows = store._sql(db, "sqs_attributes_get", {"ids": list(ids)})
+        return {int(row[0]): (codec.loads(row[1]), row[2]) for row in rows}
+
+    def sqs_delete(self, receipts: Sequence[Receipt]) -> list[Receipt]:
+        """Acknowledge (delete) the messages of fresh receipts with their SQS attributes;
+        return the stale receipts, which changed nothing."""
+        store = cast("Store", self)
+        stale = store.complete([Outcome.ack(r) for r in receipts])
+        gone = [r.message_id for r in receipts if r not in set(stale)]
+        if gone:
+            with store._driver.auto() as db:
+                store._sql(db, "sqs_attributes_forget", {"ids": gone})
+        return stale
