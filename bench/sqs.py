@@ -185,10 +185,11 @@ def run(backend: str, messages: int, samples: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both", "none"], default="both")
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--moto-python")
+    parser.add_argument("--moto-messages", type=int, default=400, help="moto is slow: fewer")
     args = parser.parse_args()
     for backend in ("sqlite", "postgres"):
         if args.backend in (backend, "both"):
@@ -196,7 +197,7 @@ def main() -> None:
     if args.moto_python:
         print("moto server:")
         with moto_server(args.moto_python) as base:
-            boto_phases("moto SQS", base, args.messages, args.samples)
+            boto_phases("moto SQS", base, args.moto_messages, args.samples)
 
 
 if __name__ == "__main__":
