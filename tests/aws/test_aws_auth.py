@@ -9,6 +9,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from sluice import App
+from sluice.aws.auth import RequestInfo, authorize
+from sluice.aws.errors import AwsError
+from sluice.web import create_app
+from sluice.web.auth import Scope
 from tests.web.conftest import LiveServer
 
 ADMIN = ("AKIAADMIN0001", "admin-secret-0123456789abcdef")
@@ -90,3 +95,32 @@ def test_events_refusals_use_the_json_shape(signed_server: LiveServer) -> None:
     entry = {"Source": "s", "DetailType": "d", "Detail": "{}"}
     response = refused(events.put_events, Entries=[entry])
     assert response["Error"]["Code"] == "InvalidSignatureException"
+
+
+def test_tokens_without_aws_keys_refuse_aws_requests(aws_app: App) -> None:
+    with LiveServer(create_app(aws_app, {"admin-token-0123456789": Scope.ADMIN})) as live:
+        response = refused(client(live, ADMIN).list_queues)
+    assert response["Error"]["Code"] == "MissingAuthenticationToken"
+
+
+def test_without_keys_only_loopback_clients_are_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLUICE_AWS_KEYS", raising=False)
+
+    def request(host: str) -> RequestInfo:
+        return RequestInfo("POST", "/", "", {}, b"{}", host, api_open=True)
+
+    assert authorize(request("127.0.0.1")).scope is Scope.ADMIN
+    assert authorize(request("::1")).scope is Scope.ADMIN
+    with pytest.raises(AwsError) as caught:
+        authorize(request("10.1.2.3"))
+    assert caught.value.legacy_code == "AccessDenied" and caught.value.status == 403
+
+
+def test_malformed_keys_are_named_without_the_secret(
+    aws_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLUICE_AWS_KEYS", "owner:AKIAADMIN0001:" + ADMIN[1])
+    response = refused(client(aws_server, ADMIN).list_queues)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert "must look like 'admin:ACCESS_KEY_ID:SECRET'" in response["Error"]["Message"]
+    assert ADMIN[1] not in str(response)
