@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sluice.aws.sqs import batches, messages, queues
+from sluice.aws.sqs import batches, messages, moves, queues
 from sluice.aws.wire import SERVICES, Service
 
 SQS = Service(
@@ -26,6 +26,9 @@ SQS = Service(
         "SendMessageBatch": batches.send_message_batch,
         "DeleteMessageBatch": batches.delete_message_batch,
         "ChangeMessageVisibilityBatch": batches.change_message_visibility_batch,
+        "StartMessageMoveTask": moves.start_message_move_task,
+        "ListMessageMoveTasks": moves.list_message_move_tasks,
+        "CancelMessageMoveTask": moves.cancel_message_move_task,
     },
     read_only=frozenset(
         {
@@ -34,6 +37,7 @@ SQS = Service(
             "GetQueueAttributes",
             "ListQueueTags",
             "ListDeadLetterSourceQueues",
+            "ListMessageMoveTasks",
         }
     ),
 )
