@@ -11,7 +11,6 @@ from typing import Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 
-from sluice import codec
 from sluice.aws.errors import AwsError, invalid_parameter, receipt_handle_invalid
 from sluice.aws.sqs import md5
 from sluice.aws.sqs.names import Settings, policy_of, queue_arn, settings_of
@@ -117,16 +116,8 @@ async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def body_text(message: Message) -> str:
-    body = message.body
-    if isinstance(body, str):
-        return body
-    text = getattr(body, "text", None)
-    return text if isinstance(text, str) else codec.dumps(body).decode()
-
-
 def _record(call: Call, message: Message, wanted: set[str], now: float) -> dict[str, Any]:
-    body = body_text(message)
+    body = md5.body_text(message)
     system = {
         "ApproximateReceiveCount": str(message.receive_count),
         "SentTimestamp": str(int(message.enqueued_at * 1000)),
