@@ -6,23 +6,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import boto3
 import pytest
 
 from sluice import App
 from sluice.compat import lambda_sqs_handler
 from sluice.web import create_app
+from tests.aws.conftest import sqs_client
 from tests.web.conftest import LiveServer
-
-
-def _client(live: LiveServer) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=live.base_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
 
 
 def test_sqs_messages_run_actions_and_lambda_handlers(url: str) -> None:
@@ -41,7 +31,7 @@ def test_sqs_messages_run_actions_and_lambda_handlers(url: str) -> None:
         plain.append(body)
 
     with LiveServer(create_app(app, {})) as live:
-        sqs = _client(live)
+        sqs = sqs_client(live)
         queue = sqs.get_queue_url(QueueName="work")["QueueUrl"]
         with pytest.raises(sqs.exceptions.ClientError) as info:
             sqs.send_message(QueueUrl=queue, MessageBody="which action?")

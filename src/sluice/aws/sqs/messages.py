@@ -44,7 +44,8 @@ def _action(call: Call, policy: QueuePolicy, attributes: dict[str, dict[str, str
 
 def prepare(call: Call, policy: QueuePolicy, settings: Settings, entry: dict[str, Any]) -> Prepared:
     """The message of one SendMessage (or batch entry) and the digests to answer with."""
-    body = md5.check_body(entry.get("MessageBody"), policy.max_message_bytes)
+    limit = settings.max_size or policy.max_message_bytes
+    body = md5.check_body(entry.get("MessageBody"), limit)
     message_attributes = md5.parse_attributes(entry.get("MessageAttributes"))
     delay = entry.get("DelaySeconds", settings.delay)
     if not isinstance(delay, int) or not 0 <= delay <= 900:

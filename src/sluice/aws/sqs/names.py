@@ -81,6 +81,8 @@ class Settings(NamedTuple):
     delay: int = 0
     wait: int = 0
     content_dedup: bool = False
+    max_size: int | None = None
+    """MaximumMessageSize of a queue created through SQS (None: the policy's limit)."""
 
 
 async def settings_of(call: Call, policy: QueuePolicy) -> Settings:
@@ -95,4 +97,5 @@ async def settings_of(call: Call, policy: QueuePolicy) -> Settings:
         delay=int(given.get("DelaySeconds", "0")),
         wait=int(given.get("ReceiveMessageWaitTimeSeconds", "0")),
         content_dedup=given.get("ContentBasedDeduplication") == "true",
+        max_size=int(given.get("MaximumMessageSize", "262144")),
     )
