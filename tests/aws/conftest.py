@@ -34,13 +34,18 @@ def aws_server(aws_app: App) -> Iterator[LiveServer]:
         yield live
 
 
-@pytest.fixture
-def sqs(aws_server: LiveServer) -> Any:
+def sqs_client(live: LiveServer) -> Any:
+    """A boto3 SQS client of the server (any key: the AWS API is open on loopback)."""
     return boto3.client(
         "sqs",
-        endpoint_url=aws_server.base_url,
+        endpoint_url=live.base_url,
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+@pytest.fixture
+def sqs(aws_server: LiveServer) -> Any:
+    return sqs_client(aws_server)

@@ -131,4 +131,20 @@ def test_bad_input_on_the_wire(aws_server: LiveServer) -> None:
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert "JSON" in query.json()["message"]
+        send = {**headers, "X-Amz-Target": "AmazonSQS.SendMessage"}
+        utf8 = http.post("/", content=b'{"QueueUrl": "jobs", "MessageBody": "\xff"}', headers=send)
+        assert utf8.json()["__type"].endswith("#SerializationException")
         assert http.get("/healthz").status_code == 200  # the rest of the API still answers
+
+
+def test_body_limits_and_nothing_stored(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="small", Attributes={"MaximumMessageSize": "1024"})
+    queue = url["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="\u00e9" * 512)  # 1024 bytes: fits
+    with pytest.raises(sqs.exceptions.ClientError) as info:
+        sqs.send_message(QueueUrl=queue, MessageBody="x" * 1025)
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(sqs.exceptions.InvalidMessageContents):
+        sqs.send_message(QueueUrl=queue, MessageBody="bad \ufffe char")
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "1"

@@ -38,7 +38,12 @@ def test_list_tags_purge_delete(sqs: Any) -> None:
 
 
 def test_fifo_groups_dedup_and_sequence(sqs: Any) -> None:
-    url = sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    plain = sqs.create_queue(QueueName="p.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    with pytest.raises(sqs.exceptions.ClientError) as info:
+        sqs.send_message(QueueUrl=plain, MessageBody="no dedup id", MessageGroupId="g")
+    assert "ContentBasedDeduplication" in info.value.response["Error"]["Message"]
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    url = sqs.create_queue(QueueName="f.fifo", Attributes=fifo)["QueueUrl"]
     with pytest.raises(sqs.exceptions.ClientError):
         sqs.send_message(QueueUrl=url, MessageBody="no group")
     sent = [
@@ -78,3 +83,12 @@ def test_redrive_policy_names_any_queue(sqs: Any) -> None:
     assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": ""})
     assert sqs.list_dead_letter_source_queues(QueueUrl=dead_url)["queueUrls"] == []
+
+
+def test_queue_delay_is_the_default_of_its_messages(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="slow", Attributes={"DelaySeconds": "600"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later")
+    sqs.send_message(QueueUrl=url, MessageBody="now", DelaySeconds=0)
+    names = ["ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessages"]
+    shown = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    assert shown == {names[0]: "1", names[1]: "1"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sluice.errors import UnknownQueue
-from sluice.model import NewMessage, QueuePolicy
+from sluice.model import NewMessage, Outcome, QueuePolicy
 from sluice.store import Store
 
 
@@ -33,3 +33,23 @@ def test_drop_queue_removes_queue_dlq_and_messages(store: Store) -> None:
     with pytest.raises(UnknownQueue):
         store.policy("gone")
     assert store.stats(["kept"])[0].depth == 1
+
+
+def test_message_attributes_live_and_die_with_their_message(store: Store) -> None:
+    store.put_queue(QueuePolicy("m"))
+    attributes = {"k": {"DataType": "String", "StringValue": "v"}}
+    first, second = store.sqs_enqueue(
+        [NewMessage("m", "a"), NewMessage("m", "b")], [(attributes, "d1"), None]
+    )
+    assert store.sqs_attributes([first.id, second.id]) == {first.id: (attributes, "d1")}
+    one, two = store.claim(["m"], 2)
+    assert one.receipt is not None and two.receipt is not None
+    assert store.sqs_delete([one.receipt]) == []
+    assert store.sqs_delete([one.receipt]) == [one.receipt]  # stale: nothing changes
+    assert store.sqs_attributes([first.id]) == {}
+    [third] = store.sqs_enqueue([NewMessage("m", "c")], [(attributes, "d3")])
+    [held] = store.claim(["m"], 1)
+    assert held.receipt is not None
+    store.complete([Outcome.ack(held.receipt)])  # acked by sluice: housekeeping tidies up
+    store.housekeep()
+    assert store.sqs_attributes([third.id]) == {}

@@ -7,7 +7,6 @@ or an :class:`~sluice.aws.errors.AwsError`."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from sluice import codec
 from sluice.app import App
 from sluice.aws.auth import Principal, RequestInfo, authorize
 from sluice.aws.errors import AwsError, internal, unavailable
+from sluice.aws.identity import account, region
 from sluice.errors import StoreError
 from sluice.web.auth import Scope
 
@@ -28,8 +28,6 @@ log = logging.getLogger("sluice.aws")
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1")
 MAX_REQUEST = 2 * 1024 * 1024
 """Bytes of a request read at most (a batch of ten 256 KiB bodies, JSON-escaped, fits)."""
-ACCOUNT_VAR = "SLUICE_AWS_ACCOUNT"
-REGION_VAR = "SLUICE_AWS_REGION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +55,6 @@ class Service:
 
 SERVICES: dict[str, Service] = {}
 """Services by ``X-Amz-Target`` prefix (``AmazonSQS``, ...)."""
-
-
-def account() -> str:
-    """The 12-digit account id in queue URLs and ARNs (``$SLUICE_AWS_ACCOUNT``)."""
-    found = os.environ.get(ACCOUNT_VAR, "000000000000").strip()
-    return found if len(found) == 12 and found.isdigit() else "000000000000"
 
 
 def _protocol_error(request: Request, raw: bytes) -> AwsError | None:
@@ -179,7 +171,7 @@ async def _answer(app: App, api_open: bool, request: Request) -> Response:
         principal=principal,
         host=request.headers.get("host", "localhost"),
         account=account(),
-        region=os.environ.get(REGION_VAR, "us-east-1"),
+        region=region(),
     )
     result = await operation(call, params)
     return Response(codec.dumps(result), media_type=service.content_type)

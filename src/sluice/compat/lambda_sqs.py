@@ -1,7 +1,8 @@
 """Run an AWS-Lambda-shaped SQS handler unchanged as a sluice batch action.
 
-The handler gets ``event = {"Records": [...]}`` with one SQS-like record per message (``body``
-is the JSON text of the message body, ``messageId`` its id as a string) and a small context
+The handler gets ``event = {"Records": [...]}`` with one SQS record per message, the fields
+Lambda passes (``body`` is the text sent through the SQS API, or the JSON text of a body
+enqueued by sluice; ``messageId`` the id as a string), and a small context
 object. It may return ``{"batchItemFailures": [{"itemIdentifier": id}, ...]}``: only those
 messages are retried (SQS's ReportBatchItemFailures); raising fails the whole batch.
 """
@@ -9,11 +10,12 @@ messages are retried (SQS's ReportBatchItemFailures); raising fails the whole ba
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sluice import codec
+from sluice.aws.identity import account, queue_arn, region
+from sluice.aws.sqs.md5 import body_text, md5_of_body
 from sluice.model import Message, Partial
 from sluice.worker.context import Context
 
@@ -32,22 +34,48 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
-def to_record(message: Message) -> dict[str, Any]:
-    """An SQS event record for a message."""
+def to_record(
+    message: Message, attributes: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, Any]:
+    """The SQS event record Lambda would pass for a message: ``body`` is the text sent
+    through SQS (a body enqueued by sluice: its JSON text), ``attributes`` the message's SQS
+    message attributes if it has any."""
+    body = body_text(message)
+    now = int(time.time() * 1000)
     return {
         "messageId": str(message.id),
         "receiptHandle": str(message.receipt) if message.receipt else "",
-        "body": codec.dumps(message.body).decode(),
+        "body": body,
         "attributes": {
             "ApproximateReceiveCount": str(message.receive_count),
             "SentTimestamp": str(int(message.enqueued_at * 1000)),
+            "SenderId": account(),
+            "ApproximateFirstReceiveTimestamp": str(now),
             "MessageGroupId": message.group or "",
             "MessageDeduplicationId": message.dedup_id or "",
         },
-        "messageAttributes": {},
-        "eventSource": "sluice:queue",
-        "eventSourceARN": f"sluice:queue:{message.queue}",
+        "messageAttributes": {
+            name: _lambda_attribute(value) for name, value in (attributes or {}).items()
+        },
+        "md5OfBody": md5_of_body(body),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn(message.queue),
+        "awsRegion": region(),
     }
+
+
+def _lambda_attribute(value: Mapping[str, str]) -> dict[str, Any]:
+    """A message attribute as Lambda spells it (lower camel case, list fields empty)."""
+    shaped: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
+    if "BinaryValue" in value:
+        shaped["binaryValue"] = value["BinaryValue"]
+    else:
+        shaped["stringValue"] = value["StringValue"]
+    return shaped
 
 
 def lambda_sqs_handler(
@@ -57,7 +85,9 @@ def lambda_sqs_handler(
     ``app.action(batch_size=10, ...)``."""
 
     def handler(messages: list[Message], ctx: Context) -> Partial | None:
-        event = {"Records": [to_record(m) for m in messages]}
+        found = ctx.app.store.sqs_attributes([m.id for m in messages])
+        empty: tuple[dict[str, Any], str] = ({}, "")
+        event = {"Records": [to_record(m, found.get(m.id, empty)[0]) for m in messages]}
         context = LambdaContext(
             function_name=getattr(fn, "__name__", "handler"),
             aws_request_id=ctx.idempotency_key,

@@ -69,14 +69,29 @@ def _expire_retained(
 
 def redrive(store: Store, queue: str, ids: Sequence[int] | None, error_contains: str | None) -> int:
     """Move chosen dead letters of ``queue`` back where they died; return how many."""
-    dlq = store.policy(queue).dlq.name
+    return move(store, store.policy(queue).dlq.name, ids, error_contains)
+
+
+def move(
+    store: Store,
+    dlq: str,
+    ids: Sequence[int] | None = None,
+    error_contains: str | None = None,
+    dest: str | None = None,
+    n: int | None = None,
+) -> int:
+    """Move chosen messages of queue ``dlq`` (the first ``n`` by id, None: all) to ``dest``,
+    or each back to the queue it died in (then only those that know it), with a fresh
+    receive count; return how many."""
     now = store.clock()
-    wanted = {"dlq": dlq, "ids": None if ids is None else list(ids), "contains": error_contains}
+    picked = None if ids is None else list(ids)
+    wanted = {"dlq": dlq, "ids": picked, "contains": error_contains, "dest": dest, "n": n}
     with store._driver.write() as db:
         chosen = [RedriveCandidate(*row) for row in store._sql(db, "redrive_candidates", wanted)]
         if not chosen:
             return 0
-        store._sql(db, "redrive", {"now": now, "ids": [c.id for c in chosen], "dlq": dlq})
+        moved = {"now": now, "ids": [c.id for c in chosen], "dlq": dlq, "dest": dest}
+        store._sql(db, "redrive", moved)
         runs.redriven(store, db, [(c.run_id, c.run_stage) for c in chosen], now)
         groups = {
             (c.source_queue, c.group_id)

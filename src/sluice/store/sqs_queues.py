@@ -12,6 +12,7 @@ from sluice.model import QueuePolicy, validate_queue_name
 from sluice.store import housekeeping
 from sluice.store.rows import policy_row
 from sluice.store.sqs_messages import SqsMessageVerbs
+from sluice.store.sqs_moves import SqsMoveVerbs
 
 if TYPE_CHECKING:
     from sluice.store.base import Store
@@ -84,5 +85,5 @@ def _sqs_queue(row: Any) -> SqsQueue:
     )
 
 
-class SqsVerbs(SqsQueueVerbs, SqsMessageVerbs):
+class SqsVerbs(SqsQueueVerbs, SqsMessageVerbs, SqsMoveVerbs):
     """Every store verb of the SQS API (one base of :class:`~sluice.store.base.Store`)."""

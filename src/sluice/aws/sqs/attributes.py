@@ -42,6 +42,13 @@ COMPUTED = (
 READABLE = SETTABLE | frozenset(COMPUTED) | {"RedriveAllowPolicy"}
 
 
+def stored_limit(size: int) -> int:
+    """The store's limit for an SQS size: bodies are kept as JSON strings, whose escapes
+    (``\\u0001`` for a control character) take up to 6 bytes a byte; the SQS limit itself
+    is checked on the text."""
+    return 6 * size + 2
+
+
 def check(raw: object, fifo_name: bool) -> dict[str, str]:
     """Validated attributes as strings (InvalidAttributeName / InvalidAttributeValue)."""
     if raw is None:
@@ -121,8 +128,10 @@ def policy_for(name: str, attributes: Mapping[str, str], base: QueuePolicy | Non
         changes["visibility_timeout"] = float(attributes["VisibilityTimeout"])
     if "MessageRetentionPeriod" in attributes:
         changes["retention"] = float(attributes["MessageRetentionPeriod"])
-    if "MaximumMessageSize" in attributes:
-        changes["max_message_bytes"] = int(attributes["MaximumMessageSize"])
+    if "MaximumMessageSize" in attributes or base is None:
+        changes["max_message_bytes"] = stored_limit(
+            int(attributes.get("MaximumMessageSize", DEFAULTS["MaximumMessageSize"]))
+        )
     return dataclasses.replace(policy, **changes)
 
 

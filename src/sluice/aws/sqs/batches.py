@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sluice.aws.errors import AwsError
 from sluice.aws.sqs import messages
-from sluice.aws.sqs.names import policy_of
+from sluice.aws.sqs.names import policy_of, settings_of
 from sluice.aws.wire import Call
 from sluice.model import Receipt
 
@@ -65,11 +65,12 @@ def failure(entry_id: str, error: AwsError) -> dict[str, Any]:
 async def send_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     policy = await policy_of(call, params)
     given = entries(params)
+    settings = await settings_of(call, policy)
     good: list[tuple[str, messages.Prepared]] = []
     failed: list[dict[str, Any]] = []
     for entry in given:
         try:
-            prepared = messages.prepare(call, policy, entry)
+            prepared = messages.prepare(call, policy, settings, entry)
         except AwsError as exc:
             failed.append(failure(entry["Id"], exc))
             continue

@@ -13,7 +13,10 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
+from sluice import codec
 from sluice.aws.errors import AwsError
+from sluice.codec import UnreadableBody
+from sluice.model import Message
 
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
 MAX_ATTRIBUTES = 10
@@ -106,3 +109,14 @@ def check_body(body: object, limit: int) -> str:
             f"{limit} bytes."
         )
     return body
+
+
+def body_text(message: Message) -> str:
+    """The SQS body of a stored message: a string body as it is (sent through SQS), any
+    other body as its JSON text (enqueued by sluice)."""
+    body = message.body
+    if isinstance(body, str):
+        return body
+    if isinstance(body, UnreadableBody):
+        return body.text
+    return codec.dumps(body).decode()

@@ -11,10 +11,9 @@ from typing import Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 
-from sluice import codec
 from sluice.aws.errors import AwsError, invalid_parameter, receipt_handle_invalid
 from sluice.aws.sqs import md5
-from sluice.aws.sqs.names import policy_of, queue_arn
+from sluice.aws.sqs.names import Settings, policy_of, queue_arn, settings_of
 from sluice.aws.wire import Call
 from sluice.errors import MessageTooLarge
 from sluice.model import Message, NewMessage, QueuePolicy, Receipt
@@ -43,11 +42,12 @@ def _action(call: Call, policy: QueuePolicy, attributes: dict[str, dict[str, str
     return consumers[0] if consumers else ""
 
 
-def prepare(call: Call, policy: QueuePolicy, entry: dict[str, Any]) -> Prepared:
+def prepare(call: Call, policy: QueuePolicy, settings: Settings, entry: dict[str, Any]) -> Prepared:
     """The message of one SendMessage (or batch entry) and the digests to answer with."""
-    body = md5.check_body(entry.get("MessageBody"), policy.max_message_bytes)
+    limit = settings.max_size or policy.max_message_bytes
+    body = md5.check_body(entry.get("MessageBody"), limit)
     message_attributes = md5.parse_attributes(entry.get("MessageAttributes"))
-    delay = entry.get("DelaySeconds", 0)
+    delay = entry.get("DelaySeconds", settings.delay)
     if not isinstance(delay, int) or not 0 <= delay <= 900:
         raise invalid_parameter("DelaySeconds must be an integer from 0 to 900")
     group = entry.get("MessageGroupId")
@@ -59,8 +59,13 @@ def prepare(call: Call, policy: QueuePolicy, entry: dict[str, Any]) -> Prepared:
                 "MissingParameter",
                 "The request must contain the parameter MessageGroupId.",
             )
-        if delay:
+        if "DelaySeconds" in entry and delay:
             raise invalid_parameter("DelaySeconds is per queue for FIFO queues, not per message")
+        if dedup is None and not settings.content_dedup:
+            raise invalid_parameter(
+                "The queue should either have ContentBasedDeduplication enabled or "
+                "MessageDeduplicationId provided explicitly"
+            )
         if dedup is None:
             dedup = hashlib.sha256(body.encode()).hexdigest()
     elif group is not None or dedup is not None:
@@ -104,7 +109,7 @@ def enqueue(call: Call, prepared: list[Prepared]) -> list[str]:
 
 async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     policy = await policy_of(call, params)
-    prepared = prepare(call, policy, params)
+    prepared = prepare(call, policy, await settings_of(call, policy), params)
     [message_id] = await run_in_threadpool(enqueue, call, [prepared])
     answer: dict[str, Any] = {"MessageId": message_id, **prepared.digests}
     if policy.fifo:
@@ -112,16 +117,8 @@ async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def body_text(message: Message) -> str:
-    body = message.body
-    if isinstance(body, str):
-        return body
-    text = getattr(body, "text", None)
-    return text if isinstance(text, str) else codec.dumps(body).decode()
-
-
 def _record(call: Call, message: Message, wanted: set[str], now: float) -> dict[str, Any]:
-    body = body_text(message)
+    body = md5.body_text(message)
     system = {
         "ApproximateReceiveCount": str(message.receive_count),
         "SentTimestamp": str(int(message.enqueued_at * 1000)),
@@ -161,7 +158,8 @@ async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     lease = params.get("VisibilityTimeout")
     if lease is not None:
         lease = float(_int(params, "VisibilityTimeout", 30, 0, MAX_VISIBILITY)) or 0.001
-    wait = _int(params, "WaitTimeSeconds", 0, 0, MAX_WAIT)
+    settings = await settings_of(call, policy)
+    wait = _int(params, "WaitTimeSeconds", settings.wait, 0, MAX_WAIT)
     wanted = {str(a) for a in (params.get("AttributeNames") or [])}
     wanted |= {str(a) for a in (params.get("MessageSystemAttributeNames") or [])}
     store = call.app.store

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -73,3 +73,29 @@ async def policy_named(call: Call, name: str) -> QueuePolicy:
         return await run_in_threadpool(call.app.store.policy, name)
     except UnknownQueue:
         raise queue_does_not_exist(name) from None
+
+
+class Settings(NamedTuple):
+    """A queue's SQS defaults that live beside its policy."""
+
+    delay: int = 0
+    wait: int = 0
+    content_dedup: bool = False
+    max_size: int | None = None
+    """MaximumMessageSize of a queue created through SQS (None: the policy's limit)."""
+
+
+async def settings_of(call: Call, policy: QueuePolicy) -> Settings:
+    """The queue's DelaySeconds, ReceiveMessageWaitTimeSeconds and ContentBasedDeduplication
+    (defaults for a queue declared by sluice)."""
+    found = await run_in_threadpool(call.app.store.sqs_queues, [policy.name])
+    record = found.get(policy.name)
+    if record is None:
+        return Settings()
+    given = record.attributes
+    return Settings(
+        delay=int(given.get("DelaySeconds", "0")),
+        wait=int(given.get("ReceiveMessageWaitTimeSeconds", "0")),
+        content_dedup=given.get("ContentBasedDeduplication") == "true",
+        max_size=int(given.get("MaximumMessageSize", "262144")),
+    )

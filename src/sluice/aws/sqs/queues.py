@@ -22,6 +22,7 @@ from sluice.model import QueuePolicy, is_dlq
 from sluice.store.sqs_queues import SqsQueue
 
 MAX_LIST = 1000
+DEFAULT_SIZE = attributes.DEFAULTS["MaximumMessageSize"]
 
 
 async def _record(call: Call, name: str) -> SqsQueue | None:
@@ -100,6 +101,7 @@ def _attributes_of(policy: QueuePolicy, record: SqsQueue | None) -> dict[str, st
         found["FifoQueue"] = "true"
         found["ContentBasedDeduplication"] = "false"
     if record is not None:
+        found["MaximumMessageSize"] = DEFAULT_SIZE
         found.update(record.attributes)
     found.pop("RedrivePolicy", None)
     return found

@@ -281,17 +281,21 @@ SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enque
 FROM sluice_messages WHERE queue = %s AND id > %s ORDER BY id LIMIT %s
 
 -- name: redrive_candidates
--- the dead letters chosen by id and/or by a case-sensitive substring of their last error
-SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
+-- the dead letters chosen by id and/or by a case-sensitive substring of their last error, the
+-- first %(n)s by id (NULL: all); without a %(dest)s only those that know their source queue
+SELECT id, coalesce(%(dest)s::text, source_queue), group_id, run_id, run_stage
+FROM sluice_messages
 WHERE queue = %(dlq)s
   AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
   AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(dest)s::text IS NOT NULL OR source_queue IS NOT NULL)
+ORDER BY id LIMIT %(n)s::bigint
 FOR UPDATE
 
 -- name: redrive
 UPDATE sluice_messages
-SET queue = source_queue, source_queue = NULL, dead_reason = NULL, receive_count = 0,
-    lease = NULL, visible_at = %(now)s, enqueued_at = %(now)s
+SET queue = coalesce(%(dest)s::text, source_queue), source_queue = NULL, dead_reason = NULL,
+    receive_count = 0, lease = NULL, visible_at = %(now)s, enqueued_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND queue = %(dlq)s
 
 -- name: purge
@@ -537,3 +541,29 @@ DELETE FROM sluice_sqs_attributes WHERE message_id = ANY(%(ids)s)
 -- name: sqs_attributes_gc
 DELETE FROM sluice_sqs_attributes AS a
 WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = a.message_id)
+
+-- name: sqs_move_put
+INSERT INTO sluice_sqs_move_tasks
+    (handle, source, destination, rate, status, moved, to_move, started_at)
+VALUES (%(handle)s, %(source)s, %(destination)s, %(rate)s, 'RUNNING', 0, %(to_move)s, %(now)s)
+
+-- name: sqs_move_list
+SELECT handle, source, destination, rate, status, moved, to_move, started_at
+FROM sluice_sqs_move_tasks WHERE source = %(source)s
+ORDER BY started_at DESC, handle LIMIT %(n)s
+
+-- name: sqs_move_get
+SELECT handle, source, destination, rate, status, moved, to_move, started_at
+FROM sluice_sqs_move_tasks WHERE handle = %(handle)s
+
+-- name: sqs_move_step
+UPDATE sluice_sqs_move_tasks
+SET moved = moved + %(count)s,
+    status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED' ELSE %(status)s END
+WHERE handle = %(handle)s AND status IN ('RUNNING', 'CANCELLING')
+RETURNING status
+
+-- name: sqs_move_cancel
+UPDATE sluice_sqs_move_tasks SET status = 'CANCELLING'
+WHERE handle = %(handle)s AND status = 'RUNNING'
+RETURNING moved

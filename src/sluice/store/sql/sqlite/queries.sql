@@ -219,16 +219,19 @@ SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enque
 FROM sluice_messages WHERE queue = ? AND id > ? ORDER BY id LIMIT ?
 
 -- name: redrive_candidates
--- the dead letters chosen by id and/or by a case-sensitive substring of their last error
-SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
+-- the dead letters chosen by id and/or by a case-sensitive substring of their last error, the
+-- first :n by id (NULL: all); without a :dest only those that know their source queue
+SELECT id, coalesce(:dest, source_queue), group_id, run_id, run_stage FROM sluice_messages
 WHERE queue = :dlq
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
   AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:dest IS NOT NULL OR source_queue IS NOT NULL)
+ORDER BY id LIMIT coalesce(:n, -1)
 
 -- name: redrive
 UPDATE sluice_messages
-SET queue = source_queue, source_queue = NULL, dead_reason = NULL, receive_count = 0,
-    lease = NULL, visible_at = :now, enqueued_at = :now
+SET queue = coalesce(:dest, source_queue), source_queue = NULL, dead_reason = NULL,
+    receive_count = 0, lease = NULL, visible_at = :now, enqueued_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND queue = :dlq
 
 -- name: purge
@@ -459,3 +462,28 @@ DELETE FROM sluice_sqs_attributes WHERE message_id IN (SELECT value FROM json_ea
 -- name: sqs_attributes_gc
 DELETE FROM sluice_sqs_attributes
 WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = message_id)
+
+-- name: sqs_move_put
+INSERT INTO sluice_sqs_move_tasks
+    (handle, source, destination, rate, status, moved, to_move, started_at)
+VALUES (:handle, :source, :destination, :rate, 'RUNNING', 0, :to_move, :now)
+
+-- name: sqs_move_list
+SELECT handle, source, destination, rate, status, moved, to_move, started_at
+FROM sluice_sqs_move_tasks WHERE source = :source ORDER BY started_at DESC, handle LIMIT :n
+
+-- name: sqs_move_get
+SELECT handle, source, destination, rate, status, moved, to_move, started_at
+FROM sluice_sqs_move_tasks WHERE handle = :handle
+
+-- name: sqs_move_step
+UPDATE sluice_sqs_move_tasks
+SET moved = moved + :count,
+    status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED' ELSE :status END
+WHERE handle = :handle AND status IN ('RUNNING', 'CANCELLING')
+RETURNING status
+
+-- name: sqs_move_cancel
+UPDATE sluice_sqs_move_tasks SET status = 'CANCELLING'
+WHERE handle = :handle AND status = 'RUNNING'
+RETURNING moved

@@ -20,3 +20,16 @@ CREATE TABLE sluice_sqs_attributes (
     attributes TEXT   NOT NULL,
     md5        TEXT   NOT NULL
 );
+
+-- SQS message move tasks (StartMessageMoveTask): from a dead-letter queue to a destination
+-- (NULL: each message's source queue), at most `rate` messages a second (NULL: at once).
+CREATE TABLE sluice_sqs_move_tasks (
+    handle     TEXT    NOT NULL PRIMARY KEY,
+    source     TEXT    NOT NULL,
+    destination TEXT,
+    rate       INTEGER,
+    status     TEXT    NOT NULL,
+    moved      BIGINT  NOT NULL,
+    to_move    BIGINT  NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL
+);

@@ -1,0 +1,25 @@
+"""The AWS account and region sluice answers as (in queue URLs, ARNs and event records)."""
+
+from __future__ import annotations
+
+import os
+
+ACCOUNT_VAR = "SLUICE_AWS_ACCOUNT"
+REGION_VAR = "SLUICE_AWS_REGION"
+DEFAULT_ACCOUNT = "000000000000"
+
+
+def account() -> str:
+    """The 12-digit account id (``$SLUICE_AWS_ACCOUNT``, default all zeros)."""
+    found = os.environ.get(ACCOUNT_VAR, DEFAULT_ACCOUNT).strip()
+    return found if len(found) == 12 and found.isdigit() else DEFAULT_ACCOUNT
+
+
+def region() -> str:
+    """The region (``$SLUICE_AWS_REGION``, default us-east-1)."""
+    return os.environ.get(REGION_VAR, "").strip() or "us-east-1"
+
+
+def queue_arn(name: str) -> str:
+    """``arn:aws:sqs:<region>:<account>:<name>``."""
+    return f"arn:aws:sqs:{region()}:{account()}:{name}"
