@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from sluice import App
 from sluice.aws.auth import RequestInfo, authorize
 from sluice.aws.errors import AwsError
+from sluice.errors import ConfigError
 from sluice.web import create_app
 from sluice.web.auth import Scope
 from tests.web.conftest import LiveServer
@@ -124,3 +125,12 @@ def test_malformed_keys_are_named_without_the_secret(
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert "must look like 'admin:ACCESS_KEY_ID:SECRET'" in response["Error"]["Message"]
     assert ADMIN[1] not in str(response)
+
+
+def test_malformed_keys_stop_the_server_from_starting(
+    aws_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLUICE_AWS_KEYS", "admin:AKIAADMIN0001:short")
+    with pytest.raises(ConfigError, match="entry 1: the secret needs at least 16") as caught:
+        create_app(aws_app, {})
+    assert "short" not in str(caught.value)

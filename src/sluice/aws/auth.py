@@ -102,6 +102,11 @@ def authorize(request: RequestInfo) -> Principal:
     return Principal("anonymous", Scope.ADMIN)
 
 
+def check_keys() -> None:
+    """Raise ``ConfigError`` now if ``$SLUICE_AWS_KEYS`` is malformed (the server's start)."""
+    _keys(os.environ.get(KEYS_VAR, ""))
+
+
 @functools.lru_cache(maxsize=4)
 def _keys(text: str) -> dict[str, AwsKey]:
     """The keys of ``$SLUICE_AWS_KEYS``, parsed once per distinct value."""

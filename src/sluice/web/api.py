@@ -90,8 +90,11 @@ def create_app(
     api = _Api(app, dict(tokens), poll_interval, heartbeat)
     # Imported here: sluice.aws builds on sluice.web's auth and guard modules.
     from sluice.aws import events as _events  # noqa: F401  (registers EventBridge PutEvents)
+    from sluice.aws.auth import check_keys
     from sluice.aws.sqs import service as _sqs  # noqa: F401  (registers the SQS service)
     from sluice.aws.wire import route as aws_route
+
+    check_keys()
 
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
