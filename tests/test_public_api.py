@@ -50,6 +50,8 @@ EXPECTED = [
     "StoreError",
     "StoreUnavailable",
     "UnknownAction",
+    "UnknownRule",
+    "UnknownSchedule",
     "UnknownQueue",
     "UnknownRun",
     "Worker",

@@ -20,6 +20,8 @@ from sluice.errors import (
     StoreError,
     StoreUnavailable,
     UnknownAction,
+    UnknownRule,
+    UnknownSchedule,
     UnknownQueue,
     UnknownRun,
 )
@@ -97,6 +99,8 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "UnknownAction",
+    "UnknownRule",
+    "UnknownSchedule",
     "UnknownQueue",
     "UnknownRun",
     "Worker",
