@@ -116,7 +116,7 @@ def test_bad_limits_are_refused_and_change_nothing(
 
 def test_limits_of_an_unknown_action_are_refused(store: Store) -> None:
     store.put_limit(ActionLimit("a"))
-    with pytest.raises(UnknownAction, match="'b'.*known: a"):
+    with pytest.raises(UnknownAction, match=r"'b'.*known: a"):
         operate.set_limits(store, "b", 2, None)
     with pytest.raises(UnknownAction):
         operate.reset_limits(store, "b")

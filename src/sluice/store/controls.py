@@ -13,7 +13,9 @@ from sluice.errors import ConfigError, UnknownAction, UnknownRule, UnknownSchedu
 from sluice.model import ActionLimit
 
 if TYPE_CHECKING:
-    from sluice.store.base import Store
+    from sluice.model import QueuePolicy
+    from sluice.store.driver import Driver, Params
+    from sluice.store.schedules import StoredSchedule
 
 STOPPED_TTL = 1.0
 """Seconds (on the store's clock) a store trusts its copy of the paused queues and disabled
@@ -63,9 +65,17 @@ class ControlVerbs:
 
     _stopped: frozenset[tuple[str, str]] = frozenset()
     _stopped_read_at: float | None = None
+    if TYPE_CHECKING:  # what the verbs use of the Store they are mixed into
+        _driver: Driver
+        _limits_read_at: float
+
+        def clock(self) -> float: ...
+        def _sql(self, db: Any, name: str, params: Params = ()) -> list[Any]: ...
+        def policy(self, queue: str) -> QueuePolicy: ...
+        def schedules(self) -> list[StoredSchedule]: ...
 
     # -- queues and rules: pausing -------------------------------------------------------------
-    def stopped(self: Store, kind: str) -> set[str]:
+    def stopped(self, kind: str) -> set[str]:
         """Names of kind ``queue`` (paused) or ``rule`` (disabled), as read at most
         :data:`STOPPED_TTL` seconds ago on the store's clock."""
         now = self.clock()
@@ -77,20 +87,20 @@ class ControlVerbs:
             self._stopped_read_at = now
         return {name for k, name in self._stopped if k == kind}
 
-    def set_queue_paused(self: Store, queue: str, paused: bool, who: str) -> bool:
+    def set_queue_paused(self, queue: str, paused: bool, who: str) -> bool:
         """Pause (or resume) ``queue``: no worker claims from a paused queue; enqueueing goes
         on. ``UnknownQueue`` if there is none. Return whether it was paused before."""
         self.policy(queue)
         return self._set_stopped("queue", queue, paused, who, "queue.pause")
 
-    def set_rule_disabled(self: Store, rule: str, disabled: bool, who: str) -> bool:
+    def set_rule_disabled(self, rule: str, disabled: bool, who: str) -> bool:
         """Disable (or enable) a declared rule: a disabled rule routes no published event.
         Return whether it was disabled before."""
         if rule not in self.declared("rule"):
             raise UnknownRule(f"unknown rule {rule[:80]!r}: {_known(self.declared('rule'))}")
         return self._set_stopped("rule", rule, disabled, who, "rule.disable")
 
-    def _set_stopped(self: Store, kind: str, name: str, stop: bool, who: str, what: str) -> bool:
+    def _set_stopped(self, kind: str, name: str, stop: bool, who: str, what: str) -> bool:
         with self._driver.write() as db:
             now = self.clock()
             was = any(row[1] == name for row in self._sql(db, "stopped_all") if row[0] == kind)
@@ -100,19 +110,19 @@ class ControlVerbs:
         return was
 
     # -- declared names ------------------------------------------------------------------------
-    def declare(self: Store, kind: str, names: Sequence[str]) -> None:
+    def declare(self, kind: str, names: Sequence[str]) -> None:
         """Record that names of ``kind`` (``action``, ``rule``) are declared by some app."""
         if names:
             with self._driver.write() as db:
                 for name in names:
                     self._sql(db, "declare", {"kind": kind, "name": name})
 
-    def declared(self: Store, kind: str) -> list[str]:
+    def declared(self, kind: str) -> list[str]:
         """The names of ``kind`` any app has declared in this store, sorted."""
         with self._driver.read() as db:
             return [str(row[0]) for row in self._sql(db, "declared", {"kind": kind})]
 
-    def _put_declared_limit(self: Store, limit: ActionLimit) -> None:
+    def _put_declared_limit(self, limit: ActionLimit) -> None:
         """``put_limit``: the declared limits; a live override stays as it is."""
         with self._driver.write() as db:
             self._sql(db, "declare", {"kind": "action", "name": limit.action})
@@ -124,7 +134,7 @@ class ControlVerbs:
                 self._sql(db, "put_limit", (*row, self.clock()))
 
     # -- live limits ---------------------------------------------------------------------------
-    def limit_infos(self: Store) -> list[LimitInfo]:
+    def limit_infos(self) -> list[LimitInfo]:
         """Every declared or limited action with its declared, overridden and adaptive limits."""
         with self._driver.read() as db:
             rows = self._sql(db, "limit_rows")
@@ -140,7 +150,7 @@ class ControlVerbs:
         return [found[name] for name in sorted(found)]
 
     def set_limit_override(
-        self: Store,
+        self,
         action: str,
         concurrency: int | None,
         rate: str | float | None,
@@ -152,7 +162,7 @@ class ControlVerbs:
         if concurrency is None and rate is None:
             raise ConfigError("give a concurrency, a rate or both (e.g. --concurrency 2)")
         old = self._limit_info(action)
-        given = ActionLimit(action, concurrency=concurrency, rate=rate)  # validates both
+        given = ActionLimit(action, concurrency=concurrency, rate=rate)  # type: ignore[arg-type]  (validates both)
         new_concurrency = given.concurrency or old.override_concurrency
         new_rate = given.rate or old.override_rate
         burst = ActionLimit(action, rate=new_rate).burst if new_rate is not None else None
@@ -165,7 +175,7 @@ class ControlVerbs:
         self._limits_read_at = -1.0
         return self._limit_info(action)
 
-    def reset_limit_override(self: Store, action: str, who: str) -> LimitInfo:
+    def reset_limit_override(self, action: str, who: str) -> LimitInfo:
         """Drop an action's live override: the declared limits are in force again."""
         old = self._limit_info(action)
         with self._driver.write() as db:
@@ -176,20 +186,20 @@ class ControlVerbs:
         self._limits_read_at = -1.0
         return self._limit_info(action)
 
-    def _limit_info(self: Store, action: str) -> LimitInfo:
+    def _limit_info(self, action: str) -> LimitInfo:
         infos = {info.action: info for info in self.limit_infos()}
         if action not in infos:
             raise UnknownAction(f"unknown action {action[:80]!r}: {_known(list(infos))}")
         return infos[action]
 
     # -- schedules -----------------------------------------------------------------------------
-    def paused_schedules(self: Store) -> set[str]:
+    def paused_schedules(self) -> set[str]:
         """Names of the paused schedules."""
         with self._driver.read() as db:
             return {str(row[0]) for row in self._sql(db, "schedules_paused")}
 
     def set_schedule_paused(
-        self: Store, name: str, paused: bool, who: str, next_at: float | None = None
+        self, name: str, paused: bool, who: str, next_at: float | None = None
     ) -> bool:
         """Pause a schedule (it fires no tick), or resume it from ``next_at`` (its first tick
         after now: ticks missed while paused are skipped). Return whether it was paused."""
@@ -209,7 +219,7 @@ class ControlVerbs:
         return was
 
     # -- the audit log -------------------------------------------------------------------------
-    def audit(self: Store, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
+    def audit(self, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
         """Operator actions, newest first, ``limit`` at a time, before ``before_id``."""
         before = before_id if before_id is not None else 2**62
         with self._driver.read() as db:
@@ -231,7 +241,7 @@ def _known(names: Sequence[str]) -> str:
 
 
 def _audit(
-    store: Store, db: Any, who: str, what: str, target: str, old: Any, new: Any, now: float
+    store: ControlVerbs, db: Any, who: str, what: str, target: str, old: Any, new: Any, now: float
 ) -> None:
     row = {"who": who, "what": what, "target": target, "now": now}
     encoded = {"old": codec.dumps(old).decode(), "new": codec.dumps(new).decode()}
