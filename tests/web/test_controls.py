@@ -111,3 +111,13 @@ def test_an_open_api_records_local(web_app: App) -> None:
     with LiveServer(create_app(web_app, {})) as live, client_for(live, None) as client:
         assert client.post("/v1/queues/default/pause").status_code == 200
     assert [e.who for e in web_app.store.audit()] == ["local"]
+
+
+def test_a_disabled_rule_routes_nothing_until_enabled(admin: httpx.Client, web_app: App) -> None:
+    admin.post("/v1/rules/orders/disable")
+    # The server shares this process's store, whose own changes drop its cached state.
+    web_app.publish("shop", "order", {"n": 1})
+    assert web_app.store.stats(["default"])[0].depth == 0
+    admin.post("/v1/rules/orders/enable")
+    web_app.publish("shop", "order", {"n": 2})
+    assert web_app.store.stats(["default"])[0].depth == 1

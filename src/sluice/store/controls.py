@@ -162,7 +162,7 @@ class ControlVerbs:
         if concurrency is None and rate is None:
             raise ConfigError("give a concurrency, a rate or both (e.g. --concurrency 2)")
         old = self._limit_info(action)
-        given = ActionLimit(action, concurrency=concurrency, rate=rate)  # type: ignore[arg-type]  (validates both)
+        given = ActionLimit(action, concurrency=concurrency, rate=rate)  # type: ignore[arg-type]
         new_concurrency = given.concurrency or old.override_concurrency
         new_rate = given.rate or old.override_rate
         burst = ActionLimit(action, rate=new_rate).burst if new_rate is not None else None
