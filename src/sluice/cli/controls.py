@@ -6,6 +6,7 @@ recorded in the audit log as ``local``."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -24,24 +25,45 @@ def _done(ctx: Context, result: dict[str, Any], line: str) -> None:
         click.echo(line)
 
 
-@queues.command("pause")
-@click.argument("name", callback=queue_name)
-@pass_context
-def pause_queue(ctx: Context, name: str) -> None:
-    """Pause queue NAME: no worker claims from it (running calls finish); enqueueing goes on."""
-    with ctx.store() as store:
-        done = operate.pause_queue(store, name, True)
-    _done(ctx, done, f"queue {name} paused" + (" (it was already)" if done["was_paused"] else ""))
+def _toggle(
+    group: click.Group,
+    verb: str,
+    change: Callable[..., dict[str, Any]],
+    value: bool,
+    help: str,
+    callback: Callable[..., str] | None = None,
+) -> None:
+    """Register ``sluice GROUP VERB NAME``: ``change(store, NAME, value)`` and one line."""
+
+    @group.command(verb, help=help)
+    @click.argument("name", callback=callback)
+    @pass_context
+    def command(ctx: Context, name: str) -> None:
+        with ctx.store() as store:
+            done = change(store, name, value)
+        line = f"{group.name} {name}: {verb}d"
+        if done.get("next_at") is not None:
+            at = datetime.datetime.fromtimestamp(done["next_at"], datetime.UTC).isoformat()
+            line += f", next tick {at}"
+        _done(ctx, done, line)
 
 
-@queues.command("resume")
-@click.argument("name", callback=queue_name)
-@pass_context
-def resume_queue(ctx: Context, name: str) -> None:
-    """Resume queue NAME: workers claim from it again within about a second."""
-    with ctx.store() as store:
-        done = operate.pause_queue(store, name, False)
-    _done(ctx, done, f"queue {name} resumed" + ("" if done["was_paused"] else " (not paused)"))
+_toggle(
+    queues,
+    "pause",
+    operate.pause_queue,
+    True,
+    "Pause queue NAME: no worker claims from it (running calls finish); enqueueing goes on.",
+    queue_name,
+)
+_toggle(
+    queues,
+    "resume",
+    operate.pause_queue,
+    False,
+    "Resume queue NAME: workers claim from it again within about a second.",
+    queue_name,
+)
 
 
 def _number(value: float | int | None) -> str:
@@ -107,25 +129,20 @@ def schedules() -> None:
     """Pause and resume cron schedules."""
 
 
-@schedules.command("pause")
-@click.argument("name")
-@pass_context
-def pause_schedule(ctx: Context, name: str) -> None:
-    """Pause schedule NAME: it fires no tick until resumed."""
-    with ctx.store() as store:
-        done = operate.pause_schedule(store, name, True)
-    _done(ctx, done, f"schedule {name} paused")
-
-
-@schedules.command("resume")
-@click.argument("name")
-@pass_context
-def resume_schedule(ctx: Context, name: str) -> None:
-    """Resume schedule NAME from its next tick (ticks missed while paused are skipped)."""
-    with ctx.store() as store:
-        done = operate.pause_schedule(store, name, False)
-    at = datetime.datetime.fromtimestamp(done["next_at"], datetime.UTC).isoformat()
-    _done(ctx, done, f"schedule {name} resumed: next tick {at}")
+_toggle(
+    schedules,
+    "pause",
+    operate.pause_schedule,
+    True,
+    "Pause schedule NAME: it fires no tick until resumed.",
+)
+_toggle(
+    schedules,
+    "resume",
+    operate.pause_schedule,
+    False,
+    "Resume schedule NAME from its next tick (ticks missed while paused are skipped).",
+)
 
 
 @cli.group()
@@ -133,24 +150,14 @@ def rules() -> None:
     """Disable and enable event rules."""
 
 
-@rules.command("disable")
-@click.argument("name")
-@pass_context
-def disable_rule(ctx: Context, name: str) -> None:
-    """Disable rule NAME: it routes no published event until enabled."""
-    with ctx.store() as store:
-        done = operate.disable_rule(store, name, True)
-    _done(ctx, done, f"rule {name} disabled")
-
-
-@rules.command("enable")
-@click.argument("name")
-@pass_context
-def enable_rule(ctx: Context, name: str) -> None:
-    """Enable rule NAME again."""
-    with ctx.store() as store:
-        done = operate.disable_rule(store, name, False)
-    _done(ctx, done, f"rule {name} enabled")
+_toggle(
+    rules,
+    "disable",
+    operate.disable_rule,
+    True,
+    "Disable rule NAME: it routes no published event until enabled.",
+)
+_toggle(rules, "enable", operate.disable_rule, False, "Enable rule NAME again.")
 
 
 @cli.command()
