@@ -76,6 +76,7 @@ class ControlsApi:
                 "paused_schedules": sorted(store.paused_schedules()),
                 "disabled_rules": sorted(store.stopped("rule")),
                 "rules": store.declared("rule"),
+                "schedules": [s.schedule.name for s in store.schedules()],
             }
 
         return json_response(await run_in_threadpool(read))

@@ -73,6 +73,7 @@ STATE: Schema = {
         "paused_schedules": NAMES,
         "disabled_rules": NAMES,
         "rules": NAMES,
+        "schedules": NAMES,
     },
 }
 
