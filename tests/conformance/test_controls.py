@@ -176,3 +176,11 @@ def test_every_control_is_audited_with_who_old_and_new(store: Store, clock: Fake
     )
     assert newest.at == oldest.at + 1 and newest.new == {"concurrency": 2, "rate": 10.0}
     assert [e.id for e in store.audit(limit=1, before_id=newest.id)] == [oldest.id]
+
+
+def test_waiting_for_work_leaves_paused_queues_out(store: Store) -> None:
+    store.put_queue(QueuePolicy("q"))
+    _fill(store, "q", 1)
+    assert store.wait_for_work(["q"], 0.1) is True
+    store.set_queue_paused("q", True, "local")
+    assert store.wait_for_work(["q"], 0.1) is False  # no busy loop over unclaimable work

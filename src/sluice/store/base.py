@@ -259,8 +259,10 @@ class Store(ControlVerbs):
         return completing.fenced(self, "release", receipts, self.clock(), notify=True)
 
     def wait_for_work(self, queues: Sequence[str], timeout: float) -> bool:
-        """Block until new work may be in ``queues`` (True) or ``timeout`` passes (False)."""
-        names = list(queues)
+        """Block until new work may be in ``queues`` (True) or ``timeout`` passes (False).
+        Paused queues are left out: their work is not for claiming."""
+        paused = self.stopped("queue")
+        names = [q for q in queues if q not in paused]
 
         def ready(db: Any) -> bool:
             return bool(self._sql(db, "has_visible", (names, self.clock())))
