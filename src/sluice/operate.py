@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sluice.errors import ConfigError
 from sluice.sources.cron import next_fire
 from sluice.store import Store
 from sluice.store.controls import AuditEntry, LimitInfo
@@ -41,11 +40,8 @@ def pause_schedule(store: Store, name: str, paused: bool, who: str = LOCAL) -> d
 def set_limits(
     store: Store, action: str, concurrency: Any, rate: Any, who: str = LOCAL
 ) -> dict[str, Any]:
-    """Override an action's concurrency and/or rate (``rate`` in the code's syntax, "5/s")."""
-    if concurrency is not None and (
-        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
-    ):
-        raise ConfigError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+    """Override an action's concurrency and/or rate (``rate`` in the code's syntax, "5/s");
+    ``ConfigError`` (from :class:`~sluice.ActionLimit`'s checks) for a bad value."""
     return limit_view(store.set_limit_override(action, concurrency, rate, who))
 
 
