@@ -40,7 +40,7 @@ test: $(STAMP) browser faketime ## run the whole test suite (SQLite and PostgreS
 	$(BIN)/pytest -q -m serial
 
 screenshots: $(STAMP) browser ## retake the README's dashboard screenshots (docs/images)
-	SLUICE_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_dashboard.py
+	SLUICE_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_dashboard.py tests/web/test_dashboard_controls.py
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check src tests $(wildcard bench)

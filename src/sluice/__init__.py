@@ -21,7 +21,9 @@ from sluice.errors import (
     StoreUnavailable,
     UnknownAction,
     UnknownQueue,
+    UnknownRule,
     UnknownRun,
+    UnknownSchedule,
 )
 from sluice.model import (
     ActionLimit,
@@ -98,7 +100,9 @@ __all__ = [
     "StoreUnavailable",
     "UnknownAction",
     "UnknownQueue",
+    "UnknownRule",
     "UnknownRun",
+    "UnknownSchedule",
     "Worker",
     "__version__",
     "dlq_name",

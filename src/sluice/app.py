@@ -48,6 +48,7 @@ class App(Registry):
             store = open_store(self.url, clock=self._clock)
             store.migrate()
             self.put_declarations(store)
+            store.declare("rule", list(self.bus.rules))
             self._store = store
         return self._store
 
@@ -197,7 +198,10 @@ class App(Registry):
         """Route published events matching ``pattern`` (EventBridge content-pattern syntax,
         matched against the whole envelope) to ``action``; the body is ``transform(event)``, by
         default the event itself. An invalid pattern raises ``InvalidPattern`` naming its path."""
-        return self.bus.rule(name, pattern, action, transform)
+        rule = self.bus.rule(name, pattern, action, transform)
+        if self._store is not None:
+            self._store.declare("rule", [name])
+        return rule
 
     def publish(
         self,

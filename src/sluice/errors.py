@@ -56,6 +56,14 @@ class UnknownAction(SluiceError, LookupError):
     """The action is not registered with this app: declare it with @app.action first."""
 
 
+class UnknownSchedule(SluiceError, LookupError):
+    """No schedule of this name is stored: declare it with @app.schedule first."""
+
+
+class UnknownRule(SluiceError, LookupError):
+    """No rule of this name was declared: declare it with app.rule first."""
+
+
 class MessageError(SluiceError, ValueError):
     """The message cannot be stored as given; nothing was stored."""
 

@@ -142,6 +142,7 @@ def main() -> None:
     """Console entry point: errors print one line (passwords redacted) and exit 1;
     ``SLUICE_DEBUG=1`` shows the traceback of an unexpected one."""
     from sluice.cli import (  # noqa: F401  (registers the commands)
+        controls,
         demo,
         dlq,
         queues,

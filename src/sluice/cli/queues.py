@@ -21,19 +21,32 @@ def queues(click_ctx: click.Context, ctx: Context) -> None:
     with ctx.store() as store:
         policies = {p.name: p for p in store.queues()}
         stats = store.stats()
+        paused = store.stopped("queue")
     if ctx.as_json:
-        ctx.emit([{**dataclasses.asdict(s), "fifo": policies[s.queue].fifo} for s in stats])
+        ctx.emit(
+            [
+                {
+                    **dataclasses.asdict(s),
+                    "fifo": policies[s.queue].fifo,
+                    "paused": s.queue in paused,
+                }
+                for s in stats
+            ]
+        )
         return
     if not stats:
         click.echo(f"no queues in {redact_all(ctx.url)}")
         return
     table = Table(title=f"queues in {redact_all(ctx.url)}")
-    for column in ("queue", "type", "depth", "in flight", "delayed", "oldest", "DLQ"):
-        table.add_column(column, justify="left" if column in ("queue", "type") else "right")
+    for column in ("queue", "type", "state", "depth", "in flight", "delayed", "oldest", "DLQ"):
+        table.add_column(
+            column, justify="left" if column in ("queue", "type", "state") else "right"
+        )
     for s in stats:
         table.add_row(
             s.queue,
             "fifo" if policies[s.queue].fifo else "standard",
+            "[yellow]paused[/yellow]" if s.queue in paused else "active",
             str(s.depth),
             str(s.in_flight),
             str(s.delayed),

@@ -131,11 +131,14 @@ class EventBus:
         return event, at
 
     def routes(self, event: dict[str, Any], only: str | None = None) -> list[Route]:
-        """The routes of every rule (or rule ``only``) that matches ``event``."""
+        """The routes of every enabled rule (or rule ``only``) that matches ``event``."""
+        disabled = self.app.store.stopped("rule")
         return [
             Route(event["id"], rule.name, self.app.new_message(rule.action, rule.body(event)))
             for rule in self.rules.values()
-            if (only is None or rule.name == only) and rule.matcher.matches(event)
+            if (only is None or rule.name == only)
+            and rule.name not in disabled
+            and rule.matcher.matches(event)
         ]
 
     def publish(self, events: Iterable[tuple[dict[str, Any], float]]) -> list[str]:

@@ -73,6 +73,7 @@ from sluice.store import (
 )
 from sluice.store import events as events_store
 from sluice.store.clock import ClockOffset, ServerClock
+from sluice.store.controls import ControlVerbs
 from sluice.store.driver import Driver, Params
 from sluice.store.events import ArchivedEvent, Route
 from sluice.store.rows import (
@@ -96,7 +97,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs):
+class Store(SqsVerbs, ControlVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are
@@ -194,14 +195,10 @@ class Store(SqsVerbs):
         return found
 
     def put_limit(self, limit: ActionLimit) -> None:
-        """Set (or with no concurrency and no rate, remove) an action's global limits."""
+        """Set (or with no concurrency and no rate, remove) an action's declared global limits
+        (a live override set by an operator stays in force)."""
         self._limits_read_at = -LIMITS_TTL
-        with self._driver.auto() as db:
-            if limit.concurrency is None and limit.rate is None:
-                self._sql(db, "delete_limit", (limit.action,))
-            else:
-                row = (limit.action, limit.concurrency, limit.rate, limit.burst, limit.burst)
-                self._sql(db, "put_limit", (*row, self.clock()))
+        self._put_declared_limit(limit)
 
     def limits(self) -> list[ActionLimit]:
         """Every action limit, sorted by action, with its effective concurrency."""
@@ -263,8 +260,10 @@ class Store(SqsVerbs):
         return completing.fenced(self, "release", receipts, self.clock(), notify=True)
 
     def wait_for_work(self, queues: Sequence[str], timeout: float) -> bool:
-        """Block until new work may be in ``queues`` (True) or ``timeout`` passes (False)."""
-        names = list(queues)
+        """Block until new work may be in ``queues`` (True) or ``timeout`` passes (False).
+        Paused queues are left out: their work is not for claiming."""
+        paused = self.stopped("queue")
+        names = [q for q in queues if q not in paused]
 
         def ready(db: Any) -> bool:
             return bool(self._sql(db, "has_visible", (names, self.clock())))

@@ -20,7 +20,10 @@ def claim(store: Store, queues: Sequence[str], n: int, lease: float | None) -> l
     """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
     if n <= 0 or not queues:
         return []
-    policies = [store.policy(q) for q in queues]
+    paused = store.stopped("queue")
+    policies = [store.policy(q) for q in queues if q not in paused]
+    if not policies:
+        return []
     driver = store._driver
     if driver.autocommit and not any(p.fifo for p in policies) and not store._limits_exist():
         # One statement per queue, each atomic: the fast claim skips limited actions itself.

@@ -28,13 +28,16 @@ from sluice.errors import (
     StoreError,
     UnknownAction,
     UnknownQueue,
+    UnknownRule,
     UnknownRun,
+    UnknownSchedule,
 )
 from sluice.model import NewMessage, QueuePolicy, is_dlq, validate_queue_name
 from sluice.store import redact
 from sluice.web import dashboard, metrics, openapi
 from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
 from sluice.web.bodies import parse_event, redrive_filter
+from sluice.web.controls import ControlsApi
 from sluice.web.guard import BrowserGuard
 from sluice.web.http import (
     MAX_ID,
@@ -116,6 +119,7 @@ def create_app(
         ("/healthz", "GET", None, api.health, ()),
         ("/metrics", "GET", read, api.metrics, ()),
         ("/openapi.json", "GET", None, api.openapi, ()),
+        *ControlsApi(app, dict(tokens)).routes(),
     ]
     return Starlette(
         routes=[
@@ -139,7 +143,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def _api_error(exc: SluiceError) -> ApiError:
     """The HTTP answer to a sluice error (unexpected ones are re-raised by the caller)."""
-    if isinstance(exc, UnknownAction | UnknownQueue | UnknownRun):
+    if isinstance(exc, UnknownAction | UnknownQueue | UnknownRun | UnknownSchedule | UnknownRule):
         return ApiError(404, "not_found", str(exc))
     if isinstance(exc, MessageTooLarge):
         return ApiError(413, "too_large", str(exc))

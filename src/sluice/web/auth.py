@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 from enum import IntEnum
@@ -62,10 +63,31 @@ def scope_of(authorization: str | None, tokens: Tokens) -> Scope | None:
     kind, _, presented = authorization.partition(" ")
     if kind.lower() != "bearer" or not presented.strip():
         return None
+    found = _match(presented, tokens)
+    return None if found is None else tokens[found]
+
+
+def _match(presented: str, tokens: Tokens) -> str | None:
     given = presented.strip().encode()
-    found: Scope | None = None
-    for token, scope in tokens.items():
+    found: str | None = None
+    for token in tokens:
         # No early exit: the time taken does not tell which token (if any) matched.
         if hmac.compare_digest(given, token.encode()):
-            found = scope
+            found = token
     return found
+
+
+def token_name(token: str, scope: Scope) -> str:
+    """The name a token goes by in the audit log: its scope and a short fingerprint (the
+    first 8 hex digits of its SHA-256), which tells tokens apart and does not reveal one."""
+    return f"{scope.name.lower()}-{hashlib.sha256(token.encode()).hexdigest()[:8]}"
+
+
+def who(authorization: str | None, tokens: Tokens) -> str:
+    """Who is asking, for the audit log: the bearer token's name, or ``local`` when the API
+    is open (no tokens: served on loopback only)."""
+    if not tokens:
+        return "local"
+    kind, _, presented = (authorization or "").partition(" ")
+    found = _match(presented, tokens) if kind.lower() == "bearer" and presented.strip() else None
+    return "unknown" if found is None else token_name(found, tokens[found])

@@ -28,7 +28,7 @@ PAGE = """<!doctype html>
 <body data-page="{page}" {attrs}>
 <header>
   <a class="brand" href="/">sluice</a>
-  <nav><a href="/">Overview</a></nav>
+  <nav><a href="/">Overview</a> <a href="/controls">Controls</a></nav>
   <form id="token-form" autocomplete="off">
     <input id="token" type="password" placeholder="API token (if the server needs one)">
     <button type="submit">Use token</button>
@@ -39,6 +39,7 @@ PAGE = """<!doctype html>
 {body}
 </main>
 <script src="/ui/static/dashboard.js"></script>
+<script src="/ui/static/controls.js"></script>
 </body>
 </html>
 """
@@ -120,6 +121,40 @@ DLQ = """
 """
 
 
+CONTROLS = """
+<section>
+  <h2>Queues</h2>
+  <table id="control-queues" class="grid">
+    <thead><tr><th>Queue</th><th>State</th><th>Depth</th><th>In flight</th><th></th></tr></thead>
+    <tbody><tr><td colspan="5" class="muted">loading…</td></tr></tbody>
+  </table>
+</section>
+<section>
+  <h2>Action limits</h2>
+  <table id="control-limits" class="grid">
+    <thead><tr><th>Action</th><th>Declared</th><th>Override concurrency</th>
+      <th>Override rate</th><th>Adaptive</th><th></th></tr></thead>
+    <tbody><tr><td colspan="6" class="muted">loading…</td></tr></tbody>
+  </table>
+</section>
+<section>
+  <h2>Schedules and rules</h2>
+  <table id="control-switches" class="grid">
+    <thead><tr><th>Kind</th><th>Name</th><th>State</th><th></th></tr></thead>
+    <tbody><tr><td colspan="4" class="muted">loading…</td></tr></tbody>
+  </table>
+</section>
+<section>
+  <h2>Audit log</h2>
+  <table id="control-audit" class="grid">
+    <thead><tr><th>When</th><th>Who</th><th>What</th><th>Target</th><th>Old</th><th>New</th>
+      </tr></thead>
+    <tbody><tr><td colspan="6" class="muted">loading…</td></tr></tbody>
+  </table>
+</section>
+"""
+
+
 def _page(title: str, page: str, body: str, **attrs: str) -> HTMLResponse:
     rendered = " ".join(f'data-{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
     return HTMLResponse(PAGE.format(title=html.escape(title), page=page, attrs=rendered, body=body))
@@ -139,11 +174,16 @@ async def dead_letters(request: Request) -> Response:
     return _page(f"DLQ {queue}", "dlq", DLQ, queue=queue)
 
 
+async def controls(request: Request) -> Response:
+    return _page("Controls", "controls", CONTROLS)
+
+
 def routes() -> list[BaseRoute]:
     """The dashboard's pages and static files."""
     return [
         Route("/", overview, methods=["GET"]),
         Route("/runs/{id}", run, methods=["GET"]),
         Route("/queues/{name}/dlq", dead_letters, methods=["GET"]),
+        Route("/controls", controls, methods=["GET"]),
         Mount("/ui/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -10,6 +10,7 @@ from typing import Any
 from sluice.app import App
 from sluice.model import RUN_STATUSES
 from sluice.web.http import MAX_ID, MAX_TEXT
+from sluice.web.openapi_controls import control_paths
 
 Schema = dict[str, Any]
 
@@ -313,6 +314,7 @@ def document(app: App, *, names: bool = True) -> Schema:
         **_message_and_run_paths(limit),
         **_queue_paths(queue, limit),
         **_service_paths(),
+        **control_paths(_operation, _query, action, queue),
     }
     return {
         "openapi": "3.1.0",

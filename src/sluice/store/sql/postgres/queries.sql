@@ -47,17 +47,30 @@ ON CONFLICT (action) DO UPDATE SET
     tokens = least(coalesce(sluice_limits.tokens, excluded.tokens), excluded.tokens)
 
 -- name: delete_limit
-DELETE FROM sluice_limits WHERE action = %s
+-- A live override keeps the row (and stays in force) when the code drops its limits.
+DELETE FROM sluice_limits
+WHERE action = %s AND override_concurrency IS NULL AND override_rate IS NULL
+
+-- name: clear_limit
+UPDATE sluice_limits SET concurrency = NULL, rate = NULL, burst = NULL WHERE action = %s
 
 -- name: limits
-SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
+SELECT action, coalesce(override_concurrency, concurrency),
+    CASE WHEN override_rate IS NULL THEN rate ELSE override_rate END,
+    CASE WHEN override_rate IS NULL THEN burst ELSE override_burst END,
+    tokens, refilled_at, effective
+FROM sluice_limits
 ORDER BY action
 
 -- name: any_limit
 SELECT 1 FROM sluice_limits LIMIT 1
 
 -- name: limits_locked
-SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
+SELECT action, coalesce(override_concurrency, concurrency),
+    CASE WHEN override_rate IS NULL THEN rate ELSE override_rate END,
+    CASE WHEN override_rate IS NULL THEN burst ELSE override_burst END,
+    tokens, refilled_at, effective
+FROM sluice_limits
 ORDER BY action FOR UPDATE
 
 -- name: in_flight_by_action
@@ -323,7 +336,8 @@ ON CONFLICT (key) DO NOTHING
 SELECT key FROM sluice_once WHERE key = ANY(%s::text[])
 
 -- name: adapt_read
-SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NOT NULL FOR UPDATE
+SELECT action, coalesce(override_concurrency, concurrency), effective FROM sluice_limits
+WHERE coalesce(override_concurrency, concurrency) IS NOT NULL FOR UPDATE
 
 -- name: adapt_write
 UPDATE sluice_limits AS l SET effective = t.effective
@@ -436,7 +450,7 @@ FROM sluice_schedules ORDER BY name
 
 -- name: schedules_due
 SELECT name, cron, action, queue, body, timezone, misfire, catch_up_limit, next_at, last_tick
-FROM sluice_schedules WHERE next_at <= %s ORDER BY name
+FROM sluice_schedules WHERE next_at <= %s AND paused = 0 ORDER BY name
 
 -- name: schedule_advance
 UPDATE sluice_schedules SET next_at = %s, last_tick = coalesce(%s, last_tick)
@@ -567,3 +581,63 @@ RETURNING status
 UPDATE sluice_sqs_move_tasks SET status = 'CANCELLING'
 WHERE handle = %(handle)s AND status = 'RUNNING'
 RETURNING moved
+
+-- name: limit_override_set
+INSERT INTO sluice_limits
+    (action, override_concurrency, override_rate, override_burst, tokens, refilled_at)
+VALUES (%(action)s, %(concurrency)s, %(rate)s, %(burst)s, %(burst)s, %(now)s)
+ON CONFLICT (action) DO UPDATE SET
+    override_concurrency = excluded.override_concurrency,
+    override_rate = excluded.override_rate,
+    override_burst = excluded.override_burst,
+    tokens = CASE WHEN excluded.override_burst IS NULL THEN sluice_limits.tokens
+        ELSE least(coalesce(sluice_limits.tokens, excluded.override_burst), excluded.override_burst)
+        END
+
+-- name: limit_override_reset
+UPDATE sluice_limits
+SET override_concurrency = NULL, override_rate = NULL, override_burst = NULL
+WHERE action = %(action)s
+
+-- name: limit_drop_empty
+DELETE FROM sluice_limits
+WHERE action = %(action)s AND concurrency IS NULL AND rate IS NULL
+  AND override_concurrency IS NULL AND override_rate IS NULL
+
+-- name: limit_rows
+SELECT action, concurrency, rate, override_concurrency, override_rate, override_burst, effective
+FROM sluice_limits ORDER BY action
+
+-- name: stopped_all
+SELECT kind, name FROM sluice_stopped
+
+-- name: stop
+INSERT INTO sluice_stopped (kind, name, at) VALUES (%(kind)s, %(name)s, %(now)s)
+ON CONFLICT (kind, name) DO NOTHING
+
+-- name: unstop
+DELETE FROM sluice_stopped WHERE kind = %(kind)s AND name = %(name)s
+
+-- name: declare
+INSERT INTO sluice_declared (kind, name) VALUES (%(kind)s, %(name)s)
+ON CONFLICT (kind, name) DO NOTHING
+
+-- name: declared
+SELECT name FROM sluice_declared WHERE kind = %(kind)s ORDER BY name
+
+-- name: schedule_pause
+UPDATE sluice_schedules SET paused = 1 WHERE name = %(name)s
+
+-- name: schedule_resume
+UPDATE sluice_schedules SET paused = 0, next_at = %(next_at)s WHERE name = %(name)s
+
+-- name: schedules_paused
+SELECT name FROM sluice_schedules WHERE paused = 1 ORDER BY name
+
+-- name: audit_add
+INSERT INTO sluice_audit (at, who, what, target, old, new)
+VALUES (%(now)s, %(who)s, %(what)s, %(target)s, %(old)s, %(new)s)
+
+-- name: audit_list
+SELECT id, at, who, what, target, old, new FROM sluice_audit
+WHERE id < %(before)s ORDER BY id DESC LIMIT %(n)s

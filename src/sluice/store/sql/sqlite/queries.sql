@@ -42,15 +42,28 @@ ON CONFLICT (action) DO UPDATE SET
     tokens = min(coalesce(sluice_limits.tokens, excluded.tokens), excluded.tokens)
 
 -- name: delete_limit
-DELETE FROM sluice_limits WHERE action = ?
+-- A live override keeps the row (and stays in force) when the code drops its limits.
+DELETE FROM sluice_limits
+WHERE action = ? AND override_concurrency IS NULL AND override_rate IS NULL
+
+-- name: clear_limit
+UPDATE sluice_limits SET concurrency = NULL, rate = NULL, burst = NULL WHERE action = ?
 
 -- name: limits
-SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
+SELECT action, coalesce(override_concurrency, concurrency),
+    CASE WHEN override_rate IS NULL THEN rate ELSE override_rate END,
+    CASE WHEN override_rate IS NULL THEN burst ELSE override_burst END,
+    tokens, refilled_at, effective
+FROM sluice_limits
 ORDER BY action
 
 -- name: limits_locked
 -- SQLite writes one transaction at a time: reading is locking
-SELECT action, concurrency, rate, burst, tokens, refilled_at, effective FROM sluice_limits
+SELECT action, coalesce(override_concurrency, concurrency),
+    CASE WHEN override_rate IS NULL THEN rate ELSE override_rate END,
+    CASE WHEN override_rate IS NULL THEN burst ELSE override_burst END,
+    tokens, refilled_at, effective
+FROM sluice_limits
 ORDER BY action
 
 -- name: any_limit
@@ -257,7 +270,8 @@ ON CONFLICT (key) DO NOTHING
 SELECT key FROM sluice_once WHERE key IN (SELECT value FROM json_each(?))
 
 -- name: adapt_read
-SELECT action, concurrency, effective FROM sluice_limits WHERE concurrency IS NOT NULL
+SELECT action, coalesce(override_concurrency, concurrency), effective FROM sluice_limits
+WHERE coalesce(override_concurrency, concurrency) IS NOT NULL
 
 -- name: adapt_write
 UPDATE sluice_limits SET effective = :effective WHERE action = :action
@@ -360,7 +374,7 @@ FROM sluice_schedules ORDER BY name
 
 -- name: schedules_due
 SELECT name, cron, action, queue, body, timezone, misfire, catch_up_limit, next_at, last_tick
-FROM sluice_schedules WHERE next_at <= ? ORDER BY name
+FROM sluice_schedules WHERE next_at <= ? AND paused = 0 ORDER BY name
 
 -- name: schedule_advance
 UPDATE sluice_schedules SET next_at = ?, last_tick = coalesce(?, last_tick)
@@ -487,3 +501,63 @@ RETURNING status
 UPDATE sluice_sqs_move_tasks SET status = 'CANCELLING'
 WHERE handle = :handle AND status = 'RUNNING'
 RETURNING moved
+
+-- name: limit_override_set
+INSERT INTO sluice_limits
+    (action, override_concurrency, override_rate, override_burst, tokens, refilled_at)
+VALUES (:action, :concurrency, :rate, :burst, :burst, :now)
+ON CONFLICT (action) DO UPDATE SET
+    override_concurrency = excluded.override_concurrency,
+    override_rate = excluded.override_rate,
+    override_burst = excluded.override_burst,
+    tokens = CASE WHEN excluded.override_burst IS NULL THEN sluice_limits.tokens
+        ELSE min(coalesce(sluice_limits.tokens, excluded.override_burst), excluded.override_burst)
+        END
+
+-- name: limit_override_reset
+UPDATE sluice_limits
+SET override_concurrency = NULL, override_rate = NULL, override_burst = NULL
+WHERE action = :action
+
+-- name: limit_drop_empty
+DELETE FROM sluice_limits
+WHERE action = :action AND concurrency IS NULL AND rate IS NULL
+  AND override_concurrency IS NULL AND override_rate IS NULL
+
+-- name: limit_rows
+SELECT action, concurrency, rate, override_concurrency, override_rate, override_burst, effective
+FROM sluice_limits ORDER BY action
+
+-- name: stopped_all
+SELECT kind, name FROM sluice_stopped
+
+-- name: stop
+INSERT INTO sluice_stopped (kind, name, at) VALUES (:kind, :name, :now)
+ON CONFLICT (kind, name) DO NOTHING
+
+-- name: unstop
+DELETE FROM sluice_stopped WHERE kind = :kind AND name = :name
+
+-- name: declare
+INSERT INTO sluice_declared (kind, name) VALUES (:kind, :name)
+ON CONFLICT (kind, name) DO NOTHING
+
+-- name: declared
+SELECT name FROM sluice_declared WHERE kind = :kind ORDER BY name
+
+-- name: schedule_pause
+UPDATE sluice_schedules SET paused = 1 WHERE name = :name
+
+-- name: schedule_resume
+UPDATE sluice_schedules SET paused = 0, next_at = :next_at WHERE name = :name
+
+-- name: schedules_paused
+SELECT name FROM sluice_schedules WHERE paused = 1 ORDER BY name
+
+-- name: audit_add
+INSERT INTO sluice_audit (at, who, what, target, old, new)
+VALUES (:now, :who, :what, :target, :old, :new)
+
+-- name: audit_list
+SELECT id, at, who, what, target, old, new FROM sluice_audit
+WHERE id < :before ORDER BY id DESC LIMIT :n
