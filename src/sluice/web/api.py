@@ -30,7 +30,7 @@ from sluice.errors import (
     UnknownQueue,
     UnknownRun,
 )
-from sluice.model import NewMessage, QueuePolicy, is_dlq, validate_queue_name
+from sluice.model import MAX_PRIORITY, NewMessage, QueuePolicy, is_dlq, validate_queue_name
 from sluice.store import redact
 from sluice.web import dashboard, metrics, openapi
 from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
@@ -90,7 +90,7 @@ def create_app(
     api = _Api(app, dict(tokens), poll_interval, heartbeat)
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
-    submit = ("run", "dedup_id", "group", "delay")
+    submit = ("run", "dedup_id", "group", "delay", "priority")
     routes: list[tuple[str, str, Scope | None, Handler, tuple[str, ...]]] = [
         ("/v1/actions", "GET", read, api.actions, ()),
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
@@ -219,11 +219,14 @@ class _Api:
         dedup_id = dedup_id or key
         group = text_param(params.get("group"), "group")
         delay = seconds_param(params.get("delay"), "delay", maximum=MAX_DELAY)
+        priority = int_param(params.get("priority"), "priority", 0, minimum=0, maximum=MAX_PRIORITY)
         policy = await run_in_threadpool(self.app.store.policy, action.policy.queue)
         limit = CLAIM_CHECK_BODY if self.app.blobs else raw_limit(policy.max_message_bytes)
         body = await read_json(request, limit)
         message = await run_in_threadpool(
-            lambda: self.app.new_message(name, body, group=group, dedup_id=dedup_id, delay=delay)
+            lambda: self.app.new_message(
+                name, body, group=group, dedup_id=dedup_id, delay=delay, priority=priority
+            )
         )  # the App's own path: with a blob directory, a large body becomes a claim check
         starts_run = start_run or name in self.app.run_shapes
         enqueue = self._enqueue_in_new_run if starts_run else self._enqueue

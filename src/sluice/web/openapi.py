@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.app import App
-from sluice.model import RUN_STATUSES
+from sluice.model import MAX_PRIORITY, RUN_STATUSES
 from sluice.web.http import MAX_ID, MAX_TEXT
 
 Schema = dict[str, Any]
@@ -362,6 +362,11 @@ def _producing_paths(action: Schema) -> dict[str, Schema]:
                         "delay",
                         {"type": "number", "minimum": 0, "maximum": MAX_DELAY_SECONDS},
                         "Seconds before it is visible.",
+                    ),
+                    _query(
+                        "priority",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_PRIORITY, "default": 0},
+                        "0 (the default) is claimed first, larger numbers later.",
                     ),
                     {
                         "name": "Idempotency-Key",
