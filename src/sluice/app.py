@@ -189,6 +189,11 @@ class App(Registry):
         (nothing vanishes) and it is marked ``cancelled``. Return how many messages moved."""
         return self.store.cancel_run(run_id_of(run) or "")
 
+    def cancel(self, message_id: int) -> str:
+        """Cancel one waiting, delayed or in-flight message (see :meth:`Store.cancel`); return
+        what it was doing: ``waiting``, ``delayed`` or ``in_flight``."""
+        return self.store.cancel(message_id)
+
     # -- the event bus -------------------------------------------------------------------------
     def rule(
         self,

@@ -22,16 +22,19 @@ from sluice.app import App
 from sluice.errors import (
     ConfigError,
     MessageError,
+    MessageIsDead,
     MessageTooLarge,
     RunSealed,
     SluiceError,
     StoreError,
     UnknownAction,
+    UnknownMessage,
     UnknownQueue,
     UnknownRun,
 )
 from sluice.model import MAX_PRIORITY, NewMessage, QueuePolicy, is_dlq, validate_queue_name
 from sluice.store import redact
+from sluice.store.cancelling import unknown_message
 from sluice.web import dashboard, metrics, openapi
 from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
 from sluice.web.bodies import parse_event, redrive_filter
@@ -96,6 +99,7 @@ def create_app(
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
         ("/v1/events", "POST", admin, api.publish, ()),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
+        ("/v1/messages/{id:int}", "DELETE", admin, api.cancel_message, ()),
         ("/v1/runs", "GET", read, api.runs, ("limit",)),
         ("/v1/runs/{id}", "GET", read, api.run, ()),
         ("/v1/runs/{id}/stream", "GET", read, api.stream, ()),
@@ -130,8 +134,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def _api_error(exc: SluiceError) -> ApiError:
     """The HTTP answer to a sluice error (unexpected ones are re-raised by the caller)."""
-    if isinstance(exc, UnknownAction | UnknownQueue | UnknownRun):
+    if isinstance(exc, UnknownAction | UnknownQueue | UnknownRun | UnknownMessage):
         return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, MessageIsDead):
+        return ApiError(409, "message_dead", str(exc))
     if isinstance(exc, MessageTooLarge):
         return ApiError(413, "too_large", str(exc))
     if isinstance(exc, RunSealed):
@@ -272,6 +278,13 @@ class _Api:
                 f"no message has id {message_id} (acknowledged messages are deleted)",
             )
         return json_response(message_view(found[0], self.app.store.clock()))
+
+    async def cancel_message(self, request: Request) -> Response:
+        message_id: int = request.path_params["id"]
+        if not 0 < message_id <= MAX_ID:
+            raise unknown_message(message_id)
+        was = await run_in_threadpool(self.app.cancel, message_id)
+        return json_response({"message_id": message_id, "cancelled": True, "was": was})
 
     async def runs(self, request: Request) -> Response:
         limit = int_param(request.query_params.get("limit"), "limit", 50, minimum=1, maximum=1000)

@@ -494,3 +494,9 @@ ON CONFLICT (action, worker) DO UPDATE SET
 
 -- name: action_stats_all
 SELECT action, processed, failed, dead, duration_sum, buckets FROM sluice_action_stats
+
+-- name: cancel_message
+-- one waiting, delayed or in-flight message (never a dead letter); an in-flight one's receipt
+-- dies with the row, so its handler's ack, retry or extend is refused as stale
+DELETE FROM sluice_messages WHERE id = %(id)s AND queue NOT LIKE '%%.dlq'
+RETURNING queue, lease, visible_at, run_id, run_stage
