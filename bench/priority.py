@@ -10,7 +10,9 @@ or a freshly created PostgreSQL database ``sluice_bench_prio`` (not ``sluice_ben
 benchmarks on a shared machine drop and create), ``--messages`` enqueued, then drained with
 ``claim(100)`` + ``complete(acks)``. Three variants run in alternating order each round (the
 machine is noisy): ``before`` (the old checkout, no priorities), ``plain`` (this checkout, every
-message at the default priority) and ``mixed`` (this checkout, priorities 0..9 at random). The
+message at the default priority), ``random`` (this checkout, each message a priority of 0..9 at
+random: the worst case, each claim's batch spread over the whole table) and ``chunks`` (each chunk
+of 1,000 one priority of 0..9, as a bulk load at a lower priority is enqueued). The
 figures are the medians of the drain's CPU time per message in this process (the steadier figure)
 and of its wall-clock rate, with the ratio of each to ``before`` of the same run.
 """
@@ -26,13 +28,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench_prio")
 HERE = Path(__file__).resolve().parent.parent / "src"
+PRIORITY: dict[str, Callable[[random.Random, int], dict[str, int]]] = {
+    "plain": lambda _rng, _level: {},
+    "random": lambda rng, _level: {"priority": rng.randrange(10)},
+    "chunks": lambda _rng, level: {"priority": level},
+}
+"""How each variant sets a message's priority: none, any of 0..9 at random, or one per chunk."""
 
 
-def trial(backend: str, messages: int, mixed: bool) -> dict[str, float]:
+def trial(backend: str, messages: int, mode: str) -> dict[str, float]:
     """One fresh store, filled and drained; runs inside the child process."""
     from sluice.model import NewMessage, Outcome, QueuePolicy
     from sluice.store import open_store
@@ -44,7 +53,8 @@ def trial(backend: str, messages: int, mixed: bool) -> dict[str, float]:
         store.put_queue(QueuePolicy("bench"))
         rng = random.Random(7)
         for start in range(0, messages, 1000):
-            extra = [{"priority": rng.randrange(10)} if mixed else {} for _ in range(1000)]
+            level = rng.randrange(10)  # mode "chunks": one priority per chunk of 1,000
+            extra = [PRIORITY[mode](rng, level) for _ in range(1000)]
             store.enqueue(
                 [
                     NewMessage("bench", {"i": start + k}, action="bench", **extra[k])
@@ -71,21 +81,28 @@ def fresh_pg() -> str:
     return PG
 
 
-def run(src: str, backend: str, messages: int, mixed: bool) -> dict[str, float]:
+def run(src: str, backend: str, messages: int, mode: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": src}
-    args = [sys.executable, __file__, "--child", backend, str(messages), "1" if mixed else "0"]
+    args = [sys.executable, __file__, "--child", backend, str(messages), mode]
     out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def compare(before: str, backend: str, messages: int, rounds: int) -> str:
-    variants = {"before": (before, False), "plain": (str(HERE), False), "mixed": (str(HERE), True)}
+    here = str(HERE)
+    variants = {
+        "before": (before, "plain"),
+        "plain": (here, "plain"),
+        "random": (here, "random"),
+        "chunks": (here, "chunks"),
+    }
     results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     names = list(variants)
     for r in range(rounds):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
-            results[name].append(run(*variants[name][:1], backend, messages, variants[name][1]))
+            src, mode = variants[name]
+            results[name].append(run(src, backend, messages, mode))
     base_cpu = statistics.median(x["cpu_us"] for x in results["before"])
     base_rate = statistics.median(x["rate"] for x in results["before"])
     lines = [
@@ -104,8 +121,7 @@ def compare(before: str, backend: str, messages: int, rounds: int) -> str:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        backend, messages, mixed = sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
-        print(json.dumps(trial(backend, messages, mixed)))
+        print(json.dumps(trial(sys.argv[2], int(sys.argv[3]), sys.argv[4])))
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--before", required=True, help="src/ of the checkout to compare against")

@@ -64,6 +64,6 @@ def test_unknown_finished_and_dead_messages_are_errors(store: Store) -> None:
         store.cancel(987654)
     with pytest.raises(UnknownMessage):
         store.cancel(2**70)
-    with pytest.raises(MessageIsDead, match="is a dead letter in q.dlq"):
+    with pytest.raises(MessageIsDead, match=r"is a dead letter in q\.dlq"):
         store.cancel(dead)
     assert [m.queue for m in store.get([dead])] == ["q.dlq"]
