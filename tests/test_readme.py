@@ -63,3 +63,9 @@ def test_the_readme_discover_example_pages_through_a_real_table(tmp_path: Path) 
     assert "LIMIT 1000" in code
     result = _run(DISCOVER_SETUP + code + DISCOVER_CHECK, tmp_path)
     assert "discovered 2500" in result.stdout
+
+
+def test_the_readme_priority_example_claims_urgent_work_first(tmp_path: Path) -> None:
+    [code] = [block for block in _python_blocks() if "priority=5" in block]
+    lines = _run(code, tmp_path).stdout.splitlines()
+    assert lines == ["waiting", "{'n': 'ceo'}"]

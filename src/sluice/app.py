@@ -69,6 +69,7 @@ class App(Registry):
         dedup_id: str | None = None,
         delay: float = 0.0,
         run: RunRef | None = None,
+        priority: int = 0,
     ) -> NewMessage:
         """A message for ``action``, on the action's queue; ``UnknownAction`` if unregistered.
         With a blob directory, a body above the queue's limit becomes a claim check."""
@@ -91,6 +92,7 @@ class App(Registry):
             dedup_id=dedup_id,
             delay=delay,
             run_id=run_id,
+            priority=priority,
         )
 
     def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:
@@ -114,11 +116,12 @@ class App(Registry):
         dedup_id: str | None = None,
         delay: float = 0.0,
         run: RunRef | None = None,
+        priority: int = 0,
     ) -> int:
         """Enqueue one message for ``action`` and return its id (the existing id on a dedup
-        hit)."""
+        hit). ``priority``: 0 (the default) is claimed first, larger numbers later."""
         message = self.new_message(
-            action, body, group=group, dedup_id=dedup_id, delay=delay, run=run
+            action, body, group=group, dedup_id=dedup_id, delay=delay, run=run, priority=priority
         )
         return self.store.enqueue([message])[0].id
 
@@ -186,6 +189,11 @@ class App(Registry):
         """Cancel a run: its remaining messages move to their DLQs with reason ``cancelled``
         (nothing vanishes) and it is marked ``cancelled``. Return how many messages moved."""
         return self.store.cancel_run(run_id_of(run) or "")
+
+    def cancel(self, message_id: int) -> str:
+        """Cancel one waiting, delayed or in-flight message (see :meth:`Store.cancel`); return
+        what it was doing: ``waiting``, ``delayed`` or ``in_flight``."""
+        return self.store.cancel(message_id)
 
     # -- the event bus -------------------------------------------------------------------------
     def rule(

@@ -121,6 +121,16 @@ class RunSealed(RunError):
     outside its own handlers (handlers may still add children with ``ctx.enqueue(run=ctx.run)``)."""
 
 
+class UnknownMessage(SluiceError, LookupError):
+    """No waiting, delayed or in-flight message has this id: it never existed, or it finished
+    (an acknowledged message is deleted)."""
+
+
+class MessageIsDead(SluiceError):
+    """The message is a dead letter: it has finished, so it cannot be cancelled (purge or
+    redrive its dead-letter queue instead)."""
+
+
 class StoreError(SluiceError):
     """The store could not complete the operation."""
 

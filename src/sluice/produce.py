@@ -36,6 +36,7 @@ class Producer(Protocol):
         dedup_id: str | None = None,
         delay: float = 0.0,
         run: RunRef | None = None,
+        priority: int = 0,
     ) -> NewMessage: ...
 
 
@@ -139,6 +140,7 @@ def _message(producer: Producer, action: str, item: Any, run_id: str | None) -> 
             dedup_id=item.dedup_id,
             delay=item.delay,
             run=run_id,
+            priority=item.priority,
         )
     return producer.new_message(action, item, run=run_id)
 

@@ -145,6 +145,7 @@ def main() -> None:
         controls,
         demo,
         dlq,
+        messages,
         queues,
         runs,
         scheduler,

@@ -26,6 +26,9 @@ from sluice.model.actions import (
     parse_rate as parse_rate,
 )
 from sluice.model.messages import (
+    MAX_PRIORITY as MAX_PRIORITY,
+)
+from sluice.model.messages import (
     Attempt as Attempt,
 )
 from sluice.model.messages import (

@@ -119,6 +119,7 @@ class Job:
     group: str | None = None
     dedup_id: str | None = None
     delay: float = 0.0
+    priority: int = 0
 
 
 DURATION_BUCKETS: tuple[float, ...] = (

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+MAX_PRIORITY = 32767
+"""The largest message priority: PostgreSQL's ``smallint``, two bytes in the claim index."""
+
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
@@ -37,6 +40,8 @@ class NewMessage:
     run_stage: int | None = None
     """The stage of ``run_id`` it counts towards: by default the parent's stage for a handler's
     child in the same run, else the run's current stage."""
+    priority: int = 0
+    """0 (the default) is claimed first, larger numbers later: 0..32767 (``MAX_PRIORITY``)."""
 
 
 @dataclass(frozen=True, slots=True)

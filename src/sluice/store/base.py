@@ -72,6 +72,7 @@ from sluice.store import (
     sql,
 )
 from sluice.store import events as events_store
+from sluice.store.cancelling import CancelVerbs
 from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.controls import ControlVerbs
 from sluice.store.driver import Driver, Params
@@ -97,7 +98,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs, ControlVerbs):
+class Store(SqsVerbs, ControlVerbs, CancelVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice import codec
 from sluice.errors import MessageError, MessageTooLarge
-from sluice.model import DEFAULT_GROUP, Enqueued, NewMessage, QueuePolicy
+from sluice.model import DEFAULT_GROUP, MAX_PRIORITY, Enqueued, NewMessage, QueuePolicy
 from sluice.store import runs
 from sluice.store.dedup import split_dedup
 from sluice.store.driver import Pairs
@@ -33,6 +33,7 @@ def prepare(store: Store, messages: Sequence[NewMessage], now: float) -> list[Ro
             raise MessageTooLarge(len(raw), policy.max_message_bytes, policy.name)
         if message.delay < 0:
             raise MessageError(f"message {index}: delay must be >= 0, got {message.delay}")
+        check_priority(message.priority, index)
         visible_at = now + message.delay
         if message.not_before is not None:
             visible_at = max(visible_at, message.not_before)
@@ -54,9 +55,23 @@ def prepare(store: Store, messages: Sequence[NewMessage], now: float) -> list[Ro
                 visible_at,
                 expires,
                 message.run_stage,
+                message.priority,
             )
         )
     return rows
+
+
+def check_priority(priority: object, index: int) -> None:
+    """``MessageError`` unless ``priority`` is an integer in 0..MAX_PRIORITY."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise MessageError(
+            f"message {index}: priority must be an integer 0..{MAX_PRIORITY} "
+            f"(0 runs first), got {priority!r}"
+        )
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise MessageError(
+            f"message {index}: priority must be in 0..{MAX_PRIORITY} (0 runs first), got {priority}"
+        )
 
 
 def insert(

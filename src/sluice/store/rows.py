@@ -31,10 +31,11 @@ class Row(NamedTuple):
     visible_at: float
     dedup_expires_at: float | None
     run_stage: int | None = None
+    priority: int = 0
 
     def columns(self) -> tuple[Any, ...]:
         """The values of the message table's insert columns, in their order."""
-        return (*self[:8], self.run_stage)
+        return (*self[:8], self.run_stage, self.priority)
 
 
 class LimitRow(NamedTuple):

@@ -22,18 +22,21 @@ from sluice.app import App
 from sluice.errors import (
     ConfigError,
     MessageError,
+    MessageIsDead,
     MessageTooLarge,
     RunSealed,
     SluiceError,
     StoreError,
     UnknownAction,
+    UnknownMessage,
     UnknownQueue,
     UnknownRule,
     UnknownRun,
     UnknownSchedule,
 )
-from sluice.model import NewMessage, QueuePolicy, is_dlq, validate_queue_name
+from sluice.model import MAX_PRIORITY, NewMessage, QueuePolicy, is_dlq, validate_queue_name
 from sluice.store import redact
+from sluice.store.cancelling import unknown_message
 from sluice.web import dashboard, metrics, openapi
 from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
 from sluice.web.bodies import parse_event, redrive_filter
@@ -101,12 +104,13 @@ def create_app(
 
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
-    submit = ("run", "dedup_id", "group", "delay")
+    submit = ("run", "dedup_id", "group", "delay", "priority")
     routes: list[tuple[str, str, Scope | None, Handler, tuple[str, ...]]] = [
         ("/v1/actions", "GET", read, api.actions, ()),
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
         ("/v1/events", "POST", admin, api.publish, ()),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
+        ("/v1/messages/{id:int}", "DELETE", admin, api.cancel_message, ()),
         ("/v1/runs", "GET", read, api.runs, ("limit",)),
         ("/v1/runs/{id}", "GET", read, api.run, ()),
         ("/v1/runs/{id}/stream", "GET", read, api.stream, ()),
@@ -143,8 +147,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def _api_error(exc: SluiceError) -> ApiError:
     """The HTTP answer to a sluice error (unexpected ones are re-raised by the caller)."""
-    if isinstance(exc, UnknownAction | UnknownQueue | UnknownRun | UnknownSchedule | UnknownRule):
+    if isinstance(
+        exc, UnknownAction | UnknownQueue | UnknownRun | UnknownSchedule | UnknownRule | UnknownMessage
+    ):
         return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, MessageIsDead):
+        return ApiError(409, "message_dead", str(exc))
     if isinstance(exc, MessageTooLarge):
         return ApiError(413, "too_large", str(exc))
     if isinstance(exc, RunSealed):
@@ -232,11 +240,14 @@ class _Api:
         dedup_id = dedup_id or key
         group = text_param(params.get("group"), "group")
         delay = seconds_param(params.get("delay"), "delay", maximum=MAX_DELAY)
+        priority = int_param(params.get("priority"), "priority", 0, minimum=0, maximum=MAX_PRIORITY)
         policy = await run_in_threadpool(self.app.store.policy, action.policy.queue)
         limit = CLAIM_CHECK_BODY if self.app.blobs else raw_limit(policy.max_message_bytes)
         body = await read_json(request, limit)
         message = await run_in_threadpool(
-            lambda: self.app.new_message(name, body, group=group, dedup_id=dedup_id, delay=delay)
+            lambda: self.app.new_message(
+                name, body, group=group, dedup_id=dedup_id, delay=delay, priority=priority
+            )
         )  # the App's own path: with a blob directory, a large body becomes a claim check
         starts_run = start_run or name in self.app.run_shapes
         enqueue = self._enqueue_in_new_run if starts_run else self._enqueue
@@ -282,6 +293,13 @@ class _Api:
                 f"no message has id {message_id} (acknowledged messages are deleted)",
             )
         return json_response(message_view(found[0], self.app.store.clock()))
+
+    async def cancel_message(self, request: Request) -> Response:
+        message_id: int = request.path_params["id"]
+        if not 0 < message_id <= MAX_ID:
+            raise unknown_message(message_id)
+        was = await run_in_threadpool(self.app.cancel, message_id)
+        return json_response({"message_id": message_id, "cancelled": True, "was": was})
 
     async def runs(self, request: Request) -> Response:
         limit = int_param(request.query_params.get("limit"), "limit", 50, minimum=1, maximum=1000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.app import App
-from sluice.model import RUN_STATUSES
+from sluice.model import MAX_PRIORITY, RUN_STATUSES
 from sluice.web.http import MAX_ID, MAX_TEXT
 from sluice.web.openapi_controls import control_paths
 
@@ -189,6 +189,13 @@ SCHEMAS: dict[str, Schema] = {
     "Cancelled": _object(
         {"run_id": STRING, "moved": COUNT, "status": {"enum": list(RUN_STATUSES)}}
     ),
+    "MessageCancelled": _object(
+        {
+            "message_id": {"type": "integer"},
+            "cancelled": {"type": "boolean"},
+            "was": {"enum": ["waiting", "delayed", "in_flight"]},
+        }
+    ),
     "QueuePolicy": POLICY,
     "QueueStats": STATS,
     "QueueList": _object({"queues": {"type": "array", "items": _ref("QueueStats")}}),
@@ -224,7 +231,7 @@ ERRORS = {
     "change from another origin, or (without tokens) a Host that is not loopback.",
     415: "The body is not sent as application/json (or application/*+json).",
     404: "No such action, queue, run or message.",
-    409: "The run is sealed.",
+    409: "The run is sealed, or the message is a dead letter (it cannot be cancelled).",
     413: "The body is above the queue's max_message_bytes; nothing was stored.",
     501: "The feature is not available in this sluice.",
     503: "The store is unavailable.",
@@ -366,6 +373,11 @@ def _producing_paths(action: Schema) -> dict[str, Schema]:
                         {"type": "number", "minimum": 0, "maximum": MAX_DELAY_SECONDS},
                         "Seconds before it is visible.",
                     ),
+                    _query(
+                        "priority",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_PRIORITY, "default": 0},
+                        "0 (the default) is claimed first, larger numbers later.",
+                    ),
                     {
                         "name": "Idempotency-Key",
                         "in": "header",
@@ -401,7 +413,15 @@ def _message_and_run_paths(limit: Schema) -> dict[str, Schema]:
                 (200, "The message.", _ref("Message")),
                 (404,),
                 parameters=[message],
-            )
+            ),
+            "delete": _operation(
+                "Cancel a waiting, delayed or in-flight message (an in-flight one's ack is "
+                "refused and it is not retried; it counts as dead in its run)",
+                (200, "Cancelled: what the message was doing.", _ref("MessageCancelled")),
+                (404, 409),
+                scope="admin",
+                parameters=[message],
+            ),
         },
         "/v1/runs": {
             "get": _operation(

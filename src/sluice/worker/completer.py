@@ -211,7 +211,10 @@ class Completer(Service):
                 f"the lease of message {ids} had passed: the call's transaction was rolled back"
             )
         if outcome.receipt in gone:
-            return "stale", "its lease had passed: the outcome changed nothing"
+            # the store cannot tell the two apart: a cancelled message's row is gone
+            return "stale", (
+                "its lease had passed or the message was cancelled: the outcome changed nothing"
+            )
         return self.became(outcome, message), outcome.error
 
     def became(self, outcome: Outcome, message: Message | None) -> OutcomeKind:

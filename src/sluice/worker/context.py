@@ -159,10 +159,12 @@ class Context:
         dedup_id: str | None = None,
         delay: float = 0.0,
         run: RunRef | None = None,
+        priority: int = 0,
     ) -> None:
         """Enqueue a follow-up message, committed together with this call's ack. With
         ``run=ctx.run`` it joins this message's run and stage (fan-out): the stage is not
         accounted for until the children are."""
-        self.children.append(
-            self.app.new_message(action, body, group=group, dedup_id=dedup_id, delay=delay, run=run)
+        message = self.app.new_message(
+            action, body, group=group, dedup_id=dedup_id, delay=delay, run=run, priority=priority
         )
+        self.children.append(message)

@@ -106,7 +106,7 @@ RETURNING queue, dedup_id
 
 -- name: copy_messages
 COPY sluice_messages (id, queue, action, body, group_id, dedup_id, run_id, enqueued_at,
-                      visible_at, run_stage) FROM STDIN
+                      visible_at, run_stage, priority) FROM STDIN
 
 -- name: groups_shared_lock
 SELECT pg_advisory_xact_lock_shared(7418500002)
@@ -127,7 +127,7 @@ WITH picked AS (
     SELECT id FROM sluice_messages
     WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count < %(max_receives)s
       AND action NOT IN (SELECT action FROM sluice_limits)
-    ORDER BY visible_at
+    ORDER BY priority, visible_at
     LIMIT %(n)s
     FOR UPDATE SKIP LOCKED)
 UPDATE sluice_messages AS m
@@ -152,15 +152,15 @@ RETURNING m.id, m.queue, m.action, m.body, m.group_id, m.dedup_id, m.run_id, m.r
 SELECT m.id, m.action FROM sluice_messages AS m
 WHERE m.id = ANY(ARRAY(
     SELECT s.id FROM (
-        SELECT id, action, visible_at FROM sluice_messages
+        SELECT id, action, priority, visible_at FROM sluice_messages
         WHERE queue = %(queue)s AND visible_at <= %(now)s AND receive_count < %(max_receives)s
-        ORDER BY visible_at
+        ORDER BY priority, visible_at
         LIMIT %(scan)s) AS s
     WHERE s.action <> ALL(%(blocked)s::text[])
-    ORDER BY s.visible_at
+    ORDER BY s.priority, s.visible_at
     LIMIT %(n)s))
   AND m.queue = %(queue)s AND m.visible_at <= %(now)s
-ORDER BY m.visible_at
+ORDER BY m.priority, m.visible_at
 FOR UPDATE SKIP LOCKED
 
 -- name: claim_candidates_fifo
@@ -173,7 +173,8 @@ CROSS JOIN LATERAL (
 JOIN sluice_messages AS m ON m.id = head.id
 WHERE g.queue = %(queue)s AND m.visible_at <= %(now)s AND m.receive_count < %(max_receives)s
   AND m.action <> ALL(%(blocked)s::text[])
-ORDER BY m.id
+-- groups' heads by priority: inside a group the order stays the id order, whatever the priority
+ORDER BY m.priority, m.id
 LIMIT %(n)s
 FOR UPDATE OF m SKIP LOCKED
 
@@ -199,7 +200,7 @@ WITH picked AS (
     SELECT id FROM sluice_messages
     WHERE id IN (SELECT id FROM sluice_messages
                  WHERE queue = %(queue)s AND visible_at <= %(now)s
-                 ORDER BY visible_at LIMIT %(scan)s)
+                 ORDER BY priority, visible_at LIMIT %(scan)s)
       AND receive_count >= %(max_receives)s
     FOR UPDATE SKIP LOCKED)
 UPDATE sluice_messages AS m
@@ -641,3 +642,9 @@ VALUES (%(now)s, %(who)s, %(what)s, %(target)s, %(old)s, %(new)s)
 -- name: audit_list
 SELECT id, at, who, what, target, old, new FROM sluice_audit
 WHERE id < %(before)s ORDER BY id DESC LIMIT %(n)s
+
+-- name: cancel_message
+-- one waiting, delayed or in-flight message (never a dead letter); an in-flight one's receipt
+-- dies with the row, so its handler's ack, retry or extend is refused as stale
+DELETE FROM sluice_messages WHERE id = %(id)s AND queue NOT LIKE '%%.dlq'
+RETURNING queue, lease, visible_at, run_id, run_stage

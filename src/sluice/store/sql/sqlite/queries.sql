@@ -92,8 +92,9 @@ ON CONFLICT (queue, dedup_id) DO UPDATE SET
 
 -- name: insert_message
 INSERT INTO sluice_messages
-    (queue, action, body, group_id, dedup_id, run_id, enqueued_at, visible_at, run_stage)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    (queue, action, body, group_id, dedup_id, run_id, enqueued_at, visible_at, run_stage,
+     priority)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: last_id
 SELECT last_insert_rowid()
@@ -105,12 +106,12 @@ INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (:queue, :group_id)
 -- Looks at the first :scan visible messages only: behind a long backlog of an action at its
 -- limit, a claim (under the write lock) must not walk the whole queue to find nothing.
 SELECT id, action FROM (
-    SELECT id, action, visible_at FROM sluice_messages
+    SELECT id, action, priority, visible_at FROM sluice_messages
     WHERE queue = :queue AND visible_at <= :now AND receive_count < :max_receives
-    ORDER BY visible_at
+    ORDER BY priority, visible_at
     LIMIT :scan)
 WHERE action NOT IN (SELECT value FROM json_each(:blocked))
-ORDER BY visible_at
+ORDER BY priority, visible_at
 LIMIT :n
 
 -- name: claim_candidates_fifo
@@ -122,7 +123,8 @@ JOIN sluice_messages AS m ON m.id = (
     ORDER BY h.id LIMIT 1)
 WHERE g.queue = :queue AND m.visible_at <= :now AND m.receive_count < :max_receives
   AND m.action NOT IN (SELECT value FROM json_each(:blocked))
-ORDER BY m.id
+-- groups' heads by priority: inside a group the order stays the id order, whatever the priority
+ORDER BY m.priority, m.id
 LIMIT :n
 
 -- name: claim_ids
@@ -152,7 +154,7 @@ SET receive_count = receive_count + 1,
 WHERE id IN (
     SELECT id FROM sluice_messages
     WHERE queue = :queue AND visible_at <= :now AND receive_count < :max_receives
-    ORDER BY visible_at
+    ORDER BY priority, visible_at
     LIMIT :n)
 RETURNING id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
           visible_at, lease, last_error, attempts, dead_reason, source_queue
@@ -170,7 +172,7 @@ SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q
     lease = NULL, visible_at = :now
 -- the first :scan visible messages only: a claim must not walk a long backlog
 WHERE id IN (SELECT id FROM sluice_messages WHERE queue = :queue AND visible_at <= :now
-             ORDER BY visible_at LIMIT :scan)
+             ORDER BY priority, visible_at LIMIT :scan)
   AND receive_count >= :max_receives
 RETURNING run_id, run_stage
 
@@ -561,3 +563,9 @@ VALUES (:now, :who, :what, :target, :old, :new)
 -- name: audit_list
 SELECT id, at, who, what, target, old, new FROM sluice_audit
 WHERE id < :before ORDER BY id DESC LIMIT :n
+
+-- name: cancel_message
+-- one waiting, delayed or in-flight message (never a dead letter); an in-flight one's receipt
+-- dies with the row, so its handler's ack, retry or extend is refused as stale
+DELETE FROM sluice_messages WHERE id = :id AND queue NOT LIKE '%.dlq'
+RETURNING queue, lease, visible_at, run_id, run_stage

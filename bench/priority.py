@@ -1,0 +1,138 @@
+"""Priority benchmark: the claim+ack drain of bench/store.py before and after priorities.
+
+Run by hand::
+
+    python bench/priority.py --before /path/to/old/checkout/src [--backend sqlite|postgres|both]
+                             [--messages 20000] [--rounds 5]
+
+Each trial is a fresh process with ``PYTHONPATH`` set to one checkout's ``src``, a fresh SQLite file
+or a freshly created PostgreSQL database ``sluice_bench_prio`` (not ``sluice_bench``, which other
+benchmarks on a shared machine drop and create), ``--messages`` enqueued, then drained with
+``claim(100)`` + ``complete(acks)``. Three variants run in alternating order each round (the
+machine is noisy): ``before`` (the old checkout, no priorities), ``plain`` (this checkout, every
+message at the default priority), ``random`` (this checkout, each message a priority of 0..9 at
+random: the worst case, each claim's batch spread over the whole table) and ``chunks`` (each chunk
+of 1,000 one priority of 0..9, as a bulk load at a lower priority is enqueued). The
+figures are the medians of the drain's CPU time per message in this process (the steadier figure)
+and of its wall-clock rate, with the ratio of each to ``before`` of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench_prio")
+HERE = Path(__file__).resolve().parent.parent / "src"
+PRIORITY: dict[str, Callable[[random.Random, int], dict[str, int]]] = {
+    "plain": lambda _rng, _level: {},
+    "random": lambda rng, _level: {"priority": rng.randrange(10)},
+    "chunks": lambda _rng, level: {"priority": level},
+}
+"""How each variant sets a message's priority: none, any of 0..9 at random, or one per chunk."""
+
+
+def trial(backend: str, messages: int, mode: str) -> dict[str, float]:
+    """One fresh store, filled and drained; runs inside the child process."""
+    from sluice.model import NewMessage, Outcome, QueuePolicy
+    from sluice.store import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else fresh_pg()
+        store = open_store(url)
+        store.migrate()
+        store.put_queue(QueuePolicy("bench"))
+        rng = random.Random(7)
+        for start in range(0, messages, 1000):
+            level = rng.randrange(10)  # mode "chunks": one priority per chunk of 1,000
+            extra = [PRIORITY[mode](rng, level) for _ in range(1000)]
+            store.enqueue(
+                [
+                    NewMessage("bench", {"i": start + k}, action="bench", **extra[k])
+                    for k in range(1000)
+                ]
+            )
+        cpu, wall, done = time.process_time(), time.perf_counter(), 0
+        while batch := store.claim(["bench"], 100):
+            assert not store.complete([Outcome.ack(m.receipt) for m in batch if m.receipt])
+            done += len(batch)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        store.close()
+    assert done == messages
+    return {"cpu_us": cpu / done * 1e6, "rate": done / wall}
+
+
+def fresh_pg() -> str:
+    import psycopg
+
+    base, _, name = PG.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{name}"')
+    return PG
+
+
+def run(src: str, backend: str, messages: int, mode: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": src}
+    args = [sys.executable, __file__, "--child", backend, str(messages), mode]
+    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def compare(before: str, backend: str, messages: int, rounds: int) -> str:
+    here = str(HERE)
+    variants = {
+        "before": (before, "plain"),
+        "plain": (here, "plain"),
+        "random": (here, "random"),
+        "chunks": (here, "chunks"),
+    }
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            src, mode = variants[name]
+            results[name].append(run(src, backend, messages, mode))
+    base_cpu = statistics.median(x["cpu_us"] for x in results["before"])
+    base_rate = statistics.median(x["rate"] for x in results["before"])
+    lines = [
+        f"{backend}, {messages:,} messages, {rounds} rounds (medians)",
+        "| variant | CPU µs/msg | ratio | drain msg/s | ratio |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name in names:
+        cpu = statistics.median(x["cpu_us"] for x in results[name])
+        rate = statistics.median(x["rate"] for x in results[name])
+        lines.append(
+            f"| {name} | {cpu:.1f} | {cpu / base_cpu:.3f} | {rate:,.0f} | {rate / base_rate:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(trial(sys.argv[2], int(sys.argv[3]), sys.argv[4])))
+        return
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--before", required=True, help="src/ of the checkout to compare against")
+    p.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    p.add_argument("--messages", type=int, default=20000)
+    p.add_argument("--rounds", type=int, default=5)
+    args = p.parse_args()
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        print(compare(args.before, backend, args.messages, args.rounds), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Cancelling one message: the store verb, mixed into :class:`~sluice.store.Store`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, cast
+
+from sluice.errors import MessageIsDead, UnknownMessage
+from sluice.model import is_dlq
+from sluice.store import runs
+
+if TYPE_CHECKING:
+    from sluice.store.base import Store
+
+MAX_ID = 2**63 - 1
+
+CancelledState = Literal["waiting", "delayed", "in_flight"]
+"""What a cancelled message was doing when it was cancelled."""
+
+
+class CancelVerbs:
+    """The ``cancel`` verb of the store."""
+
+    def cancel(self, message_id: int) -> CancelledState:
+        """Remove one waiting, delayed or in-flight message, counted as dead in its run (as a
+        cancelled run's messages are); return what it was doing. An in-flight message's
+        handler may finish, but its ack (or retry) is refused as stale, so it is neither
+        acknowledged nor retried, and the children it enqueued are not stored.
+        ``UnknownMessage`` if no live message has the id; ``MessageIsDead`` for a dead letter."""
+        store = cast("Store", self)
+        if isinstance(message_id, bool) or not 0 < message_id <= MAX_ID:
+            raise unknown_message(message_id)
+        with store._driver.write() as db:
+            now = store.clock()
+            rows = store._sql(db, "cancel_message", {"id": message_id})
+            if rows:
+                _queue, lease, visible_at, run_id, stage = rows[0]
+                runs.dead_lettered(store, db, [(run_id, stage)], now)
+                if lease is not None and visible_at > now:
+                    return "in_flight"
+                return "delayed" if visible_at > now else "waiting"
+        found = store.get([message_id])
+        if found and is_dlq(found[0].queue):
+            raise MessageIsDead(
+                f"message {message_id} is a dead letter in {found[0].queue}: it has finished, "
+                "so it cannot be cancelled (purge or redrive the dead-letter queue instead)"
+            )
+        raise unknown_message(message_id)
+
+
+def unknown_message(message_id: int) -> UnknownMessage:
+    """The error for an id that names no live message."""
+    return UnknownMessage(
+        f"no waiting, delayed or in-flight message has id {message_id}: it never existed "
+        "or it has finished (acknowledged messages are deleted)"
+    )

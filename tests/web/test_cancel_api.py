@@ -1,0 +1,44 @@
+"""``DELETE /v1/messages/{id}`` over a real server: admin only, 404 unknown, 409 dead."""
+
+from __future__ import annotations
+
+import httpx
+
+from sluice import App
+from sluice.model import Outcome
+
+
+def test_cancel_a_message_over_http(
+    web_app: App, admin: httpx.Client, reader: httpx.Client
+) -> None:
+    first = web_app.enqueue("echo", {"n": 1})
+    second = web_app.enqueue("echo", {"n": 2}, delay=60)
+    refused = reader.delete(f"/v1/messages/{first}")
+    assert refused.status_code == 403
+    answer = admin.delete(f"/v1/messages/{second}")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"message_id": second, "cancelled": True, "was": "delayed"}
+    missing = admin.delete(f"/v1/messages/{second}")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert "never existed or it has finished" in missing.json()["detail"]
+    assert admin.delete("/v1/messages/99999999999999999999").status_code == 404
+    [claimed] = web_app.store.claim(["default"], 1)
+    assert claimed.receipt is not None
+    web_app.store.complete([Outcome.dead(claimed.receipt, "bad")])
+    dead = admin.delete(f"/v1/messages/{first}")
+    assert dead.status_code == 409 and dead.json()["error"] == "message_dead"
+
+
+def test_submit_takes_a_priority_and_refuses_a_bad_one(web_app: App, admin: httpx.Client) -> None:
+    headers = {"Content-Type": "application/json"}
+    low = admin.post("/v1/actions/echo?priority=9", content=b'"low"', headers=headers)
+    high = admin.post("/v1/actions/echo?priority=0", content=b'"high"', headers=headers)
+    assert low.status_code == 202 and high.status_code == 202, low.text
+    [claimed] = web_app.store.claim(["default"], 1)
+    assert claimed.body == "high"
+    for bad in ("-1", "32768", "x", "1.5"):
+        answer = admin.post(f"/v1/actions/echo?priority={bad}", content=b"1", headers=headers)
+        assert answer.status_code == 400, bad
+        assert "priority must be" in answer.json()["detail"]
+    assert web_app.store.claim(["default"], 5)[0].body == "low"
+    assert web_app.store.claim(["default"], 5) == []
