@@ -51,6 +51,7 @@ EXPECTED = [
     "StoreUnavailable",
     "UnknownAction",
     "UnknownQueue",
+    "WrongConnection",
     "UnknownRun",
     "Worker",
     "__version__",

@@ -22,6 +22,7 @@ from sluice.errors import (
     UnknownAction,
     UnknownQueue,
     UnknownRun,
+    WrongConnection,
 )
 from sluice.model import (
     ActionLimit,
@@ -100,6 +101,7 @@ __all__ = [
     "UnknownQueue",
     "UnknownRun",
     "Worker",
+    "WrongConnection",
     "__version__",
     "dlq_name",
     "open_store",

@@ -75,6 +75,7 @@ from sluice.store import events as events_store
 from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.driver import Driver, Params
 from sluice.store.events import ArchivedEvent, Route
+from sluice.store.joining import JoinedVerbs
 from sluice.store.rows import (
     LimitRow,
     Row,
@@ -95,7 +96,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store:
+class Store(JoinedVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are
