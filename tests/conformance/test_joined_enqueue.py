@@ -44,7 +44,7 @@ def _waiting(app: App) -> int:
 
 def test_commit_publishes_and_a_worker_runs_it_once(app: App, url: str) -> None:
     with _connect(url) as conn:
-        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE orders (id INTEGER PRIMARY KEY)")
         conn.execute("INSERT INTO orders VALUES (1)")
         app.enqueue("item", {"order": 1}, connection=conn)
         assert _waiting(app) == 0  # not visible before the commit
