@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sluice import codec, produce
+from sluice.aio import AsyncVerbs
 from sluice.blobs import REF, BlobStore
 from sluice.model import ActionLimit, Enqueued, NewMessage, RunState, seconds
 from sluice.registry import Registry
@@ -18,7 +19,7 @@ from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 
 
-class App(Registry):
+class App(Registry, AsyncVerbs):
     """One sluice deployment. ``url`` names the store (default ``$SLUICE_URL`` or
     ``sqlite:///sluice.db``); the store is opened and migrated on first use."""
 
