@@ -63,3 +63,8 @@ def test_the_readme_discover_example_pages_through_a_real_table(tmp_path: Path) 
     assert "LIMIT 1000" in code
     result = _run(DISCOVER_SETUP + code + DISCOVER_CHECK, tmp_path)
     assert "discovered 2500" in result.stdout
+
+
+def test_the_readme_transactional_enqueue_example_runs(tmp_path: Path) -> None:
+    [code] = [block for block in _python_blocks() if "connection=conn" in block]
+    assert "confirm {'order': 42}" in _run(code, tmp_path).stdout

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sluice.runs import Run, RunRef
 
 T = TypeVar("T")
-THREADS = 8
+THREADS = 4
 """Threads for async calls (per process): enough to overlap round trips, few enough to stay
 under the PostgreSQL pool's size."""
 
