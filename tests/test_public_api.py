@@ -57,6 +57,7 @@ EXPECTED = [
     "UnknownRun",
     "UnknownSchedule",
     "Worker",
+    "WrongConnection",
     "__version__",
     "dlq_name",
     "open_store",

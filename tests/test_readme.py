@@ -69,3 +69,8 @@ def test_the_readme_priority_example_claims_urgent_work_first(tmp_path: Path) ->
     [code] = [block for block in _python_blocks() if "priority=5" in block]
     lines = _run(code, tmp_path).stdout.splitlines()
     assert lines == ["waiting", "{'n': 'ceo'}"]
+
+
+def test_the_readme_transactional_enqueue_example_runs(tmp_path: Path) -> None:
+    [code] = [block for block in _python_blocks() if "connection=conn" in block]
+    assert "confirm {'order': 42}" in _run(code, tmp_path).stdout

@@ -26,6 +26,7 @@ from sluice.errors import (
     UnknownRule,
     UnknownRun,
     UnknownSchedule,
+    WrongConnection,
 )
 from sluice.model import (
     ActionLimit,
@@ -108,6 +109,7 @@ __all__ = [
     "UnknownRun",
     "UnknownSchedule",
     "Worker",
+    "WrongConnection",
     "__version__",
     "dlq_name",
     "open_store",

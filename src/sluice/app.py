@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sluice import codec, produce
+from sluice.aio import AsyncVerbs
 from sluice.blobs import REF, BlobStore
 from sluice.model import ActionLimit, Enqueued, NewMessage, RunState, seconds
 from sluice.registry import Registry
@@ -18,7 +19,7 @@ from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
 
 
-class App(Registry):
+class App(Registry, AsyncVerbs):
     """One sluice deployment. ``url`` names the store (default ``$SLUICE_URL`` or
     ``sqlite:///sluice.db``); the store is opened and migrated on first use."""
 
@@ -117,12 +118,17 @@ class App(Registry):
         delay: float = 0.0,
         run: RunRef | None = None,
         priority: int = 0,
+        connection: Any = None,
     ) -> int:
         """Enqueue one message for ``action`` and return its id (the existing id on a dedup
-        hit). ``priority``: 0 (the default) is claimed first, larger numbers later."""
+        hit). ``priority``: 0 (the default) is claimed first, larger numbers later. With
+        ``connection`` (the caller's open connection to the store's database), it is written
+        inside the caller's transaction: its commit publishes it, a rollback leaves nothing."""
         message = self.new_message(
             action, body, group=group, dedup_id=dedup_id, delay=delay, run=run, priority=priority
         )
+        if connection is not None:
+            return self.store.enqueue_in(connection, [message])[0].id
         return self.store.enqueue([message])[0].id
 
     def enqueue_many(
@@ -133,13 +139,21 @@ class App(Registry):
         chunk_size: int = 1000,
         max_backlog: int | None = None,
         run: RunRef | None = None,
+        connection: Any = None,
     ) -> int:
         """Enqueue one message per item (a body or a :class:`~sluice.Job`) in chunks of
         ``chunk_size``, one transaction each, never holding the whole input; with
         ``max_backlog``, wait while the queue holds more visible messages than that. Return
-        how many messages were created."""
+        how many messages were created. With ``connection``, every chunk is written inside
+        the caller's transaction (see :meth:`enqueue`)."""
         return produce.enqueue_many(
-            self, action, items, chunk_size=chunk_size, max_backlog=max_backlog, run=run
+            self,
+            action,
+            items,
+            chunk_size=chunk_size,
+            max_backlog=max_backlog,
+            run=run,
+            connection=connection,
         )
 
     def discover(

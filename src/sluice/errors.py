@@ -40,6 +40,10 @@ class ConfigError(SluiceError, ValueError):
     """A configuration value is invalid."""
 
 
+class WrongConnection(ConfigError):
+    """The connection passed as ``connection=`` cannot carry this enqueue."""
+
+
 class InvalidQueueName(ConfigError):
     """A queue name may hold only letters, digits, '-', '_' and '.', and at most 80 characters."""
 

@@ -75,11 +75,17 @@ def enqueue_many(
     chunk_size: int = 1000,
     max_backlog: int | None = None,
     run: RunRef | None = None,
+    connection: Any = None,
 ) -> int:
     """Enqueue a message per item (a body or a :class:`~sluice.Job`); return how many were
     created (dedup hits are not). A bad item raises its :class:`~sluice.MessageError` with
     ``item`` (its position) and ``stored`` (messages earlier chunks created; they stay)."""
     _check(chunk_size, max_backlog)
+    if connection is not None and max_backlog is not None:
+        raise ConfigError(
+            "enqueue_many: max_backlog waits for workers, which cannot see messages of an "
+            "open transaction; pass connection= or max_backlog=, not both"
+        )
     run_id = run_id_of(run)
     queue = producer.new_message(action, None).queue
     created = 0
@@ -89,7 +95,13 @@ def enqueue_many(
             for item in chunk:
                 messages.append(_message(producer, action, item, run_id))
             wait_for_backlog(producer, queue, max_backlog)
-            created += sum(e.created for e in producer.store.enqueue(messages))
+            store = producer.store
+            done = (
+                store.enqueue_in(connection, messages)
+                if connection is not None
+                else store.enqueue(messages)
+            )
+            created += sum(e.created for e in done)
         except MessageError as exc:
             first = number * chunk_size
             at = first + _culprit(producer, messages, len(chunk))

@@ -77,6 +77,7 @@ from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.controls import ControlVerbs
 from sluice.store.driver import Driver, Params
 from sluice.store.events import ArchivedEvent, Route
+from sluice.store.joining import JoinedVerbs
 from sluice.store.rows import (
     LimitRow,
     Row,
@@ -98,7 +99,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs, ControlVerbs, CancelVerbs):
+class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are

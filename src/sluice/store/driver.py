@@ -68,6 +68,11 @@ class Driver(Protocol):
     def joined(self, tx: Any) -> AbstractContextManager[Any]:
         """The handle for running the store's queries inside the user transaction ``tx``."""
 
+    def adopt(self, connection: Any) -> Any:
+        """The caller's own open connection as a ``tx`` for :meth:`joined`, after checking
+        that it is of this backend's kind, open, in a transaction (or about to start one)
+        and connected to this store's database (``WrongConnection`` otherwise)."""
+
     # -- queries ---------------------------------------------------------------------------
     def rows(self, db: Any, name: str, params: Params = ()) -> list[Any]:
         """Run the named query; its rows ([] if it returns none)."""

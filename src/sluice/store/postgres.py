@@ -10,10 +10,11 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from sluice.errors import StoreUnavailable
+from sluice.errors import StoreUnavailable, WrongConnection
 from sluice.store import sql
 from sluice.store.base import Clock, Store
 from sluice.store.clock import ServerClock
@@ -79,6 +80,7 @@ class PostgresDriver:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
+        self._identity: tuple[str, str, int] | None = None
 
     # -- connections -----------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool:
@@ -186,7 +188,33 @@ class PostgresDriver:
             raise StoreUnavailable(self.url, exc) from exc
 
     def joined(self, tx: psycopg.Connection[Any]) -> AbstractContextManager[psycopg.Cursor[Any]]:
-        return tx.cursor()
+        return tx.cursor(row_factory=tuple_row)  # the caller's may have a row factory of its own
+
+    def adopt(self, connection: Any) -> psycopg.Connection[Any]:
+        if not isinstance(connection, psycopg.Connection):
+            raise WrongConnection(
+                f"connection= takes a psycopg Connection on the PostgreSQL store {self.url}, "
+                f"got {type(connection).__name__}"
+            )
+        if connection.closed:
+            raise WrongConnection("connection= is closed; pass an open one")
+        idle = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if connection.autocommit and idle:
+            raise WrongConnection(
+                "connection= is in autocommit mode outside a transaction, so the enqueue "
+                "would commit on its own: enqueue inside `with conn.transaction():`"
+            )
+        theirs = _identity(connection)
+        if self._identity is None:
+            with self._auto() as cur:
+                self._identity = _identity(cur.connection)
+        if theirs != self._identity:
+            raise WrongConnection(
+                f"connection= is to database {theirs[0]!r} on server {theirs[1]}:{theirs[2]}, "
+                f"not to this store's {self._identity[0]!r} on {self._identity[1]}:"
+                f"{self._identity[2]} ({self.url})"
+            )
+        return connection
 
     # -- queries ---------------------------------------------------------------------------
     def rows(self, db: psycopg.Cursor[Any], name: str, params: Params = ()) -> list[Any]:
@@ -324,6 +352,20 @@ class PostgresDriver:
             row = cur.execute(self._q["dead_tuples"]).fetchone()
             if row is not None and row[0] > VACUUM_DEAD_TUPLES and row[0] > row[1]:
                 cur.execute(self._q["vacuum"])
+
+
+def _identity(conn: psycopg.Connection[Any]) -> tuple[str, str, int]:
+    """Which database a connection reaches: its name and the server's address and port."""
+    row = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            "SELECT current_database(), coalesce(host(inet_server_addr()), 'local socket'),"
+            " coalesce(inet_server_port(), 0)"
+        )
+        .fetchone()
+    )
+    assert row is not None
+    return (row[0], row[1], row[2])
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

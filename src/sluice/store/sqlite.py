@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sluice import codec
-from sluice.errors import StoreError, StoreUnavailable
+from sluice.errors import StoreError, StoreUnavailable, WrongConnection
 from sluice.store import sql
 from sluice.store.base import Clock, Store
 from sluice.store.driver import Pairs, Params, Stored
@@ -178,6 +178,29 @@ class SqliteDriver:
 
     def joined(self, tx: sqlite3.Connection) -> AbstractContextManager[sqlite3.Connection]:
         return nullcontext(tx)
+
+    def adopt(self, connection: Any) -> sqlite3.Connection:
+        if not isinstance(connection, sqlite3.Connection):
+            raise WrongConnection(
+                f"connection= takes a sqlite3.Connection on the SQLite store {self.url}, "
+                f"got {type(connection).__name__}"
+            )
+        try:
+            files = connection.execute("PRAGMA database_list").fetchall()
+        except sqlite3.ProgrammingError as exc:
+            raise WrongConnection(f"connection= is closed ({exc}); pass an open one") from exc
+        if connection.isolation_level is None and not connection.in_transaction:
+            raise WrongConnection(
+                "connection= is in autocommit mode outside a transaction, so the enqueue "
+                'would commit on its own: run conn.execute("BEGIN") first'
+            )
+        main = next((row[2] for row in files if row[1] == "main"), "")
+        if not main or os.path.realpath(main) != os.path.realpath(self.path):
+            raise WrongConnection(
+                f"connection= is to {main or 'an in-memory database'}, not to this store's "
+                f"file {self.path}: open it with sqlite3.connect({self.path!r})"
+            )
+        return connection
 
     # -- queries ---------------------------------------------------------------------------
     def rows(self, db: sqlite3.Connection, name: str, params: Params = ()) -> list[Any]:

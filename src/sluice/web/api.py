@@ -148,7 +148,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def _api_error(exc: SluiceError) -> ApiError:
     """The HTTP answer to a sluice error (unexpected ones are re-raised by the caller)."""
     if isinstance(
-        exc, UnknownAction | UnknownQueue | UnknownRun | UnknownSchedule | UnknownRule | UnknownMessage
+        exc,
+        UnknownAction | UnknownQueue | UnknownRun | UnknownSchedule | UnknownRule | UnknownMessage,
     ):
         return ApiError(404, "not_found", str(exc))
     if isinstance(exc, MessageIsDead):

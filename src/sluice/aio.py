@@ -1,0 +1,69 @@
+"""The async API: the sync verbs run on a bounded thread pool, so an event loop never
+blocks on the store and there is one implementation of every verb.
+
+One hop per call costs a thread handoff (measured in ``bench/async_api.py``); the pool's
+size bounds the store connections async callers hold at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    from sluice.app import App
+    from sluice.model import RunState
+    from sluice.runs import Run, RunRef
+
+T = TypeVar("T")
+THREADS = 4
+"""Threads for async calls (per process): enough to overlap round trips, few enough to stay
+under the PostgreSQL pool's size."""
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(THREADS, thread_name_prefix="sluice-async")
+        return _pool
+
+
+async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(), functools.partial(call, *args, **kwargs))
+
+
+class AsyncVerbs:
+    """``await``-able twins of the App's producing verbs (same arguments, same errors)."""
+
+    async def enqueue_async(self, action: str, body: Any, **options: Any) -> int:
+        """:meth:`App.enqueue`, without blocking the event loop."""
+        return await hop(cast("App", self).enqueue, action, body, **options)
+
+    async def enqueue_many_async(self, action: str, items: Iterable[Any], **options: Any) -> int:
+        """:meth:`App.enqueue_many`, without blocking the event loop (the items are read
+        on the pool's thread)."""
+        return await hop(cast("App", self).enqueue_many, action, items, **options)
+
+    async def run_state_async(self, run: RunRef) -> RunState:
+        """:meth:`App.run_state`, without blocking the event loop."""
+        return await hop(cast("App", self).run_state, run)
+
+    async def start_run_async(self, name: str, **options: Any) -> Run:
+        """:meth:`App.start_run`, without blocking the event loop."""
+        return await hop(cast("App", self).start_run, name, **options)
+
+    async def publish_async(
+        self, source: str, detail_type: str, detail: dict[str, Any], **options: Any
+    ) -> str:
+        """:meth:`App.publish`, without blocking the event loop."""
+        return await hop(cast("App", self).publish, source, detail_type, detail, **options)
