@@ -44,6 +44,7 @@ from sluice.model import (
 from sluice.observe.alarms import Alarm
 from sluice.runs import Run
 from sluice.sources.events import Rule
+from sluice.sources.bucket import BucketWatch
 from sluice.sources.files import FileWatch
 from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store
@@ -62,6 +63,7 @@ __all__ = [
     "Attempt",
     "Backoff",
     "BodyNotSerializable",
+    "BucketWatch",
     "ConfigError",
     "Context",
     "Discard",
