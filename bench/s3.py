@@ -40,7 +40,8 @@ def main(count: int) -> None:
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
-    endpoint = "http://%s:%d" % server.get_host_and_port()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
     s3 = boto3.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket="bench")
     with ThreadPoolExecutor(8) as pool:

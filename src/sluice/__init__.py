@@ -43,8 +43,8 @@ from sluice.model import (
 )
 from sluice.observe.alarms import Alarm
 from sluice.runs import Run
-from sluice.sources.events import Rule
 from sluice.sources.bucket import BucketWatch
+from sluice.sources.events import Rule
 from sluice.sources.files import FileWatch
 from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store

@@ -228,3 +228,20 @@ def test_a_missing_bucket_and_an_unreachable_endpoint_name_bucket_and_endpoint(
     with pytest.raises(BucketUnreachable, match=f"s3://{BUCKET} at {dead}"):
         unreachable.scan(now=0.0)
     app.close()
+
+
+def test_the_scheduler_scans_bucket_watches_and_survives_an_unreachable_one(
+    url: str, s3_endpoint: str, s3: Any
+) -> None:
+    from sluice.sources.scheduler import Scheduler
+
+    app = make_app(url, s3_endpoint, [])
+    app.queue("other", dedup_window=None)
+    app.action(queue="other", name="other")(lambda body, ctx: None)
+    app.watch_bucket("s3://missing", "other", endpoint_url=s3_endpoint)
+    s3.put_object(Bucket=BUCKET, Key="input/a.json", Body=b"{}")
+    scheduler = Scheduler(app)
+    assert scheduler.scan_files() == 1  # the missing bucket is logged and backed off
+    failing = [b for b in scheduler.bucket_scanners if b.watch.bucket == "missing"]
+    assert failing[0].failures == 1 and "s3://missing" in (failing[0].last_error or "")
+    app.close()
