@@ -15,6 +15,7 @@ EXPECTED = [
     "Attempt",
     "Backoff",
     "BodyNotSerializable",
+    "BucketWatch",
     "ConfigError",
     "Context",
     "Discard",

@@ -48,6 +48,7 @@ from sluice.model import (
 )
 from sluice.observe.alarms import Alarm
 from sluice.runs import Run
+from sluice.sources.bucket import BucketWatch
 from sluice.sources.events import Rule
 from sluice.sources.files import FileWatch
 from sluice.sources.scheduler import Scheduler
@@ -67,6 +68,7 @@ __all__ = [
     "Attempt",
     "Backoff",
     "BodyNotSerializable",
+    "BucketWatch",
     "ConfigError",
     "Context",
     "Discard",

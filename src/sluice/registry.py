@@ -19,6 +19,7 @@ from sluice.model import (
     validate_queue_name,
 )
 from sluice.observe.alarms import Alarm
+from sluice.sources.bucket import BucketWatch
 from sluice.sources.cron import next_fire
 from sluice.sources.files import FileWatch
 from sluice.store import Store
@@ -43,6 +44,7 @@ class Registry:
         self.run_shapes: dict[str, dict[str, Any]] = {}
         self.alarms: dict[str, Alarm] = {}
         self.file_watches: dict[str, FileWatch] = {}
+        self.bucket_watches: dict[str, BucketWatch] = {}
 
     def action_named(self, name: str, what: str = "", hint: str = "") -> Action:
         """The registered action ``name``; else ``UnknownAction`` naming it and the known
@@ -272,18 +274,7 @@ class Registry:
         found = self.action_named(action, "watch_files", "register it first")
         if action in self.file_watches:
             raise ConfigError(f"action {action!r} already has a file watch")
-        queue = self._queues.get(found.policy.queue)
-        if queue is None:
-            raise ConfigError(
-                f"watch_files: queue {found.policy.queue!r} of action {action!r} is not "
-                f"declared: declare it with app.queue({found.policy.queue!r}, dedup_window=None)"
-            )
-        if queue.dedup_window is not None:
-            raise ConfigError(
-                f"watch_files: queue {queue.name!r} forgets dedup ids after "
-                f"{queue.dedup_window:g}s, so a restarted watcher would enqueue old files "
-                f"again; declare it with app.queue({queue.name!r}, dedup_window=None)"
-            )
+        self._check_forever(found.policy.queue, action, "watch_files")
         watch = FileWatch(
             root=root,  # type: ignore[arg-type]
             action=action,
@@ -299,6 +290,68 @@ class Registry:
         self.actions[action] = wrap(watch, found)
         self.file_watches[action] = watch
         return watch
+
+    def watch_bucket(
+        self,
+        bucket: str,
+        action: str,
+        *,
+        prefix: str = "input/",
+        suffix: str = ".json",
+        endpoint_url: str | None = None,
+        on_success: str | None = None,
+        on_dead: str | None = None,
+        chunk_size: int = 500,
+        reconcile_every: float = 300.0,
+    ) -> BucketWatch:
+        """Enqueue one message for ``action`` per new or changed object in ``bucket``
+        (``"s3://NAME"``) whose key starts with ``prefix`` and ends with ``suffix``. The body
+        names the object version (``bucket``, ``key``, ``size``, ``etag``,
+        ``last_modified``); the dedup id (key + etag) keeps each version to one message
+        however many scanners run, so the queue must keep dedup ids forever. Credentials come
+        from boto3's standard chain; ``endpoint_url`` points at MinIO, Ceph, R2 and the like.
+
+        ``on_success`` / ``on_dead``: key prefixes the object is copied to (and then deleted
+        from its key) once its message is acked / dead-lettered, with ``<key>.reason`` beside
+        a dead one. Handlers read the object with ``ctx.open_object(message)`` (a stream).
+        ``POST /v1/sources/s3/{action}`` takes S3 event notifications for this watch;
+        polling lists after the greatest key sent and in full every ``reconcile_every`` s.
+        """
+        found = self.action_named(action, "watch_bucket", "register it first")
+        if action in self.file_watches or action in self.bucket_watches:
+            raise ConfigError(f"action {action!r} already has a file or bucket watch")
+        self._check_forever(found.policy.queue, action, "watch_bucket")
+        watch = BucketWatch(
+            bucket=bucket,
+            action=action,
+            prefix=prefix,
+            suffix=suffix,
+            endpoint_url=endpoint_url,
+            on_success=on_success,
+            on_dead=on_dead,
+            chunk_size=chunk_size,
+            reconcile_every=reconcile_every,
+        )
+        from sluice.sources.bucket.disposal import wrap
+
+        self.actions[action] = wrap(watch, found)
+        self.bucket_watches[action] = watch
+        return watch
+
+    def _check_forever(self, name: str, action: str, what: str) -> None:
+        """``ConfigError`` unless queue ``name`` is declared and keeps dedup ids forever."""
+        queue = self._queues.get(name)
+        if queue is None:
+            raise ConfigError(
+                f"{what}: queue {name!r} of action {action!r} is not "
+                f"declared: declare it with app.queue({name!r}, dedup_window=None)"
+            )
+        if queue.dedup_window is not None:
+            raise ConfigError(
+                f"{what}: queue {queue.name!r} forgets dedup ids after "
+                f"{queue.dedup_window:g}s, so a restarted watcher would enqueue old files "
+                f"again; declare it with app.queue({queue.name!r}, dedup_window=None)"
+            )
 
     def define_run(
         self, action: str, *, stages: Sequence[str] | None = None, on_complete: str | None = None

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from sluice.errors import StoreUnavailable
 from sluice.observe.alarms import AlarmChecks
 from sluice.observe.logs import Entries
+from sluice.sources.bucket import BucketScanner
+from sluice.sources.bucket.scanner import BucketUnreachable
 from sluice.sources.cron import plan
 from sluice.sources.events import EventRetention
 from sluice.sources.files import FileScanner
@@ -41,6 +43,7 @@ class Scheduler:
         self.fired = 0
         """Ticks this scheduler has fired."""
         self.scanners = [FileScanner(app, watch) for watch in app.file_watches.values()]
+        self.bucket_scanners = [BucketScanner(app, w) for w in app.bucket_watches.values()]
         self.files_enqueued = 0
         """Messages this scheduler's file scans have created."""
         self.passed = threading.Event()
@@ -86,6 +89,16 @@ class Scheduler:
                 raise
             except Exception:
                 self.log.exception("scan of %s failed", scanner.watch.root)
+        for bucket in self.bucket_scanners:
+            try:
+                result = bucket.scan()
+                created += result.enqueued if result is not None else 0
+            except StoreUnavailable:
+                raise
+            except BucketUnreachable as exc:
+                self.log.warning("%s (retry %d, backing off)", exc, bucket.failures)
+            except Exception:
+                self.log.exception("scan of %s failed", bucket.watch.url)
         self.files_enqueued += created
         return created
 

@@ -63,6 +63,8 @@ SMALL_BODY = 64 * 1024
 EVENT_BODY = 1024 * 1024
 
 
+NOTIFICATION_BODY = 16 * 1024 * 1024
+"""Bytes of an S3 event notification read at most (S3 sends one record per event)."""
 CLAIM_CHECK_BODY = 64 * 1024 * 1024
 """Bytes of a submitted body read at most when the app stores large bodies as claim checks."""
 
@@ -109,6 +111,7 @@ def create_app(
         ("/v1/actions", "GET", read, api.actions, ()),
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
         ("/v1/events", "POST", admin, api.publish, ()),
+        ("/v1/sources/s3/{watch}", "POST", admin, api.s3_notification, ()),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
         ("/v1/messages/{id:int}", "DELETE", admin, api.cancel_message, ()),
         ("/v1/runs", "GET", read, api.runs, ("limit",)),
@@ -278,6 +281,17 @@ class _Api:
             )
         )
         return json_response({"event_id": result}, 202)
+
+    async def s3_notification(self, request: Request) -> Response:
+        from sluice.sources.bucket.notify import receive
+
+        name = request.path_params["watch"]
+        watch = self.app.bucket_watches.get(name)
+        if watch is None:
+            raise ApiError(404, "not_found", f"no bucket watch for action {name[:100]!r}")
+        payload = await read_json(request, NOTIFICATION_BODY)
+        result = await run_in_threadpool(receive, self.app, watch, payload)
+        return json_response(result, 202)
 
     # -- messages and runs -------------------------------------------------------------------
     async def message(self, request: Request) -> Response:

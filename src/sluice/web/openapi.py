@@ -170,6 +170,13 @@ SCHEMAS: dict[str, Schema] = {
         "taken: sluice sets them).",
     },
     "EventAccepted": _object({"event_id": STRING}),
+    "S3Notification": {
+        "type": "object",
+        "required": ["Records"],
+        "description": "An S3 event notification as AWS S3 or MinIO's webhook target send it.",
+        "properties": {"Records": {"type": "array", "items": {"type": "object"}}},
+    },
+    "S3Accepted": _object({"matched": COUNT, "enqueued": COUNT, "repeats": COUNT}),
     "Action": _object(
         {
             "name": STRING,
@@ -322,6 +329,7 @@ def document(app: App, *, names: bool = True) -> Schema:
         **_queue_paths(queue, limit),
         **_service_paths(),
         **control_paths(_operation, _query, action, queue),
+        **_source_paths(sorted(app.bucket_watches) if names else []),
     }
     return {
         "openapi": "3.1.0",
@@ -539,3 +547,24 @@ def _service_paths() -> dict[str, Schema]:
     health = paths["/healthz"]["get"]["responses"]
     health["503"] = _json(_ref("Health"), "The store is unavailable.")
     return paths
+
+
+def _source_paths(watches: list[str]) -> dict[str, Schema]:
+    watch = _path("watch", {"type": "string", "minLength": 1}, "A bucket-watched action.", watches)
+    return {
+        "/v1/sources/s3/{watch}": {
+            "post": _operation(
+                "Enqueue the objects an S3 event notification names (filtered and deduplicated "
+                "like a bucket scan, in one transaction)",
+                (
+                    202,
+                    "Accepted: counts of matching, new and repeated object versions.",
+                    _ref("S3Accepted"),
+                ),
+                (400, 404, 413),
+                scope="admin",
+                parameters=[watch],
+                body=_ref("S3Notification"),
+            )
+        }
+    }

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sluice.errors import SluiceError
 from sluice.model import Message, NewMessage
@@ -83,6 +83,19 @@ class Context:
         if watch is None:
             raise SluiceError(f"action {message.action!r} has no file watch (app.watch_files)")
         return watch.path_of(message.body)
+
+    def open_object(self, message: Message | None = None) -> BinaryIO:
+        """A binary stream of the object a bucket-watched action's message names (default:
+        this call's first), read as consumed, never loaded whole; close it when done.
+        ``FileRefused`` (dead-letters the message) for an object the watch does not take or
+        one overwritten since the message was made; ``FileNotFoundError`` if it is gone."""
+        from sluice.sources.bucket.disposal import open_object
+
+        message = self.message if message is None else message
+        watch = self.app.bucket_watches.get(message.action)
+        if watch is None:
+            raise SluiceError(f"action {message.action!r} has no bucket watch (app.watch_bucket)")
+        return open_object(watch, message.body)
 
     def now(self) -> float:
         """The store's time (epoch seconds; the database's on PostgreSQL): the time base of

@@ -13,15 +13,14 @@ import errno
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from sluice import codec
 from sluice.errors import FileRefused
-from sluice.model import Message, Partial
 from sluice.sources.files.confine import make_dirs, move_across, regular_file, replace_with_text
 from sluice.sources.files.watch import FileWatch
+from sluice.sources.guarded import guard
 from sluice.worker.actions import Action, Settled
 
 Where = Literal["input", "stale", "done", "gone", "other"]
@@ -62,58 +61,10 @@ def _to_handle(watch: FileWatch, body: Any) -> bool:
     return found in ("input", "other")
 
 
-def _split(watch: FileWatch, messages: list[Message]) -> tuple[list[Message], dict[int, str]]:
-    """The messages to hand to the handler, and those to fail (refused, or their files are
-    gone): a batch fails them through ``Partial``, so they are retried, then dead-lettered."""
-    todo: list[Message] = []
-    failed: dict[int, str] = {}
-    for message in messages:
-        try:
-            if _to_handle(watch, message.body):
-                todo.append(message)
-        except (FileRefused, FileNotFoundError) as exc:
-            failed[message.id] = str(exc)
-    return todo, failed
-
-
-def _merge(result: Any, failed: dict[int, str]) -> Any:
-    if not failed:
-        return result
-    if isinstance(result, Partial):
-        return Partial({**failed, **result.failed})
-    return Partial(failed)
-
-
 def wrap(watch: FileWatch, action: Action) -> Action:
-    """``action`` with a handler that skips files already done (and fails gone ones) and a
-    settle hook that moves files, for messages made by ``watch``."""
-    handler = action.handler
-    wrapped: Any
-    if action.takes_batches and action.is_async:
-
-        async def wrapped(messages: list[Message], ctx: Any) -> Any:
-            todo, failed = _split(watch, messages)
-            return _merge(await handler(todo, ctx) if todo else None, failed)
-
-    elif action.takes_batches:
-
-        def wrapped(messages: list[Message], ctx: Any) -> Any:
-            todo, failed = _split(watch, messages)
-            return _merge(handler(todo, ctx) if todo else None, failed)
-
-    elif action.is_async:
-
-        async def wrapped(body: Any, ctx: Any) -> Any:
-            return await handler(body, ctx) if _to_handle(watch, body) else None
-
-    else:
-
-        def wrapped(body: Any, ctx: Any) -> Any:
-            return handler(body, ctx) if _to_handle(watch, body) else None
-
-    wrapped.__name__ = getattr(handler, "__name__", action.name)
-    wrapped.__doc__ = handler.__doc__
-    return replace(action, handler=wrapped, on_settled=lambda items: settle(watch, items))
+    """``action`` with a handler that skips what is already done (and fails what is gone)
+    and a settle hook that moves it, for messages made by ``watch``."""
+    return guard(action, lambda body: _to_handle(watch, body), lambda items: settle(watch, items))
 
 
 def settle(watch: FileWatch, items: Sequence[Settled]) -> None:

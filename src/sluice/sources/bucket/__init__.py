@@ -1,0 +1,13 @@
+"""The object-store source: one message per new or changed object in an S3-compatible bucket
+whose key starts with a prefix and ends with a suffix, deduplicated by key + etag.
+
+- :mod:`.watch`: :class:`BucketWatch`, what a watch selects, and its S3 client;
+- :mod:`.scanner`: :class:`BucketScanner`, which lists the bucket and enqueues new versions;
+- :mod:`.notify`: S3 event notifications (``Records[]``) turned into the same messages;
+- :mod:`.disposal`: skip objects already processed, copy each to ``on_success`` /
+  ``on_dead`` and delete the original once its outcome is committed.
+"""
+
+from sluice.sources.bucket.scanner import BucketScanner as BucketScanner
+from sluice.sources.bucket.watch import BucketWatch as BucketWatch
+from sluice.sources.bucket.watch import ObjectSeen as ObjectSeen
