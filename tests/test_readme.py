@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.snippets import python_blocks, run
 
 README = Path(__file__).parent.parent / "README.md"
 
 
 def _python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    return python_blocks(README)
 
 
-def _run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter in ``cwd``; fail with its stderr if it fails."""
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result
+_run = run
 
 
 def test_the_readme_example_runs(tmp_path: Path) -> None:
