@@ -6,6 +6,7 @@ The CLI page walks the click command tree; the HTTP page renders the app's OpenA
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import click
@@ -24,8 +25,8 @@ def on_files(files: Files, config: Any) -> Files:
 
 def cli_markdown() -> str:
     """One section per command of ``sluice``, with its help text and options."""
-    from sluice.cli import cli
-    from sluice.cli import demo, dlq, queues, runs, scheduler, serve, worker  # noqa: F401  (as main())
+    # main() imports the command modules to register them; so does this
+    from sluice.cli import cli, demo, dlq, queues, runs, scheduler, serve, worker  # noqa: F401
 
     lines = [
         "# CLI",
@@ -42,7 +43,7 @@ def _command(lines: list[str], command: click.Command, path: list[str], ctx: cli
     name = " ".join(path)
     depth = min(len(path) + 1, 4)
     lines += [f"{'#' * depth} `{name}`", ""]
-    lines += [(command.help or "").replace("\b\n", "").strip(), ""]
+    lines += [inspect.cleandoc(command.help or "").replace("\b\n", ""), ""]
     usage = " ".join(command.collect_usage_pieces(ctx))
     lines += ["```text", f"{name} {usage}", "```", ""]
     params = [p for p in command.params if p.name not in ("json", "help")]
@@ -64,12 +65,12 @@ def _param_row(param: click.Parameter, ctx: click.Context) -> str:
     if isinstance(param, click.Option):
         names = ", ".join(f"`{opt}`" for opt in param.opts + param.secondary_opts)
         help_text = param.help or ""
-        default = param.default if param.show_default is not False else None
+        default = None if param.is_flag or param.show_default is False else param.default
     else:
         names = f"`{param.human_readable_name}` (argument)"
         help_text = ""
         default = None
-    if callable(default) or default in (None, False, ()):
+    if callable(default) or default in (None, False, ()) or "Sentinel" in repr(default):
         shown = ""
     else:
         shown = f"`{default}`"
