@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 
-def python_blocks(path: Path) -> list[str]:
-    """The ```python blocks of a Markdown file, in order."""
-    return re.findall(r"```python\n(.*?)```", path.read_text(), re.DOTALL)
+def python_blocks(path: Path, lang: str = "python") -> list[str]:
+    """The code blocks of a Markdown file tagged ``lang``, in order. Pages tag complete,
+    runnable code ``python`` and sketches ``py`` (highlighted alike, not run as they stand)."""
+    return re.findall(rf"```{lang}\n(.*?)```", path.read_text(), re.DOTALL)
 
 
 def run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""The README's Python example runs as written."""
+"""The README's Python example, and the library page's discover sketch, run as written."""
 
 from __future__ import annotations
 
@@ -7,18 +7,12 @@ from pathlib import Path
 from tests.snippets import python_blocks, run
 
 README = Path(__file__).parent.parent / "README.md"
-
-
-def _python_blocks() -> list[str]:
-    return python_blocks(README)
-
-
-_run = run
+LIBRARY = Path(__file__).parent.parent / "docs" / "library.md"
 
 
 def test_the_readme_example_runs(tmp_path: Path) -> None:
     # The store example is complete; the actions example is a sketch with placeholder names.
-    result = _run(_python_blocks()[0], tmp_path)
+    result = run(python_blocks(README)[0], tmp_path)
     assert "emails {'to': 'a@example.com'} 1" in result.stdout
     assert "orders {'order': 42, 'step': 'pay'} 1" in result.stdout
     assert (tmp_path / "work.db").exists()
@@ -45,9 +39,9 @@ print("discovered", state.total)
 """
 
 
-def test_the_readme_discover_example_pages_through_a_real_table(tmp_path: Path) -> None:
+def test_the_library_discover_example_pages_through_a_real_table(tmp_path: Path) -> None:
     # 2,500 expired records (and 100 live ones) read with the example's LIMIT 1000 keyset query
-    [code] = [block for block in _python_blocks() if "app.discover(" in block]
+    [code] = [block for block in python_blocks(LIBRARY, "py") if "app.discover(" in block]
     assert "LIMIT 1000" in code
-    result = _run(DISCOVER_SETUP + code + DISCOVER_CHECK, tmp_path)
+    result = run(DISCOVER_SETUP + code + DISCOVER_CHECK, tmp_path)
     assert "discovered 2500" in result.stdout
