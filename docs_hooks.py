@@ -7,6 +7,7 @@ The CLI page walks the click command tree; the HTTP page renders the app's OpenA
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 import click
@@ -21,6 +22,19 @@ def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, CLI_PAGE, content=cli_markdown()))
     files.append(File.generated(config, HTTP_PAGE, content=http_markdown()))
     return files
+
+
+SPHINX_ROLE = re.compile(r":(?:class|meth|func|attr|mod|exc|data):<code>(~?)([^<]*)</code>")
+
+
+def on_page_content(html: str, **_kwargs: Any) -> str:
+    """Docstrings use Sphinx roles (:class:`~sluice.Job`); show them as plain code names."""
+    return SPHINX_ROLE.sub(_role, html)
+
+
+def _role(match: re.Match[str]) -> str:
+    short, name = match.groups()
+    return f"<code>{name.rsplit('.', 1)[-1] if short else name}</code>"
 
 
 def cli_markdown() -> str:
