@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-peers aws-differential aws-bench clean
+.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-peers aws-differential aws-bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ test: $(STAMP) browser faketime ## run the whole test suite (SQLite and PostgreS
 
 screenshots: $(STAMP) browser ## retake the README's dashboard screenshots (docs/images)
 	SLUICE_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_dashboard.py tests/web/test_dashboard_controls.py
+
+docs: $(STAMP) ## build the documentation site into site/ (strict: any warning fails)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check src tests $(wildcard bench)

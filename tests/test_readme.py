@@ -1,36 +1,20 @@
-"""The README's Python example runs as written."""
+"""The README's Python example and the pages' examples that print a checked answer, run as
+written."""
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.snippets import python_blocks, run
+
 README = Path(__file__).parent.parent / "README.md"
-
-
-def _python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
-
-
-def _run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter in ``cwd``; fail with its stderr if it fails."""
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result
+LIBRARY = Path(__file__).parent.parent / "docs" / "library.md"
+APPLICATION = Path(__file__).parent.parent / "docs" / "application.md"
 
 
 def test_the_readme_example_runs(tmp_path: Path) -> None:
     # The store example is complete; the actions example is a sketch with placeholder names.
-    result = _run(_python_blocks()[0], tmp_path)
+    result = run(python_blocks(README)[0], tmp_path)
     assert "emails {'to': 'a@example.com'} 1" in result.stdout
     assert "orders {'order': 42, 'step': 'pay'} 1" in result.stdout
     assert (tmp_path / "work.db").exists()
@@ -57,20 +41,20 @@ print("discovered", state.total)
 """
 
 
-def test_the_readme_discover_example_pages_through_a_real_table(tmp_path: Path) -> None:
+def test_the_library_discover_example_pages_through_a_real_table(tmp_path: Path) -> None:
     # 2,500 expired records (and 100 live ones) read with the example's LIMIT 1000 keyset query
-    [code] = [block for block in _python_blocks() if "app.discover(" in block]
+    [code] = [block for block in python_blocks(LIBRARY, "py") if "app.discover(" in block]
     assert "LIMIT 1000" in code
-    result = _run(DISCOVER_SETUP + code + DISCOVER_CHECK, tmp_path)
+    result = run(DISCOVER_SETUP + code + DISCOVER_CHECK, tmp_path)
     assert "discovered 2500" in result.stdout
 
 
-def test_the_readme_priority_example_claims_urgent_work_first(tmp_path: Path) -> None:
-    [code] = [block for block in _python_blocks() if "priority=5" in block]
-    lines = _run(code, tmp_path).stdout.splitlines()
+def test_the_application_priority_example_claims_urgent_work_first(tmp_path: Path) -> None:
+    [code] = [block for block in python_blocks(APPLICATION) if "priority=5" in block]
+    lines = run(code, tmp_path).stdout.splitlines()
     assert lines == ["waiting", "{'n': 'ceo'}"]
 
 
-def test_the_readme_transactional_enqueue_example_runs(tmp_path: Path) -> None:
-    [code] = [block for block in _python_blocks() if "connection=conn" in block]
-    assert "confirm {'order': 42}" in _run(code, tmp_path).stdout
+def test_the_application_transactional_enqueue_example_runs(tmp_path: Path) -> None:
+    [code] = [block for block in python_blocks(APPLICATION) if "connection=conn" in block]
+    assert "confirm {'order': 42}" in run(code, tmp_path).stdout
