@@ -83,6 +83,7 @@ from sluice.store.rows import (
     policy_row,
     queue_stats,
 )
+from sluice.store.search import SearchVerbs
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
 
 Clock = Callable[[], float]
@@ -95,7 +96,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store:
+class Store(SearchVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are

@@ -46,6 +46,8 @@ from sluice.web.http import (
     seconds_param,
     text_param,
 )
+from sluice.web.search import QUERY as SEARCH_QUERY
+from sluice.web.search import search_handler
 from sluice.web.stream import run_events
 from sluice.web.views import message_view, policy_view, stats_view
 
@@ -95,6 +97,7 @@ def create_app(
         ("/v1/actions", "GET", read, api.actions, ()),
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
         ("/v1/events", "POST", admin, api.publish, ()),
+        ("/v1/messages", "GET", read, search_handler(lambda: app.store), SEARCH_QUERY),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
         ("/v1/runs", "GET", read, api.runs, ("limit",)),
         ("/v1/runs/{id}", "GET", read, api.run, ()),

@@ -415,3 +415,27 @@ ON CONFLICT (action, worker) DO UPDATE SET
 
 -- name: action_stats_all
 SELECT action, processed, failed, dead, duration_sum, buckets FROM sluice_action_stats
+
+-- name: search_messages
+-- one keyset page of messages by any field (store/search.py); the state as of :now
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue, state
+FROM (
+    SELECT *, CASE
+        WHEN queue LIKE '%.dlq' THEN 'dead'
+        WHEN visible_at <= :now THEN 'waiting'
+        WHEN lease IS NOT NULL THEN 'in_flight'
+        ELSE 'delayed' END AS state
+    FROM sluice_messages
+    WHERE id > :after
+      AND (:queue IS NULL OR queue IN (:queue, :dlq))
+      AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+      AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+      AND (:action IS NULL OR action = :action)
+      AND (:run_id IS NULL OR run_id = :run_id)
+      AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+      AND (:oldest IS NULL OR enqueued_at >= :oldest)
+      AND (:newest IS NULL OR enqueued_at <= :newest)
+)
+WHERE :state IS NULL OR state = :state
+ORDER BY id LIMIT :limit
