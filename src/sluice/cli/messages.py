@@ -33,14 +33,29 @@ def messages() -> None:
 def list_(
     ctx: Context,
     ids: tuple[int, ...],
+    dedup_id: str | None,
+    queue: str | None,
+    action: str | None,
+    run_id: str | None,
+    state: Any,
+    error_contains: str | None,
     older_than: float | None,
     newer_than: float | None,
     limit: int,
     cursor: str | None,
-    **fields: Any,
 ) -> None:
     """Search messages by id, dedup id, queue, action, run, state, error text and age."""
-    where = MessageFilter(ids=list(ids) or None, min_age=older_than, max_age=newer_than, **fields)
+    where = MessageFilter(
+        list(ids) or None,
+        dedup_id,
+        queue,
+        action,
+        run_id,
+        state,
+        error_contains,
+        min_age=older_than,
+        max_age=newer_than,
+    )
     with ctx.store() as store:
         page = store.search_messages(where, limit=limit, cursor=cursor)
         now = store.clock()

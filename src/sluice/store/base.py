@@ -83,8 +83,8 @@ from sluice.store.rows import (
     policy_row,
     queue_stats,
 )
-from sluice.store.search import SearchVerbs
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
+from sluice.store.search import SearchVerbs
 
 Clock = Callable[[], float]
 POLICY_TTL = 1.0

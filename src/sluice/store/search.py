@@ -2,9 +2,9 @@
 
 Pages are ordered by id (stable: ids never change and new messages get larger ones), so a
 cursor is the last id shown and paging returns every matching message once, even while others
-are added or acked. ``sluice_messages_search (queue, id)`` (migration 0009 here, slot 0012 at merge) serves the common
-search, one queue and a state: the rows of the queue come in id order and the page stops after
-``limit`` matches instead of sorting the whole queue.
+are added or acked. The index ``sluice_messages_search (queue, id)`` (migration 0009 here, slot
+0012 at merge) serves the common search, one queue and a state: the queue's rows come in id
+order and the page stops after ``limit`` matches instead of sorting the whole queue.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from sluice.model import DLQ_SUFFIX, Message
 from sluice.store.rows import message_from_row
 
 if TYPE_CHECKING:
-    from sluice.store.base import Store
+    from collections.abc import Callable
+
+    from sluice.store.driver import Driver, Params
 
 State = Literal["waiting", "delayed", "in_flight", "dead"]
 STATES: tuple[State, ...] = ("waiting", "delayed", "in_flight", "dead")
@@ -98,8 +100,14 @@ def params(f: MessageFilter, now: float, after: int, limit: int) -> dict[str, An
 class SearchVerbs:
     """The Store's search verb (a mixin of :class:`~sluice.store.base.Store`)."""
 
+    if TYPE_CHECKING:
+        _driver: Driver
+        clock: Callable[[], float]
+
+        def _sql(self, db: Any, name: str, params: Params = ()) -> list[Any]: ...
+
     def search_messages(
-        self: Store, where: MessageFilter, limit: int = 50, cursor: str | None = None
+        self, where: MessageFilter, limit: int = 50, cursor: str | None = None
     ) -> MessagePage:
         """Messages matching ``where``, ``limit`` a page (1..1000) in id order, from ``cursor``."""
         if not 1 <= limit <= MAX_PAGE:
