@@ -307,9 +307,12 @@ def document(app: App, *, names: bool = True) -> Schema:
         "A queue (not a DLQ: its dead letters are under /dlq).",
         [q.name for q in app.queues] if names else [],
     )
+    from sluice.web.openapi_search import search_paths, search_schemas
+
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
     paths = {
         **_producing_paths(action),
+        **search_paths(),
         **_message_and_run_paths(limit),
         **_queue_paths(queue, limit),
         **_service_paths(),
@@ -324,7 +327,7 @@ def document(app: App, *, names: bool = True) -> Schema:
         },
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **search_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
