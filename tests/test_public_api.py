@@ -27,6 +27,8 @@ EXPECTED = [
     "Job",
     "Message",
     "MessageError",
+    "MessageFilter",
+    "MessagePage",
     "MessageTooLarge",
     "NewMessage",
     "Outcome",
