@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import httpx
 
-from sluice import App, NewMessage, Outcome
+from sluice import App, NewMessage, Outcome, Schedule
 
 
 def _fill(app: App) -> list[int]:
-    ids = [app.store.enqueue([NewMessage("default", {"n": n}, action="echo")])[0].id for n in range(5)]
+    ids = [
+        app.store.enqueue([NewMessage("default", {"n": n}, action="echo")])[0].id for n in range(5)
+    ]
     [claimed] = app.store.claim(["default"], 1)
     assert claimed.receipt is not None
     app.store.complete([Outcome.retry(claimed.receipt, "kaput: 42", delay=0)])
@@ -48,3 +50,17 @@ def test_search_refuses_bad_parameters(reader: httpx.Client) -> None:
         answer = reader.get("/v1/messages", params=params)
         assert answer.status_code == 400, (params, answer.text)
         assert text in answer.text, (params, answer.text)
+
+
+def test_schedules_and_events_are_listed(reader: httpx.Client, web_app: App) -> None:
+    store = web_app.store
+    store.put_schedule(Schedule("nightly", "0 3 * * *", "echo", misfire="catch_up"), 2e9)
+    envelope = {"id": "ev-1", "source": "shop", "detail-type": "order", "detail": {}}
+    store.publish([envelope], [store.clock() - 10], [])
+    [row] = reader.get("/v1/schedules").json()["schedules"]
+    assert (row["name"], row["misfire"], row["next_at"]) == ("nightly", "catch_up", 2e9)
+    [event] = reader.get("/v1/events", params={"since": 60}).json()["events"]
+    assert (event["id"], event["detail_type"]) == ("ev-1", "order")
+    assert reader.get("/v1/events", params={"since": 5}).json() == {"events": []}
+    bad = reader.get("/v1/events", params={"since": "yesterday"})
+    assert bad.status_code == 400 and "since must be a number" in bad.text

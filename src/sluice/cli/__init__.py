@@ -144,6 +144,7 @@ def main() -> None:
     from sluice.cli import (  # noqa: F401  (registers the commands)
         demo,
         dlq,
+        listings,
         messages,
         queues,
         runs,

@@ -47,7 +47,7 @@ from sluice.web.http import (
     text_param,
 )
 from sluice.web.search import QUERY as SEARCH_QUERY
-from sluice.web.search import search_handler
+from sluice.web.search import events_handler, schedules_handler, search_handler
 from sluice.web.stream import run_events
 from sluice.web.views import message_view, policy_view, stats_view
 
@@ -98,6 +98,8 @@ def create_app(
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
         ("/v1/events", "POST", admin, api.publish, ()),
         ("/v1/messages", "GET", read, search_handler(lambda: app.store), SEARCH_QUERY),
+        ("/v1/schedules", "GET", read, schedules_handler(lambda: app.store), ()),
+        ("/v1/events", "GET", read, events_handler(lambda: app.store), ("since", "limit")),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
         ("/v1/runs", "GET", read, api.runs, ("limit",)),
         ("/v1/runs/{id}", "GET", read, api.run, ()),

@@ -307,7 +307,7 @@ def document(app: App, *, names: bool = True) -> Schema:
         "A queue (not a DLQ: its dead letters are under /dlq).",
         [q.name for q in app.queues] if names else [],
     )
-    from sluice.web.openapi_search import search_paths, search_schemas
+    from sluice.web.openapi_search import listing_paths, search_paths, search_schemas
 
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
     paths = {
@@ -317,6 +317,8 @@ def document(app: App, *, names: bool = True) -> Schema:
         **_queue_paths(queue, limit),
         **_service_paths(),
     }
+    for path, operations in listing_paths().items():
+        paths[path] = {**paths.get(path, {}), **operations}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -54,3 +54,47 @@ def search_paths() -> dict[str, Schema]:
             )
         }
     }
+
+
+def listing_paths() -> dict[str, Schema]:
+    """``GET /v1/schedules`` and ``GET /v1/events`` (merged beside ``POST /v1/events``)."""
+    schedule = _object(
+        {
+            "name": {"type": "string"},
+            "cron": {"type": "string"},
+            "action": {"type": "string"},
+            "queue": {"type": "string"},
+            "timezone": {"type": "string"},
+            "misfire": {"type": "string"},
+            "catch_up_limit": {"type": "integer"},
+            "next_at": {"type": "number"},
+            "last_tick": {"type": ["number", "null"]},
+        }
+    )
+    event = _object(
+        {
+            "id": {"type": "string"},
+            "at": {"type": "number"},
+            "source": {"type": ["string", "null"]},
+            "detail_type": {"type": ["string", "null"]},
+            "published_at": {"type": "number"},
+            "envelope": {"type": "object"},
+        }
+    )
+    limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page size.")
+    return {
+        "/v1/schedules": {
+            "get": _operation(
+                "Every stored schedule with its next fire time and last tick fired",
+                (200, "Schedules.", _object({"schedules": {"type": "array", "items": schedule}})),
+            )
+        },
+        "/v1/events": {
+            "get": _operation(
+                "Archived events of the last `since` seconds (default 3600), oldest first",
+                (200, "Events.", _object({"events": {"type": "array", "items": event}})),
+                (400,),
+                parameters=[_query("since", _SECONDS, "Seconds back."), limit],
+            )
+        },
+    }

@@ -1,4 +1,4 @@
-"""``GET /v1/messages``: the message search over HTTP (the store's one search query)."""
+"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules`` and ``/v1/events``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from sluice.store import Store
 from sluice.store.search import MAX_PAGE, MessageFilter
+from sluice.views import event_json, schedule_json
 from sluice.web.http import ApiError, int_param, json_response, seconds_param, text_param
 from sluice.web.views import message_view
 
@@ -75,3 +76,28 @@ def search_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[
         return json_response({"messages": found, "cursor": page.cursor})
 
     return search
+
+
+def schedules_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/schedules``: every stored schedule."""
+
+    async def schedules(request: Request) -> Response:
+        stored = await run_in_threadpool(store().schedules)
+        return json_response({"schedules": [schedule_json(s) for s in stored]})
+
+    return schedules
+
+
+def events_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/events?since=SECONDS&limit=N``: recent archived events."""
+
+    async def events(request: Request) -> Response:
+        params = request.query_params
+        since = _age(params, "since")
+        limit = int_param(params.get("limit"), "limit", 100, minimum=1, maximum=MAX_PAGE)
+        now = store().clock()
+        start = now - (3600.0 if since is None else since)
+        found = await run_in_threadpool(store().events, start, now + 1, limit)
+        return json_response({"events": [event_json(at, e) for at, e in found]})
+
+    return events
