@@ -1,0 +1,43 @@
+"""The dashboard in a real headless Chromium: no page asks for a file the server lacks (the
+favicon was a 404 on every page)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sluice import App
+from sluice.web import create_app
+from tests.web.conftest import LiveServer
+from tests.web.test_dashboard import _browser_path
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Iterator[str]:
+    app = App(f"sqlite:///{tmp_path}/fav.db")
+    app.queue("imports")
+    with LiveServer(create_app(app, {}, poll_interval=0.1)) as live:
+        yield live.base_url
+    app.close()
+
+
+def test_no_page_gets_a_404_not_even_for_its_icon(base: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    missing: list[str] = []
+    icons: list[int] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        page.on("response", lambda r: icons.append(r.status) if "favicon" in r.url else None)
+        for path in ("/", "/queues/imports/dlq"):
+            page.goto(f"{base}{path}")
+            page.wait_for_load_state("networkidle")
+        browser.close()
+    assert missing == []
+    assert icons and set(icons) <= {200, 304}
