@@ -1,5 +1,5 @@
 """The dashboard in a real headless Chromium: no page asks for a file the server lacks (the
-favicon was a 404 on every page)."""
+favicon was a 404 on every page); a token the server refuses is called refused."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from sluice import App
 from sluice.web import create_app
-from tests.web.conftest import LiveServer
+from tests.web.conftest import TOKENS, LiveServer
 from tests.web.test_dashboard import _browser_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -41,3 +41,27 @@ def test_no_page_gets_a_404_not_even_for_its_icon(base: str) -> None:
         browser.close()
     assert missing == []
     assert icons and set(icons) <= {200, 304}
+
+
+def test_a_refused_token_is_called_refused(tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    app = App(f"sqlite:///{tmp_path}/tok.db")
+    with (
+        LiveServer(create_app(app, TOKENS, poll_interval=0.1)) as live,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{live.base_url}/")
+        expect(page.locator("#banner")).to_have_text(
+            "This server needs an API token: paste one above."
+        )
+        page.fill("#token", "not-a-token-of-this-server")
+        page.click("#token-form button")
+        page.reload()
+        expect(page.locator("#banner")).to_have_text(
+            "This token was refused: paste a valid one above."
+        )
+        browser.close()
+    app.close()

@@ -19,7 +19,10 @@ function banner(text, kind) {
 
 async function api(path, options = {}) {
   const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-  if (response.status === 401) { banner("This server needs an API token: paste one above."); throw new Error("401"); }
+  if (response.status === 401) {
+    banner(token() ? "This token was refused: paste a valid one above." : "This server needs an API token: paste one above.");
+    throw new Error("401");
+  }
   if (response.status === 403) { banner("Your token may only read: this needs an admin token."); throw new Error("403"); }
   const data = response.status === 204 ? null : await response.json();
   if (!response.ok) { banner(data && data.detail ? data.detail : `HTTP ${response.status}`); throw new Error(String(response.status)); }
