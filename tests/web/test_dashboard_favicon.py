@@ -10,7 +10,7 @@ import pytest
 
 from sluice import App
 from sluice.web import create_app
-from tests.web.conftest import TOKENS, LiveServer
+from tests.web.conftest import READ, TOKENS, LiveServer
 from tests.web.test_dashboard import _browser_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -65,3 +65,32 @@ def test_a_refused_token_is_called_refused(tmp_path: Path) -> None:
         )
         browser.close()
     app.close()
+
+
+def test_unknown_queue_dlq_page_and_a_read_token_pressing_redrive(tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    app = App(f"sqlite:///{tmp_path}/dlq.db")
+    app.queue("imports")
+    errors: list[str] = []
+    with (
+        LiveServer(create_app(app, TOKENS, poll_interval=0.1)) as live,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{live.base_url}/")
+        page.fill("#token", READ)
+        page.click("#token-form button")
+        page.goto(f"{live.base_url}/queues/nope/dlq")
+        expect(page.locator("#dlq-count")).to_have_text("no such queue")
+        expect(page.locator("#redrive-all")).to_be_disabled()
+        expect(page.locator("#purge")).to_be_disabled()
+        page.goto(f"{live.base_url}/queues/imports/dlq")
+        expect(page.locator("#dead tbody")).to_contain_text("no dead letters")
+        page.click("#redrive-all")
+        expect(page.locator("#banner")).to_contain_text("needs an admin token")
+        browser.close()
+    app.close()
+    assert errors == []
