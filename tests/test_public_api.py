@@ -29,6 +29,8 @@ EXPECTED = [
     "Message",
     "MessageError",
     "MessageIsDead",
+    "MessageFilter",
+    "MessagePage",
     "MessageTooLarge",
     "NewMessage",
     "Outcome",

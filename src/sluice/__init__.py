@@ -53,6 +53,7 @@ from sluice.sources.events import Rule
 from sluice.sources.files import FileWatch
 from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store
+from sluice.store.search import MessageFilter, MessagePage
 from sluice.worker.actions import Action, Settled
 from sluice.worker.context import Context
 from sluice.worker.runtime import Worker
@@ -81,7 +82,9 @@ __all__ = [
     "Job",
     "Message",
     "MessageError",
+    "MessageFilter",
     "MessageIsDead",
+    "MessagePage",
     "MessageTooLarge",
     "NewMessage",
     "Outcome",

@@ -1,4 +1,4 @@
-"""``sluice messages cancel`` through the real console script."""
+"""``sluice messages`` through the real console script: search by field, paging, errors, cancel."""
 
 from __future__ import annotations
 
@@ -7,6 +7,46 @@ import json
 from sluice.model import NewMessage, QueuePolicy
 from sluice.store import open_store
 from tests.cli.test_cli import sluice
+
+
+def _ids(url: str, *args: str) -> list[int]:
+    result = sluice("--json", "messages", "list", *args, url=url)
+    assert result.returncode == 0, result.stderr
+    return [m["id"] for m in json.loads(result.stdout)["messages"]]
+
+
+def test_messages_list_finds_by_state_queue_and_error(filled: str) -> None:
+    assert len(_ids(filled, "--queue", "orders")) == 8
+    assert len(_ids(filled, "--state", "waiting")) == 4
+    assert len(_ids(filled, "--state", "in_flight")) == 1
+    assert len(_ids(filled, "--state", "dead", "--queue", "orders")) == 3
+    assert len(_ids(filled, "--error-contains", "timeout")) == 2
+    [one] = _ids(filled, "--error-contains", "bad row")
+    assert _ids(filled, "--id", str(one)) == [one]
+    table = sluice("messages", "list", "--state", "dead", url=filled)
+    assert table.returncode == 0 and "bad row" in table.stdout and "dead" in table.stdout
+
+
+def test_messages_list_pages_with_a_cursor_every_message_once(filled: str) -> None:
+    seen: list[int] = []
+    cursor: str | None = None
+    while True:
+        args = ["--limit", "3"] + (["--cursor", cursor] if cursor else [])
+        page = json.loads(sluice("--json", "messages", "list", *args, url=filled).stdout)
+        seen += [m["id"] for m in page["messages"]]
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 8 and seen == sorted(seen)
+    text = sluice("messages", "list", "--limit", "3", url=filled).stdout
+    assert "more: --cursor" in text
+
+
+def test_messages_list_refuses_bad_input_clearly(filled: str) -> None:
+    bad = sluice("messages", "list", "--state", "lost", url=filled)
+    assert bad.returncode != 0 and "lost" in bad.stderr
+    cursor = sluice("messages", "list", "--cursor", "xyz", url=filled)
+    assert cursor.returncode == 1 and "bad cursor 'xyz'" in cursor.stderr
 
 
 def test_messages_cancel_removes_a_message_and_refuses_unknown_ids(url: str) -> None:

@@ -145,6 +145,7 @@ def main() -> None:
         controls,
         demo,
         dlq,
+        listings,
         messages,
         queues,
         runs,

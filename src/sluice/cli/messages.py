@@ -1,15 +1,102 @@
-"""``sluice messages``: one message by id (cancel)."""
+"""``sluice messages``: find messages by any field, live or dead, a page at a time; cancel one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+from rich.table import Table
 
 from sluice.cli import Context, cli, pass_context
+from sluice.cli.format import age, clip, print_table
+from sluice.store.search import STATES, Found, MessageFilter
 
 
 @cli.group()
 def messages() -> None:
-    """One message by id."""
+    """Find messages and cancel one."""
+
+
+@messages.command("list")
+@click.option("--id", "ids", type=int, multiple=True, help="This message (repeatable).")
+@click.option("--dedup-id", default=None, help="Messages with this dedup id.")
+@click.option("--queue", default=None, help="Messages of this queue and its DLQ.")
+@click.option("--action", default=None, help="Messages for this action.")
+@click.option("--run", "run_id", default=None, help="Messages of this run.")
+@click.option("--state", type=click.Choice(STATES), default=None, help="Only in this state.")
+@click.option("--error-contains", default=None, help="Last error has this (case-sensitive).")
+@click.option("--older-than", type=click.FloatRange(min=0), default=None, help="Seconds.")
+@click.option("--newer-than", type=click.FloatRange(min=0), default=None, help="Seconds.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--cursor", default=None, help="The cursor a previous page printed.")
+@pass_context
+def list_(
+    ctx: Context,
+    ids: tuple[int, ...],
+    dedup_id: str | None,
+    queue: str | None,
+    action: str | None,
+    run_id: str | None,
+    state: Any,
+    error_contains: str | None,
+    older_than: float | None,
+    newer_than: float | None,
+    limit: int,
+    cursor: str | None,
+) -> None:
+    """Search messages by id, dedup id, queue, action, run, state, error text and age."""
+    where = MessageFilter(
+        list(ids) or None,
+        dedup_id,
+        queue,
+        action,
+        run_id,
+        state,
+        error_contains,
+        min_age=older_than,
+        max_age=newer_than,
+    )
+    with ctx.store() as store:
+        page = store.search_messages(where, limit=limit, cursor=cursor)
+        now = store.clock()
+    if ctx.as_json:
+        ctx.emit({"messages": [found_json(f) for f in page.found], "cursor": page.cursor})
+        return
+    if not page.found:
+        click.echo("no messages match")
+        return
+    table = Table(title="messages")
+    for column in ("id", "queue", "action", "state", "receives", "age", "last error"):
+        table.add_column(column)
+    for f in page.found:
+        m = f.message
+        table.add_row(
+            str(m.id),
+            m.queue,
+            m.action,
+            f.state,
+            str(m.receive_count),
+            age(max(0.0, now - m.enqueued_at)),
+            clip(m.last_error, 40),
+        )
+    print_table(table)
+    if page.cursor is not None:
+        click.echo(f"more: --cursor {page.cursor}")
+
+
+def found_json(f: Found) -> dict[str, Any]:
+    m = f.message
+    return {
+        "id": m.id,
+        "queue": m.queue,
+        "action": m.action,
+        "state": f.state,
+        "dedup_id": m.dedup_id,
+        "run_id": m.run_id,
+        "receive_count": m.receive_count,
+        "enqueued_at": m.enqueued_at,
+        "last_error": m.last_error,
+    }
 
 
 @messages.command("cancel")

@@ -87,6 +87,7 @@ from sluice.store.rows import (
     queue_stats,
 )
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
+from sluice.store.search import SearchVerbs
 from sluice.store.sqs_queues import SqsVerbs
 
 Clock = Callable[[], float]
@@ -99,7 +100,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs):
+class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are

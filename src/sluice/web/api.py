@@ -52,6 +52,8 @@ from sluice.web.http import (
     seconds_param,
     text_param,
 )
+from sluice.web.search import QUERY as SEARCH_QUERY
+from sluice.web.search import events_handler, schedules_handler, search_handler
 from sluice.web.stream import run_events
 from sluice.web.views import message_view, policy_view, stats_view
 
@@ -112,6 +114,9 @@ def create_app(
         ("/v1/actions/{name}", "POST", admin, api.submit, submit),
         ("/v1/events", "POST", admin, api.publish, ()),
         ("/v1/sources/s3/{watch}", "POST", admin, api.s3_notification, ()),
+        ("/v1/messages", "GET", read, search_handler(lambda: app.store), SEARCH_QUERY),
+        ("/v1/schedules", "GET", read, schedules_handler(lambda: app.store), ()),
+        ("/v1/events", "GET", read, events_handler(lambda: app.store), ("since", "limit")),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
         ("/v1/messages/{id:int}", "DELETE", admin, api.cancel_message, ()),
         ("/v1/runs", "GET", read, api.runs, ("limit",)),

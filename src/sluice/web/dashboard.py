@@ -24,6 +24,7 @@ PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · sluice</title>
 <link rel="stylesheet" href="/ui/static/dashboard.css">
+<link rel="icon" type="image/svg+xml" href="/ui/static/favicon.svg">
 </head>
 <body data-page="{page}" {attrs}>
 <header>

@@ -322,15 +322,20 @@ def document(app: App, *, names: bool = True) -> Schema:
         "A queue (not a DLQ: its dead letters are under /dlq).",
         [q.name for q in app.queues] if names else [],
     )
+    from sluice.web.openapi_search import listing_paths, search_paths, search_schemas
+
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
     paths = {
         **_producing_paths(action),
+        **search_paths(),
         **_message_and_run_paths(limit),
         **_queue_paths(queue, limit),
         **_service_paths(),
         **control_paths(_operation, _query, action, queue),
         **_source_paths(sorted(app.bucket_watches) if names else []),
     }
+    for path, operations in listing_paths().items():
+        paths[path] = {**paths.get(path, {}), **operations}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -342,7 +347,7 @@ def document(app: App, *, names: bool = True) -> Schema:
         },
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **search_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

@@ -19,7 +19,10 @@ function banner(text, kind) {
 
 async function api(path, options = {}) {
   const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-  if (response.status === 401) { banner("This server needs an API token: paste one above."); throw new Error("401"); }
+  if (response.status === 401) {
+    banner(token() ? "This token was refused: paste a valid one above." : "This server needs an API token: paste one above.");
+    throw new Error("401");
+  }
   if (response.status === 403) { banner("Your token may only read: this needs an admin token."); throw new Error("403"); }
   const data = response.status === 204 ? null : await response.json();
   if (!response.ok) { banner(data && data.detail ? data.detail : `HTTP ${response.status}`); throw new Error(String(response.status)); }
@@ -194,6 +197,9 @@ async function failures(runId) {
   ).join("") || `<tr><td colspan="4" class="muted">none</td></tr>`;
 }
 
+// A click handler whose API errors are shown in the banner (by api()), never thrown at the page.
+const quietly = (fn) => async (event) => { try { await fn(event); } catch (error) { /* banner */ } };
+
 // -- a DLQ ------------------------------------------------------------------------------------
 async function dlqPage(queue) {
   $("#dlq-queue").textContent = queue;
@@ -208,26 +214,33 @@ async function dlqPage(queue) {
       `<td><button class="redrive" data-id="${m.id}">Redrive</button></td></tr>`
     ).join("") || `<tr><td colspan="7" class="muted">no dead letters</td></tr>`;
   };
-  $("#dead").addEventListener("click", async (event) => {
+  $("#dead").addEventListener("click", quietly(async (event) => {
     const button = event.target.closest("button.redrive");
     if (!button) return;
     await api(`${path}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ ids: [Number(button.dataset.id)] }) });
     banner(`Message #${button.dataset.id} redriven.`, "info");
     await load();
-  });
-  $("#redrive-all").addEventListener("click", async () => {
+  }));
+  $("#redrive-all").addEventListener("click", quietly(async () => {
     const done = await api(`${path}/redrive`, { method: "POST" });
     banner(`${num(done.redriven)} redriven.`, "info");
     await load();
-  });
-  $("#purge").addEventListener("click", async () => {
+  }));
+  $("#purge").addEventListener("click", quietly(async () => {
     if (!confirm(`Delete every dead letter of ${queue}?`)) return;
     const done = await api(path, { method: "DELETE" });
     banner(`${num(done.purged)} purged.`, "info");
     await load();
-  });
-  try { await load(); } catch (error) { /* banner */ }
+  }));
+  try { await load(); } catch (error) {
+    if (error.message === "404") { // an unknown queue: say so, and offer nothing to press
+      $("#dlq-count").textContent = "no such queue";
+      $("#dead tbody").innerHTML = `<tr><td colspan="7" class="muted">no queue named ${esc(queue)}</td></tr>`;
+      for (const b of document.querySelectorAll("#redrive-all, #purge")) b.disabled = true;
+      return;
+    }
+  }
   for (;;) { await sleep(3000); try { await load(); } catch (error) { /* banner */ } }
 }
 

@@ -648,3 +648,27 @@ WHERE id < %(before)s ORDER BY id DESC LIMIT %(n)s
 -- dies with the row, so its handler's ack, retry or extend is refused as stale
 DELETE FROM sluice_messages WHERE id = %(id)s AND queue NOT LIKE '%%.dlq'
 RETURNING queue, lease, visible_at, run_id, run_stage
+
+-- name: search_messages
+-- one keyset page of messages by any field (store/search.py); the state as of :now
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue, state
+FROM (
+    SELECT *, CASE
+        WHEN queue LIKE '%%.dlq' THEN 'dead'
+        WHEN visible_at <= %(now)s THEN 'waiting'
+        WHEN lease IS NOT NULL THEN 'in_flight'
+        ELSE 'delayed' END AS state
+    FROM sluice_messages
+    WHERE id > %(after)s
+      AND (%(queue)s::text IS NULL OR queue IN (%(queue)s::text, %(dlq)s::text))
+      AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+      AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+      AND (%(action)s::text IS NULL OR action = %(action)s::text)
+      AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+      AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+      AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+      AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+) AS m
+WHERE %(state)s::text IS NULL OR state = %(state)s::text
+ORDER BY id LIMIT %(limit)s

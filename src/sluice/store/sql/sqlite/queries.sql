@@ -569,3 +569,27 @@ WHERE id < :before ORDER BY id DESC LIMIT :n
 -- dies with the row, so its handler's ack, retry or extend is refused as stale
 DELETE FROM sluice_messages WHERE id = :id AND queue NOT LIKE '%.dlq'
 RETURNING queue, lease, visible_at, run_id, run_stage
+
+-- name: search_messages
+-- one keyset page of messages by any field (store/search.py); the state as of :now
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue, state
+FROM (
+    SELECT *, CASE
+        WHEN queue LIKE '%.dlq' THEN 'dead'
+        WHEN visible_at <= :now THEN 'waiting'
+        WHEN lease IS NOT NULL THEN 'in_flight'
+        ELSE 'delayed' END AS state
+    FROM sluice_messages
+    WHERE id > :after
+      AND (:queue IS NULL OR queue IN (:queue, :dlq))
+      AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+      AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+      AND (:action IS NULL OR action = :action)
+      AND (:run_id IS NULL OR run_id = :run_id)
+      AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+      AND (:oldest IS NULL OR enqueued_at >= :oldest)
+      AND (:newest IS NULL OR enqueued_at <= :newest)
+)
+WHERE :state IS NULL OR state = :state
+ORDER BY id LIMIT :limit

@@ -1,0 +1,100 @@
+"""The OpenAPI entries of the message search (``GET /v1/messages``), merged into ``openapi.py``."""
+
+from __future__ import annotations
+
+from sluice.store.search import MAX_PAGE, STATES
+from sluice.web.http import MAX_ID, MAX_TEXT
+from sluice.web.openapi import MESSAGE, Schema, _object, _operation, _query, _ref
+
+_TEXT: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+_SECONDS: Schema = {"type": "number", "minimum": 0, "maximum": 10 * 365 * 86400}
+
+
+def search_schemas() -> dict[str, Schema]:
+    """The schemas the search answers with."""
+    found = {**MESSAGE, "properties": {**MESSAGE["properties"], "state": {"enum": list(STATES)}}}
+    found["required"] = [*MESSAGE["required"], "state"]
+    return {
+        "FoundMessage": found,
+        "MessagePage": _object(
+            {
+                "messages": {"type": "array", "items": _ref("FoundMessage")},
+                "cursor": {
+                    "type": ["string", "null"],
+                    "description": "Pass as cursor for the next page; null on the last page.",
+                },
+            }
+        ),
+    }
+
+
+def search_paths() -> dict[str, Schema]:
+    """``/v1/messages``: the search, keyset-paged in id order."""
+    ids = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+    parameters = [
+        {**_query("id", ids, "These message ids (repeatable)."), "explode": True},
+        _query("dedup_id", _TEXT, "Messages with this dedup id."),
+        _query("queue", _TEXT, "Messages of this queue and of its DLQ."),
+        _query("action", _TEXT, "Messages for this action."),
+        _query("run", _TEXT, "Messages of this run."),
+        _query("state", {"enum": list(STATES)}, "Only messages in this state."),
+        _query("error_contains", _TEXT, "Last error contains this text (case-sensitive)."),
+        _query("older_than", _SECONDS, "Enqueued at least this many seconds ago."),
+        _query("newer_than", _SECONDS, "Enqueued at most this many seconds ago."),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page size."),
+        _query("cursor", {"type": "string", "maxLength": 40}, "The previous page's cursor."),
+    ]
+    return {
+        "/v1/messages": {
+            "get": _operation(
+                "Search messages, live and dead, by any field, a page at a time in id order",
+                (200, "One page of matches.", _ref("MessagePage")),
+                (400,),
+                parameters=parameters,
+            )
+        }
+    }
+
+
+def listing_paths() -> dict[str, Schema]:
+    """``GET /v1/schedules`` and ``GET /v1/events`` (merged beside ``POST /v1/events``)."""
+    schedule = _object(
+        {
+            "name": {"type": "string"},
+            "cron": {"type": "string"},
+            "action": {"type": "string"},
+            "queue": {"type": "string"},
+            "timezone": {"type": "string"},
+            "misfire": {"type": "string"},
+            "catch_up_limit": {"type": "integer"},
+            "next_at": {"type": "number"},
+            "last_tick": {"type": ["number", "null"]},
+        }
+    )
+    event = _object(
+        {
+            "id": {"type": "string"},
+            "at": {"type": "number"},
+            "source": {"type": ["string", "null"]},
+            "detail_type": {"type": ["string", "null"]},
+            "published_at": {"type": "number"},
+            "envelope": {"type": "object"},
+        }
+    )
+    limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page size.")
+    return {
+        "/v1/schedules": {
+            "get": _operation(
+                "Every stored schedule with its next fire time and last tick fired",
+                (200, "Schedules.", _object({"schedules": {"type": "array", "items": schedule}})),
+            )
+        },
+        "/v1/events": {
+            "get": _operation(
+                "Archived events of the last `since` seconds (default 3600), oldest first",
+                (200, "Events.", _object({"events": {"type": "array", "items": event}})),
+                (400,),
+                parameters=[_query("since", _SECONDS, "Seconds back."), limit],
+            )
+        },
+    }

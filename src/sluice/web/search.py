@@ -1,0 +1,103 @@
+"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules`` and ``/v1/events``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sluice.store import Store
+from sluice.store.search import MAX_PAGE, MessageFilter
+from sluice.views import event_json, schedule_json
+from sluice.web.http import ApiError, int_param, json_response, seconds_param, text_param
+from sluice.web.views import message_view
+
+QUERY = (
+    "id",
+    "dedup_id",
+    "queue",
+    "action",
+    "run",
+    "state",
+    "error_contains",
+    "older_than",
+    "newer_than",
+    "limit",
+    "cursor",
+)
+"""The query parameters ``GET /v1/messages`` takes (``id`` repeatable)."""
+DAY_LIMIT = 10 * 365 * 86400.0
+
+
+def _age(params: QueryParams, name: str) -> float | None:
+    value = params.get(name)
+    return None if value is None else seconds_param(value, name, maximum=DAY_LIMIT)
+
+
+def message_filter(params: QueryParams) -> MessageFilter:
+    """The search a request's query parameters ask for (400 on a bad one)."""
+    ids = [int_param(v, "id", 0, minimum=1) for v in params.getlist("id")]
+    fields: dict[str, Any] = {
+        key: text_param(params.get(name), name)
+        for key, name in (
+            ("dedup_id", "dedup_id"),
+            ("queue", "queue"),
+            ("action", "action"),
+            ("run_id", "run"),
+            ("state", "state"),
+            ("error_contains", "error_contains"),
+        )
+    }
+    return MessageFilter(
+        ids=ids or None,
+        min_age=_age(params, "older_than"),
+        max_age=_age(params, "newer_than"),
+        **fields,
+    )
+
+
+def search_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/messages`` over the app's store."""
+
+    async def search(request: Request) -> Response:
+        params = request.query_params
+        where = message_filter(params)
+        limit = int_param(params.get("limit"), "limit", 50, minimum=1, maximum=MAX_PAGE)
+        cursor = params.get("cursor")
+        if cursor is not None and len(cursor) > 40:
+            raise ApiError(400, "invalid_parameter", "cursor is not one this server gave")
+        page = await run_in_threadpool(store().search_messages, where, limit, cursor)
+        now = store().clock()
+        found = [{**message_view(f.message, now), "state": f.state} for f in page.found]
+        return json_response({"messages": found, "cursor": page.cursor})
+
+    return search
+
+
+def schedules_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/schedules``: every stored schedule."""
+
+    async def schedules(request: Request) -> Response:
+        stored = await run_in_threadpool(store().schedules)
+        return json_response({"schedules": [schedule_json(s) for s in stored]})
+
+    return schedules
+
+
+def events_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/events?since=SECONDS&limit=N``: recent archived events."""
+
+    async def events(request: Request) -> Response:
+        params = request.query_params
+        since = _age(params, "since")
+        limit = int_param(params.get("limit"), "limit", 100, minimum=1, maximum=MAX_PAGE)
+        now = store().clock()
+        start = now - (3600.0 if since is None else since)
+        found = await run_in_threadpool(store().events, start, now + 1, limit)
+        return json_response({"events": [event_json(at, e) for at, e in found]})
+
+    return events
