@@ -16,8 +16,9 @@ def stamp(at: float | None) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def schedule_json(s: StoredSchedule) -> dict[str, Any]:
-    """A stored schedule: its definition, next fire time and last tick fired (epoch s)."""
+def schedule_json(s: StoredSchedule, paused: set[str]) -> dict[str, Any]:
+    """A stored schedule: its definition, next fire time and last tick fired (epoch s), and
+    whether it is paused (``paused``: the names of the paused schedules)."""
     return {
         "name": s.schedule.name,
         "cron": s.schedule.cron,
@@ -28,6 +29,7 @@ def schedule_json(s: StoredSchedule) -> dict[str, Any]:
         "catch_up_limit": s.schedule.catch_up_limit,
         "next_at": s.next_at,
         "last_tick": s.last_tick,
+        "paused": s.schedule.name in paused,
     }
 
 

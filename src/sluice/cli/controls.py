@@ -15,6 +15,7 @@ from rich.table import Table
 from sluice import operate
 from sluice.cli import Context, cli, count_option, pass_context, queue_name
 from sluice.cli.format import print_table
+from sluice.cli.listings import schedules
 from sluice.cli.queues import queues
 
 
@@ -122,11 +123,6 @@ def reset_limits(ctx: Context, action: str) -> None:
     force = view["in_force"]
     line = f"{action}: concurrency {_number(force['concurrency'])}, rate {_number(force['rate'])}/s"
     _done(ctx, view, f"{line} (as declared)")
-
-
-@cli.group()
-def schedules() -> None:
-    """Pause and resume cron schedules."""
 
 
 _toggle(

@@ -10,20 +10,33 @@ from sluice.cli.format import clip, print_table
 from sluice.views import event_json, schedule_json, stamp
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @pass_context
-def schedules(ctx: Context) -> None:
-    """List stored schedules: cron, action, next and last fire, misfire policy."""
+@click.pass_context
+def schedules(click_ctx: click.Context, ctx: Context) -> None:
+    """List stored schedules: cron, action, next and last fire, misfire policy, paused."""
+    if click_ctx.invoked_subcommand is not None:
+        return
     with ctx.store() as store:
         stored = store.schedules()
+        paused = store.paused_schedules()
     if ctx.as_json:
-        ctx.emit([schedule_json(s) for s in stored])
+        ctx.emit([schedule_json(s, paused) for s in stored])
         return
     if not stored:
         click.echo("no schedules")
         return
     table = Table(title="schedules")
-    for column in ("name", "cron", "action", "queue", "next fire", "last fire", "misfire"):
+    for column in (
+        "name",
+        "cron",
+        "action",
+        "queue",
+        "next fire",
+        "last fire",
+        "misfire",
+        "paused",
+    ):
         table.add_column(column)
     for s in stored:
         table.add_row(
@@ -34,6 +47,7 @@ def schedules(ctx: Context) -> None:
             stamp(s.next_at),
             stamp(s.last_tick),
             s.schedule.misfire,
+            "yes" if s.schedule.name in paused else "",
         )
     print_table(table)
 

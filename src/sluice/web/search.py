@@ -83,7 +83,8 @@ def schedules_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitab
 
     async def schedules(request: Request) -> Response:
         stored = await run_in_threadpool(store().schedules)
-        return json_response({"schedules": [schedule_json(s) for s in stored]})
+        paused = await run_in_threadpool(store().paused_schedules)
+        return json_response({"schedules": [schedule_json(s, paused) for s in stored]})
 
     return schedules
 
