@@ -73,14 +73,13 @@ def test_connections_stay_bounded_while_the_servers_pool_churns(
     try:
         with LiveServer(create_app(app, {})) as live, httpx.Client(base_url=live.base_url) as api:
             queues = f"{live.base_url}/v1/queues"  # a connection per request, as curl does
-            workers: set[threading.Thread] = set()
+            workers: set[WorkerThread] = set()
             for _ in range(4):
                 with ThreadPoolExecutor(80) as pool:
                     answers = list(pool.map(lambda _: httpx.get(queues, timeout=60), range(80)))
                 assert all(a.status_code == 200 for a in answers)
-                workers |= {
-                    t.ident or 0 for t in threading.enumerate() if isinstance(t, WorkerThread)
-                }
+                # The threads themselves, not their idents: a finished thread's ident is reused.
+                workers |= {t for t in threading.enumerate() if isinstance(t, WorkerThread)}
                 time.sleep(0.3)  # past MAX_IDLE_TIME: the next request retires the idle threads
                 assert api.get("/v1/queues").status_code == 200
                 open_now = _open_on(db)
