@@ -72,6 +72,7 @@ from sluice.store import (
     sql,
 )
 from sluice.store import events as events_store
+from sluice.store.alarms import AlarmVerbs
 from sluice.store.cancelling import CancelVerbs
 from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.controls import ControlVerbs
@@ -100,7 +101,7 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs):
+class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, AlarmVerbs):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are
@@ -430,35 +431,6 @@ class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs):
             gone = len(self._sql(db, "events_forget", {"before": before}))
             self._sql(db, "routes_forget", {"before": before})
         return gone
-
-    # -- alarms --------------------------------------------------------------------------------
-    def alarm_states(self) -> dict[str, bool]:
-        """Whether each alarm that has been evaluated is firing."""
-        with self._driver.read() as db:
-            return {name: bool(firing) for name, firing in self._sql(db, "alarm_states")}
-
-    def alarm_transition(
-        self,
-        name: str,
-        firing: bool,
-        messages: Sequence[NewMessage],
-        event: tuple[Mapping[str, Any], float] | None = None,
-        routes: Sequence[Route] = (),
-    ) -> bool:
-        """Move alarm ``name`` to firing (or clear) by compare-and-set; only the call that
-        changes it enqueues ``messages`` and publishes ``event`` with its ``routes``, in the
-        same transaction. Return whether this call changed the state."""
-        with self._driver.write() as db:
-            now = self.clock()
-            self._sql(db, "alarm_init", {"name": name, "now": now})
-            if not self._sql(db, "alarm_set", {"name": name, "firing": firing, "now": now}):
-                return False
-            if messages:
-                self._insert(db, self._prepare(messages, now), now, inside=True)
-            if event is not None:
-                events_store.archive(self, db, [event[0]], [event[1]], now)
-                events_store.route(self, db, routes, now)
-        return True
 
     # -- action statistics (for metrics) -------------------------------------------------------
     def put_action_stats(self, worker: str, stats: Sequence[ActionStats]) -> None:
