@@ -57,6 +57,18 @@ def _params(params: Params) -> Params:
     return [_param(value) for value in params]
 
 
+def _configure(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is crash-safe for the application in WAL mode; only a power loss may
+        # roll back the last transactions (never corrupt the file).
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+    except sqlite3.Error:
+        conn.close()
+        raise
+
+
 class _Held:
     """A thread's connection, in its thread-local slot."""
 
@@ -100,17 +112,22 @@ class SqliteDriver:
 
     # -- connections -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is crash-safe for the application in WAL mode; only a power loss may
-            # roll back the last transactions (never corrupt the file).
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(self.url, exc) from exc
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                conn = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+                )
+                _configure(conn)
+                break
+            except sqlite3.OperationalError as exc:
+                # SQLite answers "locked" to the journal_mode pragma without calling the busy
+                # handler while another connection opens or checkpoints the WAL: retry it.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StoreUnavailable(self.url, exc) from exc
+                time.sleep(POLL)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(self.url, exc) from exc
         with self._lock:
             self._connections.add(conn)
         return conn
