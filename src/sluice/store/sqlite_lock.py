@@ -1,5 +1,6 @@
 """The writers' queue of one SQLite file: threads and processes take turns at the write lock
-through a lock file, and a waiter is woken the moment the holder lets go.
+through a lock file (in the temp directory, named after the file's real path), and a waiter
+is woken the moment the holder lets go.
 
 SQLite's own busy handler polls with growing sleeps (1, 2, 5, 10 ms ...), so two writers that
 each hold the lock for a millisecond spend most of their time asleep. Taking a blocking
@@ -17,13 +18,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sluice.store.sqlite_wake import wake_dir
+
 
 class WriterQueue:
     """One per process and file. Reentrant in a thread: a thread already holding the turn
     (say, inside a handler's transaction) passes straight on, and meets SQLite's own lock."""
 
     def __init__(self, path: str) -> None:
-        self.path = path + "-sluice-lock"
+        # In the temp directory beside the wake-ups', not beside the user's file.
+        self.path = wake_dir(path) + ".lock"
         self._thread_lock = threading.RLock()
         self._fd: int | None = None
         self._depth = 0
@@ -48,10 +52,15 @@ class WriterQueue:
 
     def _open(self) -> int | None:
         if self._fd is None:
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = os.open(self.path, flags, 0o600)
             except OSError:
                 return None
+            if os.fstat(fd).st_uid != os.getuid():  # another user's could be held forever
+                os.close(fd)
+                return None
+            self._fd = fd
         return self._fd
 
     def close(self) -> None:

@@ -35,6 +35,8 @@ class Listener:
 
     def __init__(self, directory: str) -> None:
         os.makedirs(directory, mode=0o700, exist_ok=True)
+        if os.stat(directory).st_uid != os.getuid():
+            raise PermissionError(f"{directory} belongs to another user")
         self.path = os.path.join(directory, f"{os.getpid()}-{secrets.token_hex(4)}")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
