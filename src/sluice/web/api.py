@@ -53,7 +53,7 @@ from sluice.web.http import (
     text_param,
 )
 from sluice.web.search import QUERY as SEARCH_QUERY
-from sluice.web.search import events_handler, schedules_handler, search_handler
+from sluice.web.search import events_handler, rules_handler, schedules_handler, search_handler
 from sluice.web.stream import run_events
 from sluice.web.views import message_view, policy_view, stats_view
 
@@ -116,6 +116,7 @@ def create_app(
         ("/v1/sources/s3/{watch}", "POST", admin, api.s3_notification, ()),
         ("/v1/messages", "GET", read, search_handler(lambda: app.store), SEARCH_QUERY),
         ("/v1/schedules", "GET", read, schedules_handler(lambda: app.store), ()),
+        ("/v1/rules", "GET", read, rules_handler(lambda: app.store, lambda: app.bus.rules), ()),
         ("/v1/events", "GET", read, events_handler(lambda: app.store), ("since", "limit")),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
         ("/v1/messages/{id:int}", "DELETE", admin, api.cancel_message, ()),

@@ -57,7 +57,7 @@ def search_paths() -> dict[str, Schema]:
 
 
 def listing_paths() -> dict[str, Schema]:
-    """``GET /v1/schedules`` and ``GET /v1/events`` (merged beside ``POST /v1/events``)."""
+    """``GET /v1/schedules``, ``GET /v1/rules`` and ``GET /v1/events`` (merged beside ``POST /v1/events``)."""
     schedule = _object(
         {
             "name": {"type": "string"},
@@ -81,8 +81,22 @@ def listing_paths() -> dict[str, Schema]:
             "envelope": {"type": "object"},
         }
     )
+    rule = _object(
+        {
+            "name": {"type": "string"},
+            "disabled": {"type": "boolean"},
+            "action": {"type": ["string", "null"]},
+            "pattern": {"type": ["object", "null"]},
+        }
+    )
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page size.")
     return {
+        "/v1/rules": {
+            "get": _operation(
+                "Every rule declared in the store (pattern and action: those of this server's app)",
+                (200, "Rules.", _object({"rules": {"type": "array", "items": rule}})),
+            )
+        },
         "/v1/schedules": {
             "get": _operation(
                 "Every stored schedule with its next fire time and last tick fired",

@@ -1,8 +1,9 @@
-"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules`` and ``/v1/events``."""
+"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules``, ``/v1/rules`` and
+``/v1/events``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -10,9 +11,10 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sluice.sources.events import Rule
 from sluice.store import Store
 from sluice.store.search import MAX_PAGE, MessageFilter
-from sluice.views import event_json, schedule_json
+from sluice.views import event_json, rule_json, schedule_json
 from sluice.web.http import ApiError, int_param, json_response, seconds_param, text_param
 from sluice.web.views import message_view
 
@@ -87,6 +89,21 @@ def schedules_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitab
         return json_response({"schedules": [schedule_json(s, paused) for s in stored]})
 
     return schedules
+
+
+def rules_handler(
+    store: Callable[[], Store], declared: Callable[[], Mapping[str, Rule]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/rules``: every rule declared in the store, with the pattern and
+    action of those this server's app declares."""
+
+    async def rules(request: Request) -> Response:
+        names = await run_in_threadpool(store().declared, "rule")
+        disabled = await run_in_threadpool(store().stopped, "rule")
+        known = declared()
+        return json_response({"rules": [rule_json(n, disabled, known.get(n)) for n in names]})
+
+    return rules
 
 
 def events_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[Response]]:
