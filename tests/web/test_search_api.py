@@ -62,12 +62,13 @@ def test_schedules_and_events_are_listed(reader: httpx.Client, web_app: App) -> 
     [event] = reader.get("/v1/events", params={"since": 60}).json()["events"]
     assert (event["id"], event["detail_type"]) == ("ev-1", "order")
     assert reader.get("/v1/events", params={"since": 5}).json() == {"events": []}
-    web_app.rule("order-paid", {"source": ["shop"]}, "echo")
+    pattern = {"source": ["shop"]}
+    web_app.rule("order-paid", pattern, "echo")
     store.declare("rule", ["elsewhere"])  # declared by another app: no pattern known here
     store.set_rule_disabled("elsewhere", True, "local")
     assert reader.get("/v1/rules").json()["rules"] == [
         {"name": "elsewhere", "disabled": True, "action": None, "pattern": None},
-        {"name": "order-paid", "disabled": False, "action": "echo", "pattern": {"source": ["shop"]}},
+        {"name": "order-paid", "disabled": False, "action": "echo", "pattern": pattern},
     ]
     bad = reader.get("/v1/events", params={"since": "yesterday"})
     assert bad.status_code == 400 and "since must be a number" in bad.text

@@ -57,7 +57,8 @@ def search_paths() -> dict[str, Schema]:
 
 
 def listing_paths() -> dict[str, Schema]:
-    """``GET /v1/schedules``, ``GET /v1/rules`` and ``GET /v1/events`` (merged beside ``POST /v1/events``)."""
+    """``GET /v1/schedules``, ``GET /v1/rules`` and ``GET /v1/events`` (merged beside
+    ``POST /v1/events``)."""
     schedule = _object(
         {
             "name": {"type": "string"},
