@@ -89,6 +89,7 @@ from sluice.store.rows import (
 )
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
 from sluice.store.search import SearchVerbs
+from sluice.store.selection import SelectionVerbs
 from sluice.store.sqs_queues import SqsVerbs
 
 Clock = Callable[[], float]
@@ -101,7 +102,9 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, AlarmVerbs):
+class Store(
+    SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, SelectionVerbs, AlarmVerbs
+):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are

@@ -672,3 +672,32 @@ FROM (
 ) AS m
 WHERE %(state)s::text IS NULL OR state = %(state)s::text
 ORDER BY id LIMIT %(limit)s
+
+-- name: dead_selected
+-- the dead letters of %(dlq)s a search filter selects (store/selection.py), with what a
+-- redrive needs; the same conditions as search_messages
+SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
+WHERE queue = %(dlq)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+  AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+ORDER BY id
+FOR UPDATE
+
+-- name: dead_selected_count
+SELECT count(*) FROM sluice_messages
+WHERE queue = %(dlq)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+  AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+
+-- name: dead_delete
+DELETE FROM sluice_messages WHERE queue = %(dlq)s AND id = ANY(%(ids)s::bigint[])

@@ -593,3 +593,31 @@ FROM (
 )
 WHERE :state IS NULL OR state = :state
 ORDER BY id LIMIT :limit
+
+-- name: dead_selected
+-- the dead letters of :dlq a search filter selects (store/selection.py), with what a redrive
+-- needs; the same conditions as search_messages
+SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
+WHERE queue = :dlq
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+  AND (:action IS NULL OR action = :action)
+  AND (:run_id IS NULL OR run_id = :run_id)
+  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:oldest IS NULL OR enqueued_at >= :oldest)
+  AND (:newest IS NULL OR enqueued_at <= :newest)
+ORDER BY id
+
+-- name: dead_selected_count
+SELECT count(*) FROM sluice_messages
+WHERE queue = :dlq
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+  AND (:action IS NULL OR action = :action)
+  AND (:run_id IS NULL OR run_id = :run_id)
+  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:oldest IS NULL OR enqueued_at >= :oldest)
+  AND (:newest IS NULL OR enqueued_at <= :newest)
+
+-- name: dead_delete
+DELETE FROM sluice_messages WHERE queue = :dlq AND id IN (SELECT value FROM json_each(:ids))
