@@ -54,6 +54,7 @@ from sluice.web.http import (
 )
 from sluice.web.search import QUERY as SEARCH_QUERY
 from sluice.web.search import events_handler, rules_handler, schedules_handler, search_handler
+from sluice.web.selection import selection_routes
 from sluice.web.stream import run_events
 from sluice.web.views import message_view, policy_view, stats_view
 
@@ -133,6 +134,7 @@ def create_app(
         ("/metrics", "GET", read, api.metrics, ()),
         ("/openapi.json", "GET", None, api.openapi, ()),
         *ControlsApi(app, dict(tokens)).routes(),
+        *selection_routes(lambda: app.store, dict(tokens)),
     ]
     return Starlette(
         routes=[

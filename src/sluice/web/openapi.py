@@ -327,7 +327,7 @@ def document(app: App, *, names: bool = True) -> Schema:
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
     paths = {
         **_producing_paths(action),
-        **search_paths(),
+        **search_paths(queue),
         **_message_and_run_paths(limit),
         **_queue_paths(queue, limit),
         **_service_paths(),
