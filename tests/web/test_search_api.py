@@ -80,7 +80,7 @@ def test_a_dlq_selection_is_counted_then_redriven_or_purged_by_an_admin(
 ) -> None:
     store = web_app.store
     for error in ("timeout: a", "timeout: b", "bad row"):
-        [m] = store.enqueue([NewMessage("default", error, action="echo")])
+        store.enqueue([NewMessage("default", error, action="echo")])
         for _ in range(2):  # max_receives=2
             [claimed] = store.claim(["default"], 1)
             assert claimed.receipt is not None
