@@ -200,50 +200,6 @@ async function failures(runId) {
 // A click handler whose API errors are shown in the banner (by api()), never thrown at the page.
 const quietly = (fn) => async (event) => { try { await fn(event); } catch (error) { /* banner */ } };
 
-// -- a DLQ ------------------------------------------------------------------------------------
-async function dlqPage(queue) {
-  $("#dlq-queue").textContent = queue;
-  const path = `/v1/queues/${encodeURIComponent(queue)}/dlq`;
-  const load = async () => {
-    const dead = await api(`${path}?limit=200`);
-    $("#dlq-count").textContent = `${num(dead.messages.length)} shown`;
-    $("#dead tbody").innerHTML = dead.messages.map((m) =>
-      `<tr data-id="${m.id}"><td>#${m.id}</td><td>${esc(m.action)}</td><td class="num">${m.receive_count}</td>` +
-      `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 200))}</td>` +
-      `<td><pre class="body">${esc(m.body_error || JSON.stringify(m.body, null, 1))}</pre></td>` +
-      `<td><button class="redrive" data-id="${m.id}">Redrive</button></td></tr>`
-    ).join("") || `<tr><td colspan="7" class="muted">no dead letters</td></tr>`;
-  };
-  $("#dead").addEventListener("click", quietly(async (event) => {
-    const button = event.target.closest("button.redrive");
-    if (!button) return;
-    await api(`${path}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ids: [Number(button.dataset.id)] }) });
-    banner(`Message #${button.dataset.id} redriven.`, "info");
-    await load();
-  }));
-  $("#redrive-all").addEventListener("click", quietly(async () => {
-    const done = await api(`${path}/redrive`, { method: "POST" });
-    banner(`${num(done.redriven)} redriven.`, "info");
-    await load();
-  }));
-  $("#purge").addEventListener("click", quietly(async () => {
-    if (!confirm(`Delete every dead letter of ${queue}?`)) return;
-    const done = await api(path, { method: "DELETE" });
-    banner(`${num(done.purged)} purged.`, "info");
-    await load();
-  }));
-  try { await load(); } catch (error) {
-    if (error.message === "404") { // an unknown queue: say so, and offer nothing to press
-      $("#dlq-count").textContent = "no such queue";
-      $("#dead tbody").innerHTML = `<tr><td colspan="7" class="muted">no queue named ${esc(queue)}</td></tr>`;
-      for (const b of document.querySelectorAll("#redrive-all, #purge")) b.disabled = true;
-      return;
-    }
-  }
-  for (;;) { await sleep(3000); try { await load(); } catch (error) { /* banner */ } }
-}
-
 // -- start ------------------------------------------------------------------------------------
 $("#token-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -253,4 +209,3 @@ $("#token-form").addEventListener("submit", (event) => {
 const page = document.body.dataset.page;
 if (page === "overview") overview();
 else if (page === "run") runPage(document.body.dataset.run);
-else if (page === "dlq") dlqPage(document.body.dataset.queue);
