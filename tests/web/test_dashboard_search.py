@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sluice import App, Context, NewMessage, Outcome
+from sluice.model import RunSpec
 from sluice.store.search import MessageFilter
 from sluice.web import create_app
 from tests.web.conftest import ADMIN, TOKENS, LiveServer
@@ -20,9 +21,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[App, str]]:
-    """Queue ``imports`` with 60 dead letters (40 timeouts, 20 bad rows) and 5 waiting."""
+    """Queue ``imports`` with 60 dead letters (40 timeouts, 20 bad rows) and 5 waiting; run
+    ``r-etl`` of 3 messages on queue ``etl``, one of them failed once (retried, waiting)."""
     app = App(f"sqlite:///{tmp_path}/search.db")
     app.queue("imports", max_receives=1)
+    app.queue("etl", max_receives=5)
 
     @app.action(queue="imports")
     def load(body: object, ctx: Context) -> None:
@@ -40,6 +43,11 @@ def site(tmp_path: Path) -> Iterator[tuple[App, str]]:
         ]
     )
     store.enqueue([NewMessage("imports", {"row": n}, action="load") for n in range(5)])
+    first = [NewMessage("etl", n, action="load") for n in range(3)]
+    store.start_run(RunSpec("r-etl", "etl"), first, seal=True)
+    [flaky] = store.claim(["etl"], 1)
+    assert flaky.receipt is not None
+    store.complete([Outcome.retry(flaky.receipt, "flaky upstream: 503", delay=0)])
     with LiveServer(create_app(app, TOKENS)) as live:
         yield app, live.base_url
     app.close()
@@ -72,7 +80,7 @@ def test_search_and_dlq_selection_in_a_real_browser(site: tuple[App, str], tmp_p
         page.click("#filters button")
         expect(page.locator("#page-info")).to_have_text("page 1 · 1 to 50")
         page.click("#page-next")
-        expect(page.locator("#page-info")).to_have_text("page 2 · 51 to 65")
+        expect(page.locator("#page-info")).to_have_text("page 2 · 51 to 68")
         expect(page.locator("#found tbody")).to_contain_text("waiting")
         page.screenshot(path=str(images / "messages.png"), full_page=True)
 
@@ -97,6 +105,13 @@ def test_search_and_dlq_selection_in_a_real_browser(site: tuple[App, str], tmp_p
         expect(page.locator("#banner")).to_contain_text("5 purged")
         assert app.store.count_dead("imports", MessageFilter()) == 15
         assert [e.what for e in app.store.audit()] == ["dlq.purge", "dlq.redrive"]
+
+        page.goto(f"{base}/runs/r-etl")  # a retried failure shows before anything is dead
+        expect(page.locator("#run-failed")).to_have_text("1")
+        failure = page.locator("#failures tbody tr")
+        expect(failure).to_contain_text("flaky upstream: 503")
+        expect(failure).to_contain_text("waiting")
+        expect(page.locator("#stages tbody td").first).to_have_text("1/1")
 
         narrow = page
         narrow.set_viewport_size({"width": 420, "height": 900})

@@ -73,6 +73,11 @@ def runs(click_ctx: click.Context, ctx: Context, limit: int) -> None:
     print_table(table)
 
 
+def stage_label(index: int, stages: int) -> str:
+    """A stage as the dashboard shows it too: counted from 1, of how many ("1/3")."""
+    return f"{index + 1}/{stages}"
+
+
 @runs.command("show")
 @click.argument("run_id")
 @pass_context
@@ -89,6 +94,7 @@ def show(ctx: Context, run_id: str) -> None:
     summary.add_column()
     for key, value in [
         ("status", _status(state)),
+        ("stage", stage_label(state.stage, len(state.stages))),
         ("done / total", f"{state.done:,} / {state.total:,}"),
         ("succeeded", f"{state.succeeded:,}"),
         ("failed attempts", f"{state.failed:,}"),
@@ -106,7 +112,7 @@ def show(ctx: Context, run_id: str) -> None:
     for s in state.stages:
         where = "done" if s.finished else ("open" if not s.sealed else "running")
         stages.add_row(
-            str(s.index),
+            stage_label(s.index, len(state.stages)),
             s.action or "(any)",
             f"{s.total:,}",
             f"{s.succeeded:,}",

@@ -99,10 +99,11 @@ RUN = """
   </table>
 </section>
 <section>
-  <h2>Recent failures</h2>
+  <h2>Recent failures <a id="failures-all" class="muted" href="/messages">(search)</a></h2>
   <table id="failures" class="grid">
-    <thead><tr><th>Message</th><th>Action</th><th>Reason</th><th>Last error</th></tr></thead>
-    <tbody><tr><td colspan="4" class="muted">none</td></tr></tbody>
+    <thead><tr><th>Message</th><th>Action</th><th>State</th><th>Receives</th>
+      <th>Last error</th></tr></thead>
+    <tbody><tr><td colspan="5" class="muted">none</td></tr></tbody>
   </table>
 </section>
 """

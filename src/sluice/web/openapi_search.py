@@ -39,6 +39,7 @@ def _filters() -> list[Schema]:
         _query("run", _TEXT, "Messages of this run."),
         _query("state", {"enum": list(STATES)}, "Only messages in this state."),
         _query("error_contains", _TEXT, "Last error contains this text (case-sensitive)."),
+        _query("errored", {"enum": ["true", "false"]}, "true: only messages with a last error."),
         _query("older_than", _SECONDS, "Enqueued at least this many seconds ago."),
         _query("newer_than", _SECONDS, "Enqueued at most this many seconds ago."),
     ]

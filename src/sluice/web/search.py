@@ -26,6 +26,7 @@ QUERY = (
     "run",
     "state",
     "error_contains",
+    "errored",
     "older_than",
     "newer_than",
     "limit",
@@ -54,8 +55,12 @@ def message_filter(params: QueryParams) -> MessageFilter:
             ("error_contains", "error_contains"),
         )
     }
+    errored = params.get("errored")
+    if errored not in (None, "true", "false"):
+        raise ApiError(400, "invalid_parameter", "errored must be true or false")
     return MessageFilter(
         ids=ids or None,
+        errored=errored == "true" or None,
         min_age=_age(params, "older_than"),
         max_age=_age(params, "newer_than"),
         **fields,

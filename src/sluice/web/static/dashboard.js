@@ -168,12 +168,12 @@ async function runPage(runId) {
       const status = cancelled ? "cancelled" : st.finished ? (st.dead ? "failed" : "succeeded") : "running";
       const sb = bar({ ...st, done: st.succeeded + st.dead, status });
       const where = st.finished ? "done" : st.sealed ? (st.total ? "running" : "waiting") : "open";
-      return `<tr><td>${st.index + 1}</td><td>${esc(st.action || "(any)")}</td><td>${sb.html}</td>` +
+      return `<tr><td>${st.index + 1}/${s.stages.length}</td><td>${esc(st.action || "(any)")}</td><td>${sb.html}</td>` +
         `<td class="num">${num(st.succeeded)}</td><td class="num">${num(st.failed)}</td>` +
         `<td class="num ${st.dead ? "bad" : ""}">${num(st.dead)}</td><td>${where}</td></tr>`;
     }).join("");
     paintBars($("#stages tbody"));
-    if (s.dead) failures(runId);
+    if (s.dead || s.failed) failures(runId, FINISHED.has(s.status)).catch(() => {});
   };
   $("#run-cancel").addEventListener("click", async () => {
     if (!confirm("Cancel this run? Its remaining messages move to their DLQs.")) return;
@@ -183,18 +183,24 @@ async function runPage(runId) {
   follow(runId, show);
 }
 
-async function failures(runId) {
-  const queues = await api("/v1/queues");
-  const found = [];
-  for (const q of queues.queues) {
-    if (!q.dlq_depth) continue;
-    const dead = await api(`/v1/queues/${encodeURIComponent(q.queue)}/dlq?limit=200`);
-    found.push(...dead.messages.filter((m) => m.run_id === runId).map((m) => ({ ...m, home: q.queue })));
-  }
-  $("#failures tbody").innerHTML = found.slice(-20).reverse().map((m) =>
-    `<tr><td><a href="/queues/${encodeURIComponent(m.home)}/dlq">#${m.id}</a></td><td>${esc(m.action)}</td>` +
-    `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 160))}</td></tr>`
-  ).join("") || `<tr><td colspan="4" class="muted">none</td></tr>`;
+// The run's messages that failed at least once: retried (waiting or delayed again) or dead.
+// Those that failed and later succeeded are gone (an ack deletes): counted, not listed.
+let failuresAt = 0;
+async function failures(runId, now) {
+  if (!now && Date.now() - failuresAt < 2000) return;
+  failuresAt = Date.now();
+  const query = new URLSearchParams({ run: runId, errored: "true" });
+  $("#failures-all").href = `/messages?${query}`;
+  query.set("limit", "20");
+  const found = await api(`/v1/messages?${query}`);
+  $("#failures tbody").innerHTML = found.messages.map((m) => {
+    const home = m.dead ? m.source_queue || m.queue.replace(/\.dlq$/, "") : null;
+    const link = home ? `/queues/${encodeURIComponent(home)}/dlq` : `/messages?id=${m.id}`;
+    return `<tr><td><a href="${link}">#${m.id}</a></td><td>${esc(m.action)}</td>` +
+      `<td><span class="state ${esc(m.state)}">${esc(m.state.replace("_", " "))}</span>` +
+      `${m.dead_reason ? ` <span class="muted">${esc(m.dead_reason)}</span>` : ""}</td>` +
+      `<td class="num">${m.receive_count}</td><td class="error">${esc((m.last_error || "").slice(0, 160))}</td></tr>`;
+  }).join("") || `<tr><td colspan="5" class="muted">none stored: a message that failed and then succeeded is counted above, not kept</td></tr>`;
 }
 
 // A click handler whose API errors are shown in the banner (by api()), never thrown at the page.

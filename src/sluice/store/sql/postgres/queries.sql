@@ -667,6 +667,7 @@ FROM (
       AND (%(action)s::text IS NULL OR action = %(action)s::text)
       AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
       AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+      AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
       AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
       AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
 ) AS m
@@ -683,6 +684,7 @@ WHERE queue = %(dlq)s
   AND (%(action)s::text IS NULL OR action = %(action)s::text)
   AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
   AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
   AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
   AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
 ORDER BY id
@@ -696,6 +698,7 @@ WHERE queue = %(dlq)s
   AND (%(action)s::text IS NULL OR action = %(action)s::text)
   AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
   AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
   AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
   AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
 

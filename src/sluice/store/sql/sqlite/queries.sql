@@ -588,6 +588,7 @@ FROM (
       AND (:action IS NULL OR action = :action)
       AND (:run_id IS NULL OR run_id = :run_id)
       AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+      AND (:errored IS NULL OR last_error IS NOT NULL)
       AND (:oldest IS NULL OR enqueued_at >= :oldest)
       AND (:newest IS NULL OR enqueued_at <= :newest)
 )
@@ -604,6 +605,7 @@ WHERE queue = :dlq
   AND (:action IS NULL OR action = :action)
   AND (:run_id IS NULL OR run_id = :run_id)
   AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:errored IS NULL OR last_error IS NOT NULL)
   AND (:oldest IS NULL OR enqueued_at >= :oldest)
   AND (:newest IS NULL OR enqueued_at <= :newest)
 ORDER BY id
@@ -616,6 +618,7 @@ WHERE queue = :dlq
   AND (:action IS NULL OR action = :action)
   AND (:run_id IS NULL OR run_id = :run_id)
   AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:errored IS NULL OR last_error IS NOT NULL)
   AND (:oldest IS NULL OR enqueued_at >= :oldest)
   AND (:newest IS NULL OR enqueued_at <= :newest)
 
