@@ -99,6 +99,7 @@ def show(ctx: Context, run_id: str) -> None:
         ("succeeded", f"{state.succeeded:,}"),
         ("failed attempts", f"{state.failed:,}"),
         ("dead", f"{state.dead:,}"),
+        ("rows", f"{state.units:,}" if state.units else "-"),
         ("rate", _rate(state)),
         ("ETA", _eta(state)),
         ("started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.started_at))),

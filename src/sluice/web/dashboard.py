@@ -85,6 +85,7 @@ RUN = """
     <div><dt>Succeeded</dt><dd id="run-succeeded">&ndash;</dd></div>
     <div><dt>Failed attempts</dt><dd id="run-failed">&ndash;</dd></div>
     <div><dt>Dead</dt><dd id="run-dead">&ndash;</dd></div>
+    <div><dt>Rows</dt><dd id="run-rows">&ndash;</dd></div>
     <div><dt>Rate</dt><dd id="run-rate">&ndash;</dd></div>
     <div><dt>ETA</dt><dd id="run-eta">&ndash;</dd></div>
   </dl>
@@ -94,7 +95,7 @@ RUN = """
   <h2>Stages</h2>
   <table id="stages" class="grid">
     <thead><tr><th>#</th><th>Action</th><th class="wide">Progress</th><th>Succeeded</th>
-      <th>Failed</th><th>Dead</th><th>State</th></tr></thead>
+      <th>Failed</th><th>Dead</th><th>Rows</th><th>State</th></tr></thead>
     <tbody></tbody>
   </table>
 </section>

@@ -161,6 +161,7 @@ async function runPage(runId) {
     $("#run-succeeded").textContent = num(s.succeeded);
     $("#run-failed").textContent = num(s.failed);
     $("#run-dead").textContent = num(s.dead);
+    $("#run-rows").textContent = s.units ? num(s.units) : "–";
     $("#run-rate").textContent = rate(s);
     $("#run-eta").textContent = eta(s);
     $("#run-cancel").hidden = FINISHED.has(s.status);
@@ -170,7 +171,8 @@ async function runPage(runId) {
       const where = st.finished ? "done" : st.sealed ? (st.total ? "running" : "waiting") : "open";
       return `<tr><td>${st.index + 1}/${s.stages.length}</td><td>${esc(st.action || "(any)")}</td><td>${sb.html}</td>` +
         `<td class="num">${num(st.succeeded)}</td><td class="num">${num(st.failed)}</td>` +
-        `<td class="num ${st.dead ? "bad" : ""}">${num(st.dead)}</td><td>${where}</td></tr>`;
+        `<td class="num ${st.dead ? "bad" : ""}">${num(st.dead)}</td>` +
+        `<td class="num">${st.units ? num(st.units) : "–"}</td><td>${where}</td></tr>`;
     }).join("");
     paintBars($("#stages tbody"));
     if (s.dead || s.failed) failures(runId, FINISHED.has(s.status)).catch(() => {});

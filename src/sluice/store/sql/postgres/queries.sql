@@ -370,7 +370,7 @@ SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_a
 FROM sluice_runs WHERE id = %(run)s FOR UPDATE
 
 -- name: run_stage_rows
-SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at
+SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at, units
 FROM sluice_run_stages WHERE run_id = %(run)s ORDER BY stage
 
 -- name: run_current_stage
@@ -382,7 +382,7 @@ SELECT id FROM sluice_runs ORDER BY started_at DESC, id DESC LIMIT %(n)s
 -- name: run_count
 UPDATE sluice_run_stages
 SET total = total + %(total)s, succeeded = succeeded + %(succeeded)s,
-    failed = failed + %(failed)s, dead = dead + %(dead)s,
+    failed = failed + %(failed)s, dead = dead + %(dead)s, units = units + %(units)s,
     started_at = coalesce(started_at, %(now)s)
 WHERE run_id = %(run)s AND stage = %(stage)s
 RETURNING total, succeeded, dead, sealed, fired

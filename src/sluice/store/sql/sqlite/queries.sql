@@ -298,7 +298,7 @@ SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_a
 FROM sluice_runs WHERE id = :run
 
 -- name: run_stage_rows
-SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at
+SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at, units
 FROM sluice_run_stages WHERE run_id = :run ORDER BY stage
 
 -- name: run_current_stage
@@ -310,7 +310,7 @@ SELECT id FROM sluice_runs ORDER BY started_at DESC, id DESC LIMIT :n
 -- name: run_count
 UPDATE sluice_run_stages
 SET total = total + :total, succeeded = succeeded + :succeeded, failed = failed + :failed,
-    dead = dead + :dead, started_at = coalesce(started_at, :now)
+    dead = dead + :dead, units = units + :units, started_at = coalesce(started_at, :now)
 WHERE run_id = :run AND stage = :stage
 RETURNING total, succeeded, dead, sealed, fired
 
