@@ -53,7 +53,13 @@ from sluice.web.http import (
     text_param,
 )
 from sluice.web.search import QUERY as SEARCH_QUERY
-from sluice.web.search import events_handler, rules_handler, schedules_handler, search_handler
+from sluice.web.search import (
+    charts_handler,
+    events_handler,
+    rules_handler,
+    schedules_handler,
+    search_handler,
+)
 from sluice.web.selection import selection_routes
 from sluice.web.stream import run_events
 from sluice.web.views import message_view, policy_view, stats_view
@@ -109,6 +115,7 @@ def create_app(
 
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
+    queue_of = lambda: {n: a.policy.queue for n, a in app.actions.items()}  # noqa: E731
     submit = ("run", "dedup_id", "group", "delay", "priority")
     routes: list[tuple[str, str, Scope | None, Handler, tuple[str, ...]]] = [
         ("/v1/actions", "GET", read, api.actions, ()),
@@ -117,6 +124,7 @@ def create_app(
         ("/v1/sources/s3/{watch}", "POST", admin, api.s3_notification, ()),
         ("/v1/messages", "GET", read, search_handler(lambda: app.store), SEARCH_QUERY),
         ("/v1/schedules", "GET", read, schedules_handler(lambda: app.store), ()),
+        ("/v1/charts", "GET", read, charts_handler(lambda: app.store, queue_of), ("window",)),
         ("/v1/rules", "GET", read, rules_handler(lambda: app.store, lambda: app.bus.rules), ()),
         ("/v1/events", "GET", read, events_handler(lambda: app.store), ("since", "limit")),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),

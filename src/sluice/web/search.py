@@ -1,5 +1,5 @@
-"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules``, ``/v1/rules`` and
-``/v1/events``."""
+"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules``, ``/v1/rules``,
+``/v1/events`` and ``/v1/charts``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sluice.charts import chart_view, window
 from sluice.sources.events import Rule
 from sluice.store import Store
 from sluice.store.search import MAX_PAGE, MessageFilter
@@ -124,3 +125,20 @@ def events_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[
         return json_response({"events": [event_json(at, e) for at, e in found]})
 
     return events
+
+
+def charts_handler(
+    store: Callable[[], Store], queue_of: Callable[[], Mapping[str, str]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/charts?window=hour|day``: every queue's and action's chart
+    points from the store's minute samples (``queue_of``: each action's queue)."""
+
+    async def charts(request: Request) -> Response:
+        name = request.query_params.get("window")
+        span, step = window(name)
+        since = store().clock() - span - step  # one more sample: the first step's rates
+        queues = await run_in_threadpool(store().rollups, "queue", since)
+        actions = await run_in_threadpool(store().rollups, "action", since)
+        return json_response(chart_view(queues, actions, queue_of(), name))
+
+    return charts

@@ -704,3 +704,18 @@ WHERE queue = %(dlq)s
 
 -- name: dead_delete
 DELETE FROM sluice_messages WHERE queue = %(dlq)s AND id = ANY(%(ids)s::bigint[])
+
+-- name: rollup_put
+-- a minute's sample of a queue or action (store/rollups.py); the minute's first writer wins
+INSERT INTO sluice_rollups
+    (kind, name, minute, at, depth, in_flight, dead, processed, failed, buckets)
+VALUES (%(kind)s, %(name)s, %(minute)s, %(at)s, %(depth)s, %(in_flight)s, %(dead)s,
+        %(processed)s, %(failed)s, %(buckets)s)
+ON CONFLICT (kind, name, minute) DO NOTHING
+
+-- name: rollup_forget
+DELETE FROM sluice_rollups WHERE minute < %(before)s
+
+-- name: rollups_since
+SELECT name, at, depth, in_flight, dead, processed, failed, buckets FROM sluice_rollups
+WHERE kind = %(kind)s AND minute >= %(after)s ORDER BY name, minute

@@ -624,3 +624,17 @@ WHERE queue = :dlq
 
 -- name: dead_delete
 DELETE FROM sluice_messages WHERE queue = :dlq AND id IN (SELECT value FROM json_each(:ids))
+
+-- name: rollup_put
+-- a minute's sample of a queue or action (store/rollups.py); the minute's first writer wins
+INSERT INTO sluice_rollups
+    (kind, name, minute, at, depth, in_flight, dead, processed, failed, buckets)
+VALUES (:kind, :name, :minute, :at, :depth, :in_flight, :dead, :processed, :failed, :buckets)
+ON CONFLICT (kind, name, minute) DO NOTHING
+
+-- name: rollup_forget
+DELETE FROM sluice_rollups WHERE minute < :before
+
+-- name: rollups_since
+SELECT name, at, depth, in_flight, dead, processed, failed, buckets FROM sluice_rollups
+WHERE kind = :kind AND minute >= :after ORDER BY name, minute
