@@ -59,6 +59,7 @@ def test_etl_demo_runs_a_posted_task_while_the_browser_watches(tmp_path: Path) -
             expect(page.locator("#stages tbody tr")).to_have_count(3)
             expect(page.locator("#stages tbody")).to_contain_text("transform")
             expect(page.locator("#run-rows")).to_have_text("12,000")  # 4,000 rows x 3 stages
+            expect(page.locator("#run-chart svg path.s1")).to_have_count(1)  # rows/s over time
             browser.close()
         out, err = watcher.communicate(timeout=60)
         assert watcher.returncode == 0, err

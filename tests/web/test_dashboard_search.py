@@ -4,15 +4,17 @@ Screenshots go to a temporary folder, or to docs/images/ with ``SLUICE_SCREENSHO
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sluice import App, Context, NewMessage, Outcome
-from sluice.model import RunSpec
+from sluice.model import DURATION_BUCKETS, ActionStats, RunSpec
 from sluice.store.search import MessageFilter
 from sluice.web import create_app
+from tests.conftest import FakeClock
 from tests.web.conftest import ADMIN, TOKENS, LiveServer
 from tests.web.test_dashboard import _browser_path, screenshots
 
@@ -125,3 +127,42 @@ def test_search_and_dlq_selection_in_a_real_browser(site: tuple[App, str], tmp_p
         narrow.screenshot(path=str(images / "messages-420.png"), full_page=True)
         browser.close()
     assert [e for e in errors if not e.startswith(("Redrive", "Purge"))] == []
+
+
+def test_charts_page_draws_the_stored_samples(tmp_path: Path) -> None:
+    """Ten minutes of samples of a queue and an action (a fake clock moves the minutes)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    clock = FakeClock(time.time() - 600)
+    app = App(f"sqlite:///{tmp_path}/charts.db", clock=clock)
+    app.queue("imports")
+
+    @app.action(queue="imports")
+    def load(body: object, ctx: Context) -> None:
+        pass
+
+    buckets = [0] * (len(DURATION_BUCKETS) + 1)
+    for minute in range(10):
+        app.store.enqueue([NewMessage("imports", minute, action="load")] * (minute % 4))
+        buckets[2 + minute % 3] += 40 * minute
+        stats = ActionStats("load", 600 * minute, 3 * minute, minute // 5, 0.0, list(buckets))
+        app.store.put_action_stats("w1", [stats])
+        app.store.housekeep()
+        clock.advance(60)
+    images = screenshots(tmp_path)
+    with LiveServer(create_app(app, {})) as live, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1360, "height": 700})
+        page.goto(f"{live.base_url}/charts")
+        action = page.locator(".chart-row[data-action='load']")
+        expect(action.locator("svg path.s0")).to_have_count(3)
+        expect(action).to_contain_text("done/s 10")  # 600 more successes a minute
+        expect(action).to_contain_text("p99")
+        queue = page.locator(".chart-row[data-queue='imports']")
+        expect(queue).to_contain_text("depth 13")  # 0+1+2+3+0+1+2+3+0+1 enqueued
+        assert "M" in (queue.locator("svg path.s0").first.get_attribute("d") or "")
+        page.screenshot(path=str(images / "charts.png"), full_page=True)
+        page.click("button[data-window='day']")
+        expect(page.locator("button[data-window='day']")).to_have_class("on")
+        browser.close()
+    app.close()

@@ -29,7 +29,7 @@ PAGE = """<!doctype html>
 <body data-page="{page}" {attrs}>
 <header>
   <a class="brand" href="/">sluice</a>
-  <nav><a href="/">Overview</a> <a href="/messages">Messages</a>
+  <nav><a href="/">Overview</a> <a href="/messages">Messages</a> <a href="/charts">Charts</a>
     <a href="/controls">Controls</a></nav>
   <form id="token-form" autocomplete="off">
     <input id="token" type="password" placeholder="API token (if the server needs one)">
@@ -43,6 +43,7 @@ PAGE = """<!doctype html>
 <script src="/ui/static/dashboard.js"></script>
 <script src="/ui/static/controls.js"></script>
 <script src="/ui/static/search.js"></script>
+<script src="/ui/static/charts.js"></script>
 </body>
 </html>
 """
@@ -89,6 +90,7 @@ RUN = """
     <div><dt>Rate</dt><dd id="run-rate">&ndash;</dd></div>
     <div><dt>ETA</dt><dd id="run-eta">&ndash;</dd></div>
   </dl>
+  <div id="run-chart"></div>
   <button id="run-cancel" class="danger" hidden>Cancel run</button>
 </section>
 <section>
@@ -168,6 +170,17 @@ DLQ = f"""
 """
 
 
+CHARTS = """
+<section>
+  <h2>Charts <span class="muted">per queue and action, from the samples housekeeping takes each
+    minute</span></h2>
+  <div class="toolbar"><button data-window="hour">Last hour</button>
+    <button data-window="day">Last day</button></div>
+</section>
+<section><h2>Queues</h2><div id="chart-queues"><p class="muted">loading…</p></div></section>
+<section><h2>Actions</h2><div id="chart-actions"><p class="muted">loading…</p></div></section>
+"""
+
 CONTROLS = """
 <section>
   <h2>Queues</h2>
@@ -225,6 +238,10 @@ async def messages(request: Request) -> Response:
     return _page("Messages", "messages", MESSAGES)
 
 
+async def charts(request: Request) -> Response:
+    return _page("Charts", "charts", CHARTS)
+
+
 async def controls(request: Request) -> Response:
     return _page("Controls", "controls", CONTROLS)
 
@@ -236,6 +253,7 @@ def routes() -> list[BaseRoute]:
         Route("/runs/{id}", run, methods=["GET"]),
         Route("/queues/{name}/dlq", dead_letters, methods=["GET"]),
         Route("/messages", messages, methods=["GET"]),
+        Route("/charts", charts, methods=["GET"]),
         Route("/controls", controls, methods=["GET"]),
         Mount("/ui/static", StaticFiles(directory=STATIC), name="static"),
     ]

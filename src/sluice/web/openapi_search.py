@@ -102,6 +102,14 @@ def listing_paths() -> dict[str, Schema]:
     )
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page size.")
     return {
+        "/v1/charts": {
+            "get": _operation(
+                "Per queue and action chart points over the last hour (by minute) or day (15 min)",
+                (200, "Points by queue and by action.", {"type": "object"}),
+                (400,),
+                parameters=[_query("window", {"enum": ["hour", "day"]}, "The span charted.")],
+            )
+        },
         "/v1/rules": {
             "get": _operation(
                 "Every rule declared in the store (pattern and action: those of this server's app)",

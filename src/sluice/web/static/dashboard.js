@@ -176,6 +176,7 @@ async function runPage(runId) {
     }).join("");
     paintBars($("#stages tbody"));
     if (s.dead || s.failed) failures(runId, FINISHED.has(s.status)).catch(() => {});
+    runRate(s);  // charts.js
   };
   $("#run-cancel").addEventListener("click", async () => {
     if (!confirm("Cancel this run? Its remaining messages move to their DLQs.")) return;
