@@ -74,13 +74,12 @@ class SelectionVerbs:
         dlq, chosen = self._selection(queue, where)
         with self._driver.write() as db:
             now = self.clock()
-            rows = [RedriveCandidate(*row) for row in self._sql(db, "dead_selected", chosen)]
             if redrive:
-                back = [r for r in rows if r.source_queue is not None]
+                found = self._sql(db, "dead_selected", chosen)
+                back = [r for r in map(RedriveCandidate._make, found) if r.source_queue is not None]
                 done = housekeeping.move_chosen(store, db, dlq, back, None, now)
-            else:
-                ids = [r.id for r in rows]
-                done = self._driver.count(db, "dead_delete", {"dlq": dlq, "ids": ids}) if ids else 0
+            else:  # one statement: dead letters are counted in their runs already
+                done = self._driver.count(db, "dead_purge", chosen)
             what = "dlq.redrive" if redrive else "dlq.purge"
             _audit(store, db, who, what, queue, described(where), done, now)
         return done

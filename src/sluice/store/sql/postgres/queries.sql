@@ -702,8 +702,19 @@ WHERE queue = %(dlq)s
   AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
   AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
 
--- name: dead_delete
-DELETE FROM sluice_messages WHERE queue = %(dlq)s AND id = ANY(%(ids)s::bigint[])
+-- name: dead_purge
+-- the dead letters of a selection, deleted in one statement (the same conditions)
+DELETE FROM sluice_messages
+WHERE queue = %(dlq)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+  AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
+  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+
 
 -- name: rollup_put
 -- a minute's sample of a queue or action (store/rollups.py); the minute's first writer wins

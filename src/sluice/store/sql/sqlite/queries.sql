@@ -622,8 +622,19 @@ WHERE queue = :dlq
   AND (:oldest IS NULL OR enqueued_at >= :oldest)
   AND (:newest IS NULL OR enqueued_at <= :newest)
 
--- name: dead_delete
-DELETE FROM sluice_messages WHERE queue = :dlq AND id IN (SELECT value FROM json_each(:ids))
+-- name: dead_purge
+-- the dead letters of a selection, deleted in one statement (the same conditions)
+DELETE FROM sluice_messages
+WHERE queue = :dlq
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+  AND (:action IS NULL OR action = :action)
+  AND (:run_id IS NULL OR run_id = :run_id)
+  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:errored IS NULL OR last_error IS NOT NULL)
+  AND (:oldest IS NULL OR enqueued_at >= :oldest)
+  AND (:newest IS NULL OR enqueued_at <= :newest)
+
 
 -- name: rollup_put
 -- a minute's sample of a queue or action (store/rollups.py); the minute's first writer wins
