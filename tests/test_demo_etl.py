@@ -63,7 +63,7 @@ def test_etl_demo_runs_a_posted_task_while_the_browser_watches(tmp_path: Path) -
             browser.close()
         out, err = watcher.communicate(timeout=60)
         assert watcher.returncode == 0, err
-        assert f"run {run_id} succeeded" in out
+        assert f"run {run_id} succeeded" in out and "12,000 rows" in out
         state = httpx.get(f"{base}/v1/runs/{run_id}").json()
         assert [s["action"] for s in state["stages"]] == ["extract", "transform", "load"]
         assert all(s["finished"] and s["dead"] == 0 for s in state["stages"])

@@ -132,7 +132,10 @@ def watch(ctx: Context, run_id: str, interval: float) -> None:
     """Follow a run live (from any process) until it finishes."""
     with ctx.store() as store:
         state = watch_run(store, run_id, Console(), interval)
-    click.echo(f"run {state.id} {state.status}: {state.succeeded:,} succeeded, {state.dead:,} dead")
+    rows = f", {state.units:,} rows" if state.units else ""
+    click.echo(
+        f"run {state.id} {state.status}: {state.succeeded:,} succeeded, {state.dead:,} dead{rows}"
+    )
 
 
 @runs.command("cancel")
@@ -162,7 +165,7 @@ def watch_run(store: Store, run_id: str, console: Console, interval: float = 0.5
         MofNCompleteColumn(),
         TaskProgressColumn(),
         TextColumn("{task.fields[rate]} ETA {task.fields[eta]}"),
-        TextColumn("failed {task.fields[failed]} dead {task.fields[dead]}"),
+        TextColumn("failed {task.fields[failed]} dead {task.fields[dead]}{task.fields[rows]}"),
     )
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("run", total=max(state.total, 1), **_fields(state))
@@ -183,4 +186,5 @@ def _fields(state: RunState) -> dict[str, Any]:
         "eta": _eta(state),
         "failed": f"{state.failed:,}",
         "dead": f"[red]{state.dead:,}[/red]" if state.dead else "0",
+        "rows": f" rows {state.units:,}" if state.units else "",
     }
