@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,8 +36,9 @@ from sluice.errors import (
 from sluice.model import MAX_PRIORITY, NewMessage, QueuePolicy, is_dlq, validate_queue_name
 from sluice.store import redact
 from sluice.store.cancelling import unknown_message
+from sluice.store.search import MessageFilter
 from sluice.web import dashboard, metrics, openapi
-from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
+from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of, who
 from sluice.web.bodies import parse_event, redrive_filter
 from sluice.web.controls import ControlsApi
 from sluice.web.guard import BrowserGuard
@@ -419,14 +419,17 @@ class _Api:
     async def redrive(self, request: Request) -> Response:
         policy = await self._policy(request)
         ids, error_contains = redrive_filter(await read_json(request, SMALL_BODY, required=False))
-        moved = await run_in_threadpool(
-            partial(self.app.store.redrive, policy.name, ids, error_contains)
-        )
+        where = MessageFilter(ids=ids, error_contains=error_contains)
+        by = who(request.headers.get("authorization"), self.tokens)
+        moved = await run_in_threadpool(self.app.store.redrive_dead, policy.name, where, by)
         return json_response({"queue": policy.name, "redriven": moved})
 
     async def purge(self, request: Request) -> Response:
         policy = await self._policy(request)
-        purged = await run_in_threadpool(self.app.store.purge, policy.dlq.name)
+        by = who(request.headers.get("authorization"), self.tokens)
+        purged = await run_in_threadpool(
+            self.app.store.purge_dead, policy.name, MessageFilter(), by
+        )
         return json_response({"queue": policy.name, "purged": purged})
 
     # -- operations --------------------------------------------------------------------------

@@ -116,8 +116,7 @@
     $("#dead").addEventListener("click", quietly(async (event) => {
       const button = event.target.closest("button.redrive");
       if (!button) return;
-      await api(`${base}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ ids: [Number(button.dataset.id)] }) });
+      await api(`${base}/selection/redrive?id=${Number(button.dataset.id)}`, { method: "POST" });
       banner(`Message #${button.dataset.id} redriven.`, "info");
       await load();
     }));
