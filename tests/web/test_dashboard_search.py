@@ -117,9 +117,16 @@ def test_search_and_dlq_selection_in_a_real_browser(site: tuple[App, str], tmp_p
 
         narrow = page
         narrow.set_viewport_size({"width": 420, "height": 900})
-        for path in ("/", "/controls", "/queues/imports/dlq", "/messages"):
+        for path in (
+            "/",
+            "/controls",
+            "/runs/r-etl",
+            "/charts",
+            "/queues/imports/dlq",
+            "/messages",
+        ):
             narrow.goto(f"{base}{path}")
-            expect(narrow.locator("main table").first).not_to_contain_text("loading")
+            expect(narrow.locator("main")).not_to_contain_text("loading")
             width = narrow.evaluate("document.documentElement.scrollWidth")
             assert width <= 420, f"{path} is {width} px wide at 420"
             box = narrow.locator("#token-form button").bounding_box()
