@@ -40,7 +40,8 @@ test: $(STAMP) browser faketime ## run the whole test suite (SQLite and PostgreS
 	$(BIN)/pytest -q -m serial
 
 screenshots: $(STAMP) browser ## retake the README's dashboard screenshots (docs/images)
-	SLUICE_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_dashboard.py tests/web/test_dashboard_controls.py
+	SLUICE_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_dashboard.py tests/web/test_dashboard_controls.py \
+		tests/web/test_dashboard_search.py
 
 docs: $(STAMP) ## build the documentation site into site/ (strict: any warning fails)
 	$(BIN)/mkdocs build --strict --site-dir site

@@ -58,13 +58,16 @@ def test_etl_demo_runs_a_posted_task_while_the_browser_watches(tmp_path: Path) -
             expect(page.locator("#run-status")).to_have_text("succeeded")
             expect(page.locator("#stages tbody tr")).to_have_count(3)
             expect(page.locator("#stages tbody")).to_contain_text("transform")
+            expect(page.locator("#run-rows")).to_have_text("12,000")  # 4,000 rows x 3 stages
+            expect(page.locator("#run-chart svg path.s1")).to_have_count(1)  # rows/s over time
             browser.close()
         out, err = watcher.communicate(timeout=60)
         assert watcher.returncode == 0, err
-        assert f"run {run_id} succeeded" in out
+        assert f"run {run_id} succeeded" in out and "12,000 rows" in out
         state = httpx.get(f"{base}/v1/runs/{run_id}").json()
         assert [s["action"] for s in state["stages"]] == ["extract", "transform", "load"]
         assert all(s["finished"] and s["dead"] == 0 for s in state["stages"])
+        assert [s["units"] for s in state["stages"]] == [4000, 4000, 4000]
         with sqlite3.connect(db) as conn:
             loaded, distinct = conn.execute(
                 "SELECT count(*), count(DISTINCT n) FROM etl_rows WHERE run_id = ?", (run_id,)

@@ -1,12 +1,15 @@
-"""JSON shapes of stored schedules and events, shared by the CLI and the HTTP API."""
+"""JSON shapes of stored schedules, rules and events, shared by the CLI and the HTTP API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.store.events import ArchivedEvent
 from sluice.store.schedules import StoredSchedule
+
+if TYPE_CHECKING:
+    from sluice.sources.events import Rule
 
 
 def stamp(at: float | None) -> str:
@@ -30,6 +33,18 @@ def schedule_json(s: StoredSchedule, paused: set[str]) -> dict[str, Any]:
         "next_at": s.next_at,
         "last_tick": s.last_tick,
         "paused": s.schedule.name in paused,
+    }
+
+
+def rule_json(name: str, disabled: set[str], rule: Rule | None = None) -> dict[str, Any]:
+    """A declared rule and whether it is disabled (``disabled``: the names of the disabled
+    rules); its pattern and action when the caller has the app that declares it (the API
+    server), null otherwise (the CLI reads only the store, which keeps the names)."""
+    return {
+        "name": name,
+        "disabled": name in disabled,
+        "action": None if rule is None else rule.action,
+        "pattern": None if rule is None else dict(rule.pattern),
     }
 
 

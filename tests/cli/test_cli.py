@@ -88,9 +88,21 @@ def test_dlq_purge_needs_yes(filled: str) -> None:
     assert refused.returncode != 0
     assert "--yes" in refused.stderr
     assert len(json.loads(sluice("--json", "dlq", "list", "orders", url=filled).stdout)) == 3
+    chosen = ("dlq", "purge", "orders", "--error-contains", "timeout", "--older-than", "0")
+    refused = sluice(*chosen, url=filled)
+    assert refused.returncode != 0 and "purge deletes 2 dead letters" in refused.stderr
+    assert "purged 2 dead letters" in sluice(*chosen, "--yes", url=filled).stdout
     done = sluice("dlq", "purge", "orders", "--yes", url=filled)
     assert done.returncode == 0, done.stderr
-    assert "purged 3 dead letters" in done.stdout
+    assert "purged 1 dead letter of" in done.stdout
+    [last, first] = json.loads(sluice("--json", "audit", url=filled).stdout)
+    assert (first["who"], first["what"], first["old"], first["new"]) == (
+        "local",
+        "dlq.purge",
+        {"error_contains": "timeout", "min_age": 0.0},
+        2,
+    )
+    assert (last["old"], last["new"]) == ({}, 1)
 
 
 def test_an_unknown_queue_is_one_clear_line(filled: str) -> None:

@@ -17,6 +17,8 @@ def _store_some(url: str) -> None:
     now = store.clock()
     envelope = {"id": "ev-1", "source": "shop", "detail-type": "order", "detail": {}}
     store.publish([envelope], [now - 10], [])
+    store.declare("rule", ["order-paid", "refunds"])
+    store.set_rule_disabled("refunds", True, "local")
     store.close()
 
 
@@ -31,3 +33,10 @@ def test_schedules_and_events_are_listed(url: str) -> None:
     assert (event["id"], event["source"], event["detail_type"]) == ("ev-1", "shop", "order")
     assert json.loads(sluice("--json", "events", "--since", "5", url=url).stdout) == []
     assert "no events in the last 5 s" in sluice("events", "--since", "5", url=url).stdout
+    table = sluice("rules", url=url).stdout
+    assert "order-paid" in table and "enabled" in table and "disabled" in table
+    assert json.loads(sluice("rules", "--json", url=url).stdout) == [
+        {"name": "order-paid", "disabled": False, "action": None, "pattern": None},
+        {"name": "refunds", "disabled": True, "action": None, "pattern": None},
+    ]
+    assert "refunds: enabled" in sluice("rules", "enable", "refunds", url=url).stdout

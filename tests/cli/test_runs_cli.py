@@ -34,6 +34,7 @@ def test_runs_list_show_and_cancel(url: str) -> None:
     assert table.returncode == 0 and "nightly" in table.stdout and "3/3" in table.stdout
     shown = sluice("runs", "show", "done-run", url=url)
     assert shown.returncode == 0 and "succeeded" in shown.stdout and "stages" in shown.stdout
+    assert "│ 1/1 │ (any)" in shown.stdout  # stages count from 1, as in the dashboard
     assert (
         json.loads(sluice("--json", "runs", "show", "done-run", url=url).stdout)["stages"][0][
             "succeeded"

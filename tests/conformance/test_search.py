@@ -53,6 +53,7 @@ def test_search_by_each_field_and_state(store: Store, clock: FakeClock) -> None:
     assert _ids(store, queue="q") == [w["in_flight"], w["dead"], w["delayed"]]
     assert _ids(store, queue="q", state="dead") == [w["dead"]]
     assert _ids(store, error_contains="disk full") == [w["dead"]]
+    assert _ids(store, errored=True) == [w["dead"]]
     assert _ids(store, error_contains="Disk") == []
     assert _ids(store, min_age=50) == [w["in_flight"]]
     assert _ids(store, max_age=50, queue="q") == [w["dead"], w["delayed"]]

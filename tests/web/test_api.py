@@ -195,6 +195,13 @@ def test_dlq_list_page_redrive_and_purge(admin: httpx.Client, web_app: App) -> N
     )
     assert admin.delete("/v1/queues/default/dlq").json() == {"queue": "default", "purged": 2}
     assert admin.post("/v1/queues/default/dlq/redrive").json()["redriven"] == 0
+    audited = [(e.what, e.who.split("-")[0], e.new) for e in web_app.store.audit()]
+    assert audited == [  # newest first, each by the admin token
+        ("dlq.redrive", "admin", 0),
+        ("dlq.purge", "admin", 2),
+        ("dlq.redrive", "admin", 1),
+        ("dlq.redrive", "admin", 2),
+    ]
     assert _depth(web_app, "default") == 3
 
 

@@ -35,6 +35,13 @@ def _browser_path() -> str:
     pytest.skip(message)
 
 
+def screenshots(tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshots: docs/images/ with SLUICE_SCREENSHOTS=1."""
+    images = README_IMAGES if os.environ.get("SLUICE_SCREENSHOTS") == "1" else tmp_path
+    images.mkdir(parents=True, exist_ok=True)
+    return images
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[App, str]]:
     """An app with a fan-out run and a fragile action, its API + dashboard, and a worker."""

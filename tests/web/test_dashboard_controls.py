@@ -75,6 +75,12 @@ def test_controls_page_buttons_in_a_real_browser(site: tuple[App, str], tmp_path
         expect(page.locator("#banner")).to_contain_text("invalid rate 'fast'")
         assert app.store.limit_infos()[1].override_rate is None
 
+        expect(page.locator("tr[data-rule='order-paid']")).to_contain_text(
+            '→ ship · {"detail-type":["paid"]}'
+        )
+        expect(page.locator("tr[data-schedule='nightly-digest']")).to_contain_text(
+            "0 3 * * * → mail"
+        )
         page.locator("tr[data-schedule='nightly-digest'] button").click()
         expect(page.locator("tr[data-schedule='nightly-digest']")).to_contain_text("paused")
         page.locator("tr[data-rule='order-paid'] button").click()

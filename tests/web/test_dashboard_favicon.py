@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sluice import App
+from sluice import App, NewMessage, Outcome
+from sluice.store.search import MessageFilter
 from sluice.web import create_app
 from tests.web.conftest import READ, TOKENS, LiveServer
 from tests.web.test_dashboard import _browser_path
@@ -85,12 +86,21 @@ def test_unknown_queue_dlq_page_and_a_read_token_pressing_redrive(tmp_path: Path
         page.click("#token-form button")
         page.goto(f"{live.base_url}/queues/nope/dlq")
         expect(page.locator("#dlq-count")).to_have_text("no such queue")
-        expect(page.locator("#redrive-all")).to_be_disabled()
-        expect(page.locator("#purge")).to_be_disabled()
+        expect(page.locator("#redrive-selection")).to_be_disabled()
+        expect(page.locator("#purge-selection")).to_be_disabled()
         page.goto(f"{live.base_url}/queues/imports/dlq")
         expect(page.locator("#dead tbody")).to_contain_text("no dead letters")
-        page.click("#redrive-all")
+        page.click("#redrive-selection")
+        expect(page.locator("#banner")).to_contain_text("selects no dead letters")
+        app.store.enqueue([NewMessage("imports", "x")])
+        [claimed] = app.store.claim(["imports"], 1)
+        assert claimed.receipt is not None
+        app.store.complete([Outcome.dead(claimed.receipt, "broken")])
+        page.on("dialog", lambda d: d.accept())
+        expect(page.locator("#dlq-count")).to_have_text("1 selected", timeout=10_000)
+        page.click("#redrive-selection")
         expect(page.locator("#banner")).to_contain_text("needs an admin token")
+        assert app.store.count_dead("imports", MessageFilter()) == 1
         browser.close()
     app.close()
     assert errors == []

@@ -15,7 +15,7 @@ from rich.table import Table
 from sluice import operate
 from sluice.cli import Context, cli, count_option, pass_context, queue_name
 from sluice.cli.format import print_table
-from sluice.cli.listings import schedules
+from sluice.cli.listings import rules, schedules
 from sluice.cli.queues import queues
 
 
@@ -139,11 +139,6 @@ _toggle(
     False,
     "Resume schedule NAME from its next tick (ticks missed while paused are skipped).",
 )
-
-
-@cli.group()
-def rules() -> None:
-    """Disable and enable event rules."""
 
 
 _toggle(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from rich.table import Table
@@ -11,6 +12,9 @@ from sluice import codec
 from sluice.cli import Context, cli, pass_context, queue_name
 from sluice.cli.format import age, clip, print_table
 from sluice.model import Message
+from sluice.store.search import MessageFilter
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @cli.group()
@@ -49,15 +53,37 @@ def list_(ctx: Context, queue: str, limit: int) -> None:
     print_table(table)
 
 
+def dead_filters(command: _F) -> _F:
+    """The options choosing dead letters: the message search's filters (``MessageFilter``),
+    the same the API's and the dashboard's selections take."""
+    for option in reversed(
+        (
+            click.option("--id", "ids", type=int, multiple=True, help="This one (repeatable)."),
+            click.option("--error-contains", default=None, help="Last error has this text."),
+            click.option("--action", default=None, help="Messages for this action."),
+            click.option("--run", "run_id", default=None, help="Messages of this run."),
+            click.option("--dedup-id", default=None, help="Messages with this dedup id."),
+            click.option("--older-than", type=click.FloatRange(min=0), help="Seconds."),
+            click.option("--newer-than", type=click.FloatRange(min=0), help="Seconds."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _chosen(ids: tuple[int, ...], older_than: Any, newer_than: Any, **fields: Any) -> MessageFilter:
+    return MessageFilter(ids=list(ids) or None, min_age=older_than, max_age=newer_than, **fields)
+
+
 @dlq.command()
 @click.argument("queue", callback=queue_name)
-@click.option("--id", "ids", type=int, multiple=True, help="Only this message (repeatable).")
-@click.option("--error-contains", default=None, help="Only those whose last error has this.")
+@dead_filters
 @pass_context
-def redrive(ctx: Context, queue: str, ids: tuple[int, ...], error_contains: str | None) -> None:
-    """Move dead letters back to their queue with a fresh receive count."""
+def redrive(ctx: Context, /, queue: str, **chosen: Any) -> None:
+    """Move dead letters (all, or those the options choose) back to their queue with a fresh
+    receive count; recorded in the audit log."""
     with ctx.store() as store:
-        moved = store.redrive(queue, ids=list(ids) or None, error_contains=error_contains)
+        moved = store.redrive_dead(queue, _chosen(**chosen))
     if ctx.as_json:
         ctx.emit({"queue": queue, "redriven": moved})
     else:
@@ -66,14 +92,20 @@ def redrive(ctx: Context, queue: str, ids: tuple[int, ...], error_contains: str 
 
 @dlq.command()
 @click.argument("queue", callback=queue_name)
+@dead_filters
 @click.option("--yes", is_flag=True, help="Confirm: the dead letters are deleted for good.")
 @pass_context
-def purge(ctx: Context, queue: str, yes: bool) -> None:
-    """Delete every dead letter of a queue (needs --yes)."""
+def purge(ctx: Context, /, queue: str, yes: bool, **chosen: Any) -> None:
+    """Delete a queue's dead letters (all, or those the options choose; needs --yes);
+    recorded in the audit log."""
     if not yes:
-        raise click.UsageError(f"purge deletes every dead letter of {queue} for good: add --yes")
+        with ctx.store() as store:
+            count = store.count_dead(queue, _chosen(**chosen))
+        raise click.UsageError(
+            f"purge deletes {count} dead letter{'s' * (count != 1)} of {queue} for good: add --yes"
+        )
     with ctx.store() as store:
-        deleted = store.purge(store.policy(queue).dlq.name)
+        deleted = store.purge_dead(queue, _chosen(**chosen))
     if ctx.as_json:
         ctx.emit({"queue": queue, "purged": deleted})
     else:

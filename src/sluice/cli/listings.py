@@ -1,4 +1,4 @@
-"""``sluice schedules`` and ``sluice events``: what is stored, listed."""
+"""``sluice schedules``, ``sluice rules`` and ``sluice events``: what is stored, listed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from rich.table import Table
 
 from sluice.cli import Context, cli, pass_context
 from sluice.cli.format import clip, print_table
-from sluice.views import event_json, schedule_json, stamp
+from sluice.views import event_json, rule_json, schedule_json, stamp
 
 
 @cli.group(invoke_without_command=True)
@@ -77,4 +77,28 @@ def events(ctx: Context, since: float, limit: int) -> None:
         table.add_row(
             e.id, str(row["source"]), str(row["detail_type"]), stamp(at), clip(str(e.envelope), 50)
         )
+    print_table(table)
+
+
+@cli.group(invoke_without_command=True)
+@pass_context
+@click.pass_context
+def rules(click_ctx: click.Context, ctx: Context) -> None:
+    """List the event rules apps declared in this store, and whether each is disabled."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    with ctx.store() as store:
+        names = store.declared("rule")
+        disabled = store.stopped("rule")
+    if ctx.as_json:
+        ctx.emit([rule_json(name, disabled) for name in names])
+        return
+    if not names:
+        click.echo("no rules")
+        return
+    table = Table(title="rules")
+    for column in ("name", "state"):
+        table.add_column(column)
+    for name in names:
+        table.add_row(name, "disabled" if name in disabled else "enabled")
     print_table(table)

@@ -25,6 +25,7 @@ def messages() -> None:
 @click.option("--run", "run_id", default=None, help="Messages of this run.")
 @click.option("--state", type=click.Choice(STATES), default=None, help="Only in this state.")
 @click.option("--error-contains", default=None, help="Last error has this (case-sensitive).")
+@click.option("--errored", is_flag=True, help="Only messages with a last error.")
 @click.option("--older-than", type=click.FloatRange(min=0), default=None, help="Seconds.")
 @click.option("--newer-than", type=click.FloatRange(min=0), default=None, help="Seconds.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
@@ -39,6 +40,7 @@ def list_(
     run_id: str | None,
     state: Any,
     error_contains: str | None,
+    errored: bool,
     older_than: float | None,
     newer_than: float | None,
     limit: int,
@@ -55,6 +57,7 @@ def list_(
         error_contains,
         min_age=older_than,
         max_age=newer_than,
+        errored=errored or None,
     )
     with ctx.store() as store:
         page = store.search_messages(where, limit=limit, cursor=cursor)

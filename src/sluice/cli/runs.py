@@ -73,6 +73,11 @@ def runs(click_ctx: click.Context, ctx: Context, limit: int) -> None:
     print_table(table)
 
 
+def stage_label(index: int, stages: int) -> str:
+    """A stage as the dashboard shows it too: counted from 1, of how many ("1/3")."""
+    return f"{index + 1}/{stages}"
+
+
 @runs.command("show")
 @click.argument("run_id")
 @pass_context
@@ -89,10 +94,12 @@ def show(ctx: Context, run_id: str) -> None:
     summary.add_column()
     for key, value in [
         ("status", _status(state)),
+        ("stage", stage_label(state.stage, len(state.stages))),
         ("done / total", f"{state.done:,} / {state.total:,}"),
         ("succeeded", f"{state.succeeded:,}"),
         ("failed attempts", f"{state.failed:,}"),
         ("dead", f"{state.dead:,}"),
+        ("rows", f"{state.units:,}" if state.units else "-"),
         ("rate", _rate(state)),
         ("ETA", _eta(state)),
         ("started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.started_at))),
@@ -106,7 +113,7 @@ def show(ctx: Context, run_id: str) -> None:
     for s in state.stages:
         where = "done" if s.finished else ("open" if not s.sealed else "running")
         stages.add_row(
-            str(s.index),
+            stage_label(s.index, len(state.stages)),
             s.action or "(any)",
             f"{s.total:,}",
             f"{s.succeeded:,}",
@@ -125,7 +132,10 @@ def watch(ctx: Context, run_id: str, interval: float) -> None:
     """Follow a run live (from any process) until it finishes."""
     with ctx.store() as store:
         state = watch_run(store, run_id, Console(), interval)
-    click.echo(f"run {state.id} {state.status}: {state.succeeded:,} succeeded, {state.dead:,} dead")
+    rows = f", {state.units:,} rows" if state.units else ""
+    click.echo(
+        f"run {state.id} {state.status}: {state.succeeded:,} succeeded, {state.dead:,} dead{rows}"
+    )
 
 
 @runs.command("cancel")
@@ -155,7 +165,7 @@ def watch_run(store: Store, run_id: str, console: Console, interval: float = 0.5
         MofNCompleteColumn(),
         TaskProgressColumn(),
         TextColumn("{task.fields[rate]} ETA {task.fields[eta]}"),
-        TextColumn("failed {task.fields[failed]} dead {task.fields[dead]}"),
+        TextColumn("failed {task.fields[failed]} dead {task.fields[dead]}{task.fields[rows]}"),
     )
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("run", total=max(state.total, 1), **_fields(state))
@@ -176,4 +186,5 @@ def _fields(state: RunState) -> dict[str, Any]:
         "eta": _eta(state),
         "failed": f"{state.failed:,}",
         "dead": f"[red]{state.dead:,}[/red]" if state.dead else "0",
+        "rows": f" rows {state.units:,}" if state.units else "",
     }

@@ -80,6 +80,7 @@ def extract_chunk(chunk: dict[str, Any], ctx: Context) -> None:
             for n in range(chunk["start"], chunk["start"] + chunk["count"])
         ],
     )
+    ctx.progress(rows=chunk["count"])  # the run counts rows beside messages
 
 
 @app.action(queue="etl")
@@ -108,6 +109,7 @@ def transform_batch(body: dict[str, Any], ctx: Context) -> None:
     tx.cursor().executemany(
         f"UPDATE etl_staging SET record = {m} WHERE run_id = {m} AND n = {m}", updates
     )
+    ctx.progress(rows=len(updates))
 
 
 @app.action(queue="etl")
@@ -140,6 +142,7 @@ def load_part(part: dict[str, int], ctx: Context) -> None:
         f"VALUES ({m}, {m}, {m}, {m}, {m})",
         values,
     )
+    ctx.progress(rows=len(values))
 
 
 @app.action(queue="etl")

@@ -102,12 +102,18 @@ class Outcome:
     children: tuple[NewMessage, ...] = field(default=())
     once: tuple[str, ...] = field(default=())
     """Effect keys recorded in the once-ledger with a fresh ack (see ``Store.once_seen``)."""
+    units: int = 0
+    """Units of work (rows, say) the call reported, added to its run's stage with a fresh ack."""
 
     @classmethod
     def ack(
-        cls, receipt: Receipt, children: tuple[NewMessage, ...] = (), once: tuple[str, ...] = ()
+        cls,
+        receipt: Receipt,
+        children: tuple[NewMessage, ...] = (),
+        once: tuple[str, ...] = (),
+        units: int = 0,
     ) -> Outcome:
-        return cls(receipt, "ack", children=children, once=once)
+        return cls(receipt, "ack", children=children, once=once, units=units)
 
     @classmethod
     def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:

@@ -46,6 +46,8 @@ class StageState:
     finished: bool
     started_at: float | None
     finished_at: float | None
+    units: int = 0
+    """Units of work (rows, say) its handlers reported with ``ctx.progress(rows=n)``."""
 
     @property
     def done(self) -> int:
@@ -90,6 +92,11 @@ class RunState:
         return sum(s.dead for s in self.stages)
 
     @property
+    def units(self) -> int:
+        """Units of work (rows, say) reported by its handlers: ``ctx.progress(rows=n)``."""
+        return sum(s.units for s in self.stages)
+
+    @property
     def done(self) -> int:
         return self.succeeded + self.dead
 
@@ -109,6 +116,7 @@ class RunState:
             "failed": self.failed,
             "dead": self.dead,
             "done": self.done,
+            "units": self.units,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "rate": self.rate,
@@ -123,6 +131,7 @@ class RunState:
                     "succeeded": s.succeeded,
                     "failed": s.failed,
                     "dead": s.dead,
+                    "units": s.units,
                     "sealed": s.sealed,
                     "finished": s.finished,
                     "started_at": s.started_at,

@@ -79,6 +79,7 @@ from sluice.store.controls import ControlVerbs
 from sluice.store.driver import Driver, Params
 from sluice.store.events import ArchivedEvent, Route
 from sluice.store.joining import JoinedVerbs
+from sluice.store.rollups import RollupVerbs
 from sluice.store.rows import (
     LimitRow,
     Row,
@@ -89,6 +90,7 @@ from sluice.store.rows import (
 )
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
 from sluice.store.search import SearchVerbs
+from sluice.store.selection import SelectionVerbs
 from sluice.store.sqs_queues import SqsVerbs
 
 Clock = Callable[[], float]
@@ -101,7 +103,16 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, AlarmVerbs):
+class Store(
+    SqsVerbs,
+    ControlVerbs,
+    CancelVerbs,
+    JoinedVerbs,
+    SearchVerbs,
+    SelectionVerbs,
+    RollupVerbs,
+    AlarmVerbs,
+):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are
@@ -325,8 +336,11 @@ class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, Alarm
         (reason ``expired``) and visible messages out of receives (``max_receives``; ``claim``
         also does this when it finds fewer messages than asked), forget dedup ids past their
         window, drop empty FIFO group rows, and let the database tidy up (PostgreSQL vacuums
-        a bloated message table); return how many messages were dead-lettered."""
-        return housekeeping.housekeep(self)
+        a bloated message table), and take this minute's chart sample (``sample_rollups``,
+        which also forgets samples older than a day); return how many were dead-lettered."""
+        expired = housekeeping.housekeep(self)
+        self.sample_rollups()
+        return expired
 
     def expire(self) -> int:
         """The old name of :meth:`housekeep`."""

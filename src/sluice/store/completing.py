@@ -44,7 +44,7 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
 
 
 def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
-    return all(o.kind == "ack" and not o.children and not o.once for o in outcomes)
+    return all(o.kind == "ack" and not (o.children or o.once or o.units) for o in outcomes)
 
 
 def _receipts(outcomes: Sequence[Outcome]) -> Pairs:
@@ -91,7 +91,7 @@ def _ack(
         if run is None:
             stale.append(outcome.receipt)
             continue
-        tallies.add(*run, succeeded=1)
+        tallies.add(*run, succeeded=1, units=outcome.units)
         spawned.extend(runs.inherit(children[index], *run))
         once.extend({"key": key, "message_id": message_id, "at": now} for key in outcome.once)
     store._driver.many(db, "once_record", once)

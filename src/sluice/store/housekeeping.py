@@ -88,18 +88,31 @@ def move(
     wanted = {"dlq": dlq, "ids": picked, "contains": error_contains, "dest": dest, "n": n}
     with store._driver.write() as db:
         chosen = [RedriveCandidate(*row) for row in store._sql(db, "redrive_candidates", wanted)]
-        if not chosen:
-            return 0
-        moved = {"now": now, "ids": [c.id for c in chosen], "dlq": dlq, "dest": dest}
-        store._sql(db, "redrive", moved)
-        runs.redriven(store, db, [(c.run_id, c.run_stage) for c in chosen], now)
-        groups = {
-            (c.source_queue, c.group_id)
-            for c in chosen
-            if c.group_id is not None and store.policy(c.source_queue).fifo
-        }
-        open_groups(store, db, sorted(groups))
-        store._driver.notify(db, sorted({c.source_queue for c in chosen}))
+        return move_chosen(store, db, dlq, chosen, dest, now)
+
+
+def move_chosen(
+    store: Store,
+    db: Any,
+    dlq: str,
+    chosen: Sequence[RedriveCandidate],
+    dest: str | None,
+    now: float,
+) -> int:
+    """In ``db``'s transaction: move the chosen messages of ``dlq`` to ``dest`` (None: where
+    each died), reopening their runs and FIFO groups; return how many."""
+    if not chosen:
+        return 0
+    moved = {"now": now, "ids": [c.id for c in chosen], "dlq": dlq, "dest": dest}
+    store._sql(db, "redrive", moved)
+    runs.redriven(store, db, [(c.run_id, c.run_stage) for c in chosen], now)
+    groups = {
+        (c.source_queue, c.group_id)
+        for c in chosen
+        if c.group_id is not None and store.policy(c.source_queue).fifo
+    }
+    open_groups(store, db, sorted(groups))
+    store._driver.notify(db, sorted({c.source_queue for c in chosen}))
     return len(chosen)
 
 

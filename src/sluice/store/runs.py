@@ -35,6 +35,7 @@ class Tally:
     succeeded: int = 0
     failed: int = 0
     dead: int = 0
+    units: int = 0
 
 
 class Tallies(dict[Key, Tally]):
@@ -109,9 +110,10 @@ def _read_stages(store: Store, db: Any, run: _Run) -> tuple[StageState, ...]:
             bool(fired),
             started,
             finished,
+            int(units),
         )
-        for index, total, succeeded, failed, dead, sealed, fired, started, finished in store._sql(
-            db, "run_stage_rows", {"run": run.id}
+        for index, total, succeeded, failed, dead, sealed, fired, started, finished, units in (
+            store._sql(db, "run_stage_rows", {"run": run.id})
         )
     )
 
@@ -326,6 +328,7 @@ def apply(store: Store, db: Any, tallies: Tallies, now: float, refuse_sealed: bo
                 "succeeded": tally.succeeded,
                 "failed": tally.failed,
                 "dead": tally.dead,
+                "units": tally.units,
                 "now": now,
             },
         )

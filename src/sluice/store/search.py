@@ -31,8 +31,9 @@ MAX_PAGE = 1000
 class MessageFilter:
     """What a search selects; every field left None matches all. ``queue`` matches the queue's
     live messages and its dead letters (``q.dlq``); ``error_contains`` is a case-sensitive
-    substring of the last error; ages are seconds since enqueue (``min_age``: at least this
-    old, ``max_age``: at most)."""
+    substring of the last error, ``errored`` (True) selects messages that have one (failed
+    at least once, or dead); ages are seconds since enqueue (``min_age``: at least this old,
+    ``max_age``: at most)."""
 
     ids: Sequence[int] | None = None
     dedup_id: str | None = None
@@ -43,6 +44,7 @@ class MessageFilter:
     error_contains: str | None = None
     min_age: float | None = None
     max_age: float | None = None
+    errored: bool | None = None
 
     def __post_init__(self) -> None:
         if self.state is not None and self.state not in STATES:
@@ -92,6 +94,7 @@ def params(f: MessageFilter, now: float, after: int, limit: int) -> dict[str, An
         "run_id": f.run_id,
         "state": f.state,
         "contains": f.error_contains,
+        "errored": True if f.errored else None,
         "oldest": None if f.max_age is None else now - f.max_age,
         "newest": None if f.min_age is None else now - f.min_age,
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,8 +36,9 @@ from sluice.errors import (
 from sluice.model import MAX_PRIORITY, NewMessage, QueuePolicy, is_dlq, validate_queue_name
 from sluice.store import redact
 from sluice.store.cancelling import unknown_message
+from sluice.store.search import MessageFilter
 from sluice.web import dashboard, metrics, openapi
-from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of
+from sluice.web.auth import ENV_VAR, Scope, Tokens, parse_tokens, scope_of, who
 from sluice.web.bodies import parse_event, redrive_filter
 from sluice.web.controls import ControlsApi
 from sluice.web.guard import BrowserGuard
@@ -53,7 +53,14 @@ from sluice.web.http import (
     text_param,
 )
 from sluice.web.search import QUERY as SEARCH_QUERY
-from sluice.web.search import events_handler, schedules_handler, search_handler
+from sluice.web.search import (
+    charts_handler,
+    events_handler,
+    rules_handler,
+    schedules_handler,
+    search_handler,
+)
+from sluice.web.selection import selection_routes
 from sluice.web.stream import run_events
 from sluice.web.views import message_view, policy_view, stats_view
 
@@ -108,6 +115,7 @@ def create_app(
 
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
     read, admin = Scope.READ, Scope.ADMIN
+    queue_of = lambda: {n: a.policy.queue for n, a in app.actions.items()}  # noqa: E731
     submit = ("run", "dedup_id", "group", "delay", "priority")
     routes: list[tuple[str, str, Scope | None, Handler, tuple[str, ...]]] = [
         ("/v1/actions", "GET", read, api.actions, ()),
@@ -116,6 +124,8 @@ def create_app(
         ("/v1/sources/s3/{watch}", "POST", admin, api.s3_notification, ()),
         ("/v1/messages", "GET", read, search_handler(lambda: app.store), SEARCH_QUERY),
         ("/v1/schedules", "GET", read, schedules_handler(lambda: app.store), ()),
+        ("/v1/charts", "GET", read, charts_handler(lambda: app.store, queue_of), ("window",)),
+        ("/v1/rules", "GET", read, rules_handler(lambda: app.store, lambda: app.bus.rules), ()),
         ("/v1/events", "GET", read, events_handler(lambda: app.store), ("since", "limit")),
         ("/v1/messages/{id:int}", "GET", read, api.message, ()),
         ("/v1/messages/{id:int}", "DELETE", admin, api.cancel_message, ()),
@@ -132,6 +142,7 @@ def create_app(
         ("/metrics", "GET", read, api.metrics, ()),
         ("/openapi.json", "GET", None, api.openapi, ()),
         *ControlsApi(app, dict(tokens)).routes(),
+        *selection_routes(lambda: app.store, dict(tokens)),
     ]
     return Starlette(
         routes=[
@@ -408,14 +419,17 @@ class _Api:
     async def redrive(self, request: Request) -> Response:
         policy = await self._policy(request)
         ids, error_contains = redrive_filter(await read_json(request, SMALL_BODY, required=False))
-        moved = await run_in_threadpool(
-            partial(self.app.store.redrive, policy.name, ids, error_contains)
-        )
+        where = MessageFilter(ids=ids, error_contains=error_contains)
+        by = who(request.headers.get("authorization"), self.tokens)
+        moved = await run_in_threadpool(self.app.store.redrive_dead, policy.name, where, by)
         return json_response({"queue": policy.name, "redriven": moved})
 
     async def purge(self, request: Request) -> Response:
         policy = await self._policy(request)
-        purged = await run_in_threadpool(self.app.store.purge, policy.dlq.name)
+        by = who(request.headers.get("authorization"), self.tokens)
+        purged = await run_in_threadpool(
+            self.app.store.purge_dead, policy.name, MessageFilter(), by
+        )
         return json_response({"queue": policy.name, "purged": purged})
 
     # -- operations --------------------------------------------------------------------------

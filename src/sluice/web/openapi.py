@@ -51,6 +51,7 @@ STAGE = _object(
         "succeeded": COUNT,
         "failed": COUNT,
         "dead": COUNT,
+        "units": COUNT,
         "sealed": BOOLEAN,
         "finished": BOOLEAN,
         "started_at": _nullable("number"),
@@ -68,6 +69,7 @@ RUN = _object(
         "failed": COUNT,
         "dead": COUNT,
         "done": COUNT,
+        "units": COUNT,
         "started_at": NUMBER,
         "finished_at": _nullable("number"),
         "rate": _nullable("number"),
@@ -327,7 +329,7 @@ def document(app: App, *, names: bool = True) -> Schema:
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size.")
     paths = {
         **_producing_paths(action),
-        **search_paths(),
+        **search_paths(queue),
         **_message_and_run_paths(limit),
         **_queue_paths(queue, limit),
         **_service_paths(),

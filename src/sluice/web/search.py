@@ -1,8 +1,9 @@
-"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules`` and ``/v1/events``."""
+"""``GET /v1/messages`` (the store's one search query), ``/v1/schedules``, ``/v1/rules``,
+``/v1/events`` and ``/v1/charts``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -10,9 +11,11 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sluice.charts import chart_view, window
+from sluice.sources.events import Rule
 from sluice.store import Store
 from sluice.store.search import MAX_PAGE, MessageFilter
-from sluice.views import event_json, schedule_json
+from sluice.views import event_json, rule_json, schedule_json
 from sluice.web.http import ApiError, int_param, json_response, seconds_param, text_param
 from sluice.web.views import message_view
 
@@ -24,6 +27,7 @@ QUERY = (
     "run",
     "state",
     "error_contains",
+    "errored",
     "older_than",
     "newer_than",
     "limit",
@@ -52,8 +56,12 @@ def message_filter(params: QueryParams) -> MessageFilter:
             ("error_contains", "error_contains"),
         )
     }
+    errored = params.get("errored")
+    if errored not in (None, "true", "false"):
+        raise ApiError(400, "invalid_parameter", "errored must be true or false")
     return MessageFilter(
         ids=ids or None,
+        errored=errored == "true" or None,
         min_age=_age(params, "older_than"),
         max_age=_age(params, "newer_than"),
         **fields,
@@ -89,6 +97,21 @@ def schedules_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitab
     return schedules
 
 
+def rules_handler(
+    store: Callable[[], Store], declared: Callable[[], Mapping[str, Rule]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/rules``: every rule declared in the store, with the pattern and
+    action of those this server's app declares."""
+
+    async def rules(request: Request) -> Response:
+        names = await run_in_threadpool(store().declared, "rule")
+        disabled = await run_in_threadpool(store().stopped, "rule")
+        known = declared()
+        return json_response({"rules": [rule_json(n, disabled, known.get(n)) for n in names]})
+
+    return rules
+
+
 def events_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[Response]]:
     """The handler of ``GET /v1/events?since=SECONDS&limit=N``: recent archived events."""
 
@@ -102,3 +125,20 @@ def events_handler(store: Callable[[], Store]) -> Callable[[Request], Awaitable[
         return json_response({"events": [event_json(at, e) for at, e in found]})
 
     return events
+
+
+def charts_handler(
+    store: Callable[[], Store], queue_of: Callable[[], Mapping[str, str]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``GET /v1/charts?window=hour|day``: every queue's and action's chart
+    points from the store's minute samples (``queue_of``: each action's queue)."""
+
+    async def charts(request: Request) -> Response:
+        name = request.query_params.get("window")
+        span, step = window(name)
+        since = store().clock() - span - step  # one more sample: the first step's rates
+        queues = await run_in_threadpool(store().rollups, "queue", since)
+        actions = await run_in_threadpool(store().rollups, "action", since)
+        return json_response(chart_view(queues, actions, queue_of(), name))
+
+    return charts

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sluice.errors import SluiceError
+from sluice.errors import ConfigError, SluiceError
 from sluice.model import Message, NewMessage
 from sluice.runs import RunRef
 
@@ -58,6 +58,7 @@ class Context:
     is_async: bool = False
     children: list[NewMessage] = field(default_factory=list)
     once_keys: list[str] = field(default_factory=list)
+    units: int = 0
     reservations: OnceReservations = field(default_factory=OnceReservations)
     _tx_scope: AbstractContextManager[Any] | None = field(default=None, repr=False)
     _tx: Any = field(default=None, repr=False)
@@ -162,6 +163,14 @@ class Context:
             return False
         self.once_keys.append(key)
         return True
+
+    def progress(self, *, rows: int) -> None:
+        """Report ``rows`` units of work done by this call (rows loaded, say), counted in its
+        run beside the messages (``RunState.units``) with the call's ack: a failed or retried
+        call adds nothing, so a redelivery does not count its rows twice."""
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            raise ConfigError(f"rows must be a whole number >= 0, got {rows!r}")
+        self.units += rows
 
     def enqueue(
         self,

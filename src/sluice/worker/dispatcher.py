@@ -225,14 +225,14 @@ class _Completed:
 def _success(batch: list[Message], result: Any, ctx: Context, action: Action) -> list[Outcome]:
     failed = result.failed if isinstance(result, Partial) else {}
     outcomes: list[Outcome] = []
-    children, once = tuple(ctx.children), tuple(ctx.once_keys)
+    children, once, units = tuple(ctx.children), tuple(ctx.once_keys), ctx.units
     for message in batch:
         assert message.receipt is not None
         if message.id in failed:
             outcomes.append(_retry(message, action, failed[message.id]))
         else:
-            outcomes.append(Outcome.ack(message.receipt, children, once))
-            children, once = (), ()  # the call's children and effects ride its first ack
+            outcomes.append(Outcome.ack(message.receipt, children, once, units))
+            children, once, units = (), (), 0  # the call's children and effects ride its first ack
     return outcomes
 
 

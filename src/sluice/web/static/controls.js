@@ -30,16 +30,25 @@
     }).join("") || `<tr><td colspan="6" class="muted">no actions</td></tr>`;
   }
 
-  function switchRows(state) {
+  // Details from GET /v1/schedules and /v1/rules (the same views as the CLI's listings).
+  const when = (at) => (at == null ? "–" : new Date(at * 1000).toISOString().replace("T", " ").slice(0, 16));
+  function switchRows(state, schedules, rules) {
     const paused = new Set(state.paused_schedules), disabled = new Set(state.disabled_rules);
-    const rows = state.schedules.map((name) => [
-      "schedule", name, paused.has(name) ? "paused" : "active",
-      `/v1/schedules/${part(name)}/${paused.has(name) ? "resume" : "pause"}`, paused.has(name) ? "Resume" : "Pause"]);
-    for (const name of state.rules) rows.push([
-      "rule", name, disabled.has(name) ? "disabled" : "enabled",
-      `/v1/rules/${part(name)}/${disabled.has(name) ? "enable" : "disable"}`, disabled.has(name) ? "Enable" : "Disable"]);
-    return rows.map(([kind, name, st, post, label]) =>
-      `<tr data-${kind}="${esc(name)}"><td>${kind}</td><td>${esc(name)}</td>` +
+    const timed = new Map(schedules.map((s) => [s.name, s])), routed = new Map(rules.map((r) => [r.name, r]));
+    const rows = state.schedules.map((name) => {
+      const s = timed.get(name);
+      const detail = s ? `${s.cron} → ${s.action} · next ${when(s.next_at)} · last ${when(s.last_tick)} · ${s.misfire}` : "";
+      return ["schedule", name, paused.has(name) ? "paused" : "active",
+        `/v1/schedules/${part(name)}/${paused.has(name) ? "resume" : "pause"}`, paused.has(name) ? "Resume" : "Pause", detail];
+    });
+    for (const name of state.rules) {
+      const r = routed.get(name);
+      const detail = r && r.action ? `→ ${r.action} · ${JSON.stringify(r.pattern)}` : "";
+      rows.push(["rule", name, disabled.has(name) ? "disabled" : "enabled",
+        `/v1/rules/${part(name)}/${disabled.has(name) ? "enable" : "disable"}`, disabled.has(name) ? "Enable" : "Disable", detail]);
+    }
+    return rows.map(([kind, name, st, post, label, detail]) =>
+      `<tr data-${kind}="${esc(name)}"><td>${kind}</td><td>${esc(name)}<div class="muted detail">${esc(detail)}</div></td>` +
       `<td><span class="status ${st === "paused" || st === "disabled" ? "failed" : "succeeded"}">${st}</span></td>` +
       `<td>${button(label, { post })}</td></tr>`).join("") ||
       `<tr><td colspan="4" class="muted">no schedules or rules</td></tr>`;
@@ -54,12 +63,13 @@
   }
 
   async function load() {
-    const [queues, state, limits, audit] = await Promise.all([
-      api("/v1/queues"), api("/v1/controls"), api("/v1/limits"), api("/v1/audit?limit=50")]);
+    const [queues, state, limits, audit, schedules, rules] = await Promise.all([
+      api("/v1/queues"), api("/v1/controls"), api("/v1/limits"), api("/v1/audit?limit=50"),
+      api("/v1/schedules"), api("/v1/rules")]);
     $("#control-queues tbody").innerHTML = queueRows(queues.queues, new Set(state.paused_queues));
     const editing = document.activeElement && document.activeElement.closest("#control-limits");
     if (!editing) $("#control-limits tbody").innerHTML = limitRows(limits.limits);
-    $("#control-switches tbody").innerHTML = switchRows(state);
+    $("#control-switches tbody").innerHTML = switchRows(state, schedules.schedules, rules.rules);
     $("#control-audit tbody").innerHTML = auditRows(audit.entries);
   }
 

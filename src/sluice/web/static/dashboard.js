@@ -161,6 +161,7 @@ async function runPage(runId) {
     $("#run-succeeded").textContent = num(s.succeeded);
     $("#run-failed").textContent = num(s.failed);
     $("#run-dead").textContent = num(s.dead);
+    $("#run-rows").textContent = s.units ? num(s.units) : "–";
     $("#run-rate").textContent = rate(s);
     $("#run-eta").textContent = eta(s);
     $("#run-cancel").hidden = FINISHED.has(s.status);
@@ -168,12 +169,14 @@ async function runPage(runId) {
       const status = cancelled ? "cancelled" : st.finished ? (st.dead ? "failed" : "succeeded") : "running";
       const sb = bar({ ...st, done: st.succeeded + st.dead, status });
       const where = st.finished ? "done" : st.sealed ? (st.total ? "running" : "waiting") : "open";
-      return `<tr><td>${st.index + 1}</td><td>${esc(st.action || "(any)")}</td><td>${sb.html}</td>` +
+      return `<tr><td>${st.index + 1}/${s.stages.length}</td><td>${esc(st.action || "(any)")}</td><td>${sb.html}</td>` +
         `<td class="num">${num(st.succeeded)}</td><td class="num">${num(st.failed)}</td>` +
-        `<td class="num ${st.dead ? "bad" : ""}">${num(st.dead)}</td><td>${where}</td></tr>`;
+        `<td class="num ${st.dead ? "bad" : ""}">${num(st.dead)}</td>` +
+        `<td class="num">${st.units ? num(st.units) : "–"}</td><td>${where}</td></tr>`;
     }).join("");
     paintBars($("#stages tbody"));
-    if (s.dead) failures(runId);
+    if (s.dead || s.failed) failures(runId, FINISHED.has(s.status)).catch(() => {});
+    runRate(s);  // charts.js
   };
   $("#run-cancel").addEventListener("click", async () => {
     if (!confirm("Cancel this run? Its remaining messages move to their DLQs.")) return;
@@ -183,66 +186,28 @@ async function runPage(runId) {
   follow(runId, show);
 }
 
-async function failures(runId) {
-  const queues = await api("/v1/queues");
-  const found = [];
-  for (const q of queues.queues) {
-    if (!q.dlq_depth) continue;
-    const dead = await api(`/v1/queues/${encodeURIComponent(q.queue)}/dlq?limit=200`);
-    found.push(...dead.messages.filter((m) => m.run_id === runId).map((m) => ({ ...m, home: q.queue })));
-  }
-  $("#failures tbody").innerHTML = found.slice(-20).reverse().map((m) =>
-    `<tr><td><a href="/queues/${encodeURIComponent(m.home)}/dlq">#${m.id}</a></td><td>${esc(m.action)}</td>` +
-    `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 160))}</td></tr>`
-  ).join("") || `<tr><td colspan="4" class="muted">none</td></tr>`;
+// The run's messages that failed at least once: retried (waiting or delayed again) or dead.
+// Those that failed and later succeeded are gone (an ack deletes): counted, not listed.
+let failuresAt = 0;
+async function failures(runId, now) {
+  if (!now && Date.now() - failuresAt < 2000) return;
+  failuresAt = Date.now();
+  const query = new URLSearchParams({ run: runId, errored: "true" });
+  $("#failures-all").href = `/messages?${query}`;
+  query.set("limit", "20");
+  const found = await api(`/v1/messages?${query}`);
+  $("#failures tbody").innerHTML = found.messages.map((m) => {
+    const home = m.dead ? m.source_queue || m.queue.replace(/\.dlq$/, "") : null;
+    const link = home ? `/queues/${encodeURIComponent(home)}/dlq` : `/messages?id=${m.id}`;
+    return `<tr><td><a href="${link}">#${m.id}</a></td><td>${esc(m.action)}</td>` +
+      `<td><span class="state ${esc(m.state)}">${esc(m.state.replace("_", " "))}</span>` +
+      `${m.dead_reason ? ` <span class="muted">${esc(m.dead_reason)}</span>` : ""}</td>` +
+      `<td class="num">${m.receive_count}</td><td class="error">${esc((m.last_error || "").slice(0, 160))}</td></tr>`;
+  }).join("") || `<tr><td colspan="5" class="muted">none stored: a message that failed and then succeeded is counted above, not kept</td></tr>`;
 }
 
 // A click handler whose API errors are shown in the banner (by api()), never thrown at the page.
 const quietly = (fn) => async (event) => { try { await fn(event); } catch (error) { /* banner */ } };
-
-// -- a DLQ ------------------------------------------------------------------------------------
-async function dlqPage(queue) {
-  $("#dlq-queue").textContent = queue;
-  const path = `/v1/queues/${encodeURIComponent(queue)}/dlq`;
-  const load = async () => {
-    const dead = await api(`${path}?limit=200`);
-    $("#dlq-count").textContent = `${num(dead.messages.length)} shown`;
-    $("#dead tbody").innerHTML = dead.messages.map((m) =>
-      `<tr data-id="${m.id}"><td>#${m.id}</td><td>${esc(m.action)}</td><td class="num">${m.receive_count}</td>` +
-      `<td>${esc(m.dead_reason)}</td><td>${esc((m.last_error || "").slice(0, 200))}</td>` +
-      `<td><pre class="body">${esc(m.body_error || JSON.stringify(m.body, null, 1))}</pre></td>` +
-      `<td><button class="redrive" data-id="${m.id}">Redrive</button></td></tr>`
-    ).join("") || `<tr><td colspan="7" class="muted">no dead letters</td></tr>`;
-  };
-  $("#dead").addEventListener("click", quietly(async (event) => {
-    const button = event.target.closest("button.redrive");
-    if (!button) return;
-    await api(`${path}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ids: [Number(button.dataset.id)] }) });
-    banner(`Message #${button.dataset.id} redriven.`, "info");
-    await load();
-  }));
-  $("#redrive-all").addEventListener("click", quietly(async () => {
-    const done = await api(`${path}/redrive`, { method: "POST" });
-    banner(`${num(done.redriven)} redriven.`, "info");
-    await load();
-  }));
-  $("#purge").addEventListener("click", quietly(async () => {
-    if (!confirm(`Delete every dead letter of ${queue}?`)) return;
-    const done = await api(path, { method: "DELETE" });
-    banner(`${num(done.purged)} purged.`, "info");
-    await load();
-  }));
-  try { await load(); } catch (error) {
-    if (error.message === "404") { // an unknown queue: say so, and offer nothing to press
-      $("#dlq-count").textContent = "no such queue";
-      $("#dead tbody").innerHTML = `<tr><td colspan="7" class="muted">no queue named ${esc(queue)}</td></tr>`;
-      for (const b of document.querySelectorAll("#redrive-all, #purge")) b.disabled = true;
-      return;
-    }
-  }
-  for (;;) { await sleep(3000); try { await load(); } catch (error) { /* banner */ } }
-}
 
 // -- start ------------------------------------------------------------------------------------
 $("#token-form").addEventListener("submit", (event) => {
@@ -253,4 +218,3 @@ $("#token-form").addEventListener("submit", (event) => {
 const page = document.body.dataset.page;
 if (page === "overview") overview();
 else if (page === "run") runPage(document.body.dataset.run);
-else if (page === "dlq") dlqPage(document.body.dataset.queue);

@@ -370,7 +370,7 @@ SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_a
 FROM sluice_runs WHERE id = %(run)s FOR UPDATE
 
 -- name: run_stage_rows
-SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at
+SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at, units
 FROM sluice_run_stages WHERE run_id = %(run)s ORDER BY stage
 
 -- name: run_current_stage
@@ -382,7 +382,7 @@ SELECT id FROM sluice_runs ORDER BY started_at DESC, id DESC LIMIT %(n)s
 -- name: run_count
 UPDATE sluice_run_stages
 SET total = total + %(total)s, succeeded = succeeded + %(succeeded)s,
-    failed = failed + %(failed)s, dead = dead + %(dead)s,
+    failed = failed + %(failed)s, dead = dead + %(dead)s, units = units + %(units)s,
     started_at = coalesce(started_at, %(now)s)
 WHERE run_id = %(run)s AND stage = %(stage)s
 RETURNING total, succeeded, dead, sealed, fired
@@ -667,8 +667,66 @@ FROM (
       AND (%(action)s::text IS NULL OR action = %(action)s::text)
       AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
       AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+      AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
       AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
       AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
 ) AS m
 WHERE %(state)s::text IS NULL OR state = %(state)s::text
 ORDER BY id LIMIT %(limit)s
+
+-- name: dead_selected
+-- the dead letters of %(dlq)s a search filter selects (store/selection.py), with what a
+-- redrive needs; the same conditions as search_messages
+SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
+WHERE queue = %(dlq)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+  AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
+  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+ORDER BY id
+FOR UPDATE
+
+-- name: dead_selected_count
+SELECT count(*) FROM sluice_messages
+WHERE queue = %(dlq)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+  AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
+  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+
+-- name: dead_purge
+-- the dead letters of a selection, deleted in one statement (the same conditions)
+DELETE FROM sluice_messages
+WHERE queue = %(dlq)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+  AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
+  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+
+
+-- name: rollup_put
+-- a minute's sample of a queue or action (store/rollups.py); the minute's first writer wins
+INSERT INTO sluice_rollups
+    (kind, name, minute, at, depth, in_flight, dead, processed, failed, buckets)
+VALUES (%(kind)s, %(name)s, %(minute)s, %(at)s, %(depth)s, %(in_flight)s, %(dead)s,
+        %(processed)s, %(failed)s, %(buckets)s)
+ON CONFLICT (kind, name, minute) DO NOTHING
+
+-- name: rollup_forget
+DELETE FROM sluice_rollups WHERE minute < %(before)s
+
+-- name: rollups_since
+SELECT name, at, depth, in_flight, dead, processed, failed, buckets FROM sluice_rollups
+WHERE kind = %(kind)s AND minute >= %(after)s ORDER BY name, minute

@@ -298,7 +298,7 @@ SELECT id, name, status, stage, stages, on_complete, meta, checkpoint, started_a
 FROM sluice_runs WHERE id = :run
 
 -- name: run_stage_rows
-SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at
+SELECT stage, total, succeeded, failed, dead, sealed, fired, started_at, finished_at, units
 FROM sluice_run_stages WHERE run_id = :run ORDER BY stage
 
 -- name: run_current_stage
@@ -310,7 +310,7 @@ SELECT id FROM sluice_runs ORDER BY started_at DESC, id DESC LIMIT :n
 -- name: run_count
 UPDATE sluice_run_stages
 SET total = total + :total, succeeded = succeeded + :succeeded, failed = failed + :failed,
-    dead = dead + :dead, started_at = coalesce(started_at, :now)
+    dead = dead + :dead, units = units + :units, started_at = coalesce(started_at, :now)
 WHERE run_id = :run AND stage = :stage
 RETURNING total, succeeded, dead, sealed, fired
 
@@ -588,8 +588,64 @@ FROM (
       AND (:action IS NULL OR action = :action)
       AND (:run_id IS NULL OR run_id = :run_id)
       AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+      AND (:errored IS NULL OR last_error IS NOT NULL)
       AND (:oldest IS NULL OR enqueued_at >= :oldest)
       AND (:newest IS NULL OR enqueued_at <= :newest)
 )
 WHERE :state IS NULL OR state = :state
 ORDER BY id LIMIT :limit
+
+-- name: dead_selected
+-- the dead letters of :dlq a search filter selects (store/selection.py), with what a redrive
+-- needs; the same conditions as search_messages
+SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
+WHERE queue = :dlq
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+  AND (:action IS NULL OR action = :action)
+  AND (:run_id IS NULL OR run_id = :run_id)
+  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:errored IS NULL OR last_error IS NOT NULL)
+  AND (:oldest IS NULL OR enqueued_at >= :oldest)
+  AND (:newest IS NULL OR enqueued_at <= :newest)
+ORDER BY id
+
+-- name: dead_selected_count
+SELECT count(*) FROM sluice_messages
+WHERE queue = :dlq
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+  AND (:action IS NULL OR action = :action)
+  AND (:run_id IS NULL OR run_id = :run_id)
+  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:errored IS NULL OR last_error IS NOT NULL)
+  AND (:oldest IS NULL OR enqueued_at >= :oldest)
+  AND (:newest IS NULL OR enqueued_at <= :newest)
+
+-- name: dead_purge
+-- the dead letters of a selection, deleted in one statement (the same conditions)
+DELETE FROM sluice_messages
+WHERE queue = :dlq
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
+  AND (:action IS NULL OR action = :action)
+  AND (:run_id IS NULL OR run_id = :run_id)
+  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+  AND (:errored IS NULL OR last_error IS NOT NULL)
+  AND (:oldest IS NULL OR enqueued_at >= :oldest)
+  AND (:newest IS NULL OR enqueued_at <= :newest)
+
+
+-- name: rollup_put
+-- a minute's sample of a queue or action (store/rollups.py); the minute's first writer wins
+INSERT INTO sluice_rollups
+    (kind, name, minute, at, depth, in_flight, dead, processed, failed, buckets)
+VALUES (:kind, :name, :minute, :at, :depth, :in_flight, :dead, :processed, :failed, :buckets)
+ON CONFLICT (kind, name, minute) DO NOTHING
+
+-- name: rollup_forget
+DELETE FROM sluice_rollups WHERE minute < :before
+
+-- name: rollups_since
+SELECT name, at, depth, in_flight, dead, processed, failed, buckets FROM sluice_rollups
+WHERE kind = :kind AND minute >= :after ORDER BY name, minute
