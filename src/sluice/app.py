@@ -3,6 +3,7 @@ store they go into, and the verbs that produce work, start runs and publish even
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -11,7 +12,8 @@ from typing import Any
 from sluice import codec, produce
 from sluice.aio import AsyncVerbs
 from sluice.blobs import REF, BlobStore
-from sluice.model import ActionLimit, Enqueued, NewMessage, RunState, seconds
+from sluice.errors import MessageFailed
+from sluice.model import ActionLimit, Enqueued, MessageStatus, NewMessage, RunState, seconds
 from sluice.registry import Registry
 from sluice.runs import Run, RunRef, run_id_of, run_spec, start_run
 from sluice.sources.events import EventBus, Rule
@@ -208,6 +210,30 @@ class App(Registry, AsyncVerbs):
         """Cancel one waiting, delayed or in-flight message (see :meth:`Store.cancel`); return
         what it was doing: ``waiting``, ``delayed`` or ``in_flight``."""
         return self.store.cancel(message_id)
+
+    def status(self, message_id: int) -> MessageStatus:
+        """What a message is doing (waiting, delayed, in flight) or how it finished
+        (succeeded, dead, cancelled), with its times; finished ones are known while a dead
+        letter stays, or for ``keep_completed`` seconds on a queue that keeps records.
+        ``UnknownMessage`` if the id names neither."""
+        return self.store.status(message_id)
+
+    def result(self, message_id: int, timeout: float | None = 30.0) -> Any:
+        """Wait until the message has finished and return its handler's return value (None
+        if it returned none, or if it was not JSON within ``RESULT_LIMIT``: see
+        ``status().result_note``). ``NotFinished`` after ``timeout`` seconds (None: wait
+        forever), ``MessageFailed`` if it died or was cancelled, ``UnknownMessage`` at once for
+        an id that never existed (or whose queue keeps no completion records)."""
+        wait = math.inf if timeout is None else seconds(timeout, "timeout") or 0.0
+        status = self.store.wait_finished(message_id, wait)
+        if status.state != "succeeded":
+            error = MessageFailed(
+                f"message {message_id} did not succeed: it is {status.state}"
+                + (f" ({status.dead_reason}: {status.last_error})" if status.last_error else "")
+            )
+            error.status = status
+            raise error
+        return status.result
 
     # -- the event bus -------------------------------------------------------------------------
     def rule(

@@ -102,12 +102,18 @@ class Outcome:
     children: tuple[NewMessage, ...] = field(default=())
     once: tuple[str, ...] = field(default=())
     """Effect keys recorded in the once-ledger with a fresh ack (see ``Store.once_seen``)."""
+    result: Any = field(default=None, compare=False)
+    """The handler's return value, kept by an ack on a queue with ``keep_completed``."""
 
     @classmethod
     def ack(
-        cls, receipt: Receipt, children: tuple[NewMessage, ...] = (), once: tuple[str, ...] = ()
+        cls,
+        receipt: Receipt,
+        children: tuple[NewMessage, ...] = (),
+        once: tuple[str, ...] = (),
+        result: Any = None,
     ) -> Outcome:
-        return cls(receipt, "ack", children=children, once=once)
+        return cls(receipt, "ack", children=children, once=once, result=result)
 
     @classmethod
     def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sluice.model import Outcome, Receipt
-from sluice.store import runs
+from sluice.store import completed, runs
 from sluice.store.driver import Pairs
 from sluice.store.outcomes import DeadLetter, outcome_rows, plan_outcomes
 from sluice.store.rows import OutcomeRow, Row, RunRef
@@ -24,7 +24,8 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     now = store.clock()
     children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
     driver = store._driver
-    if driver.autocommit and tx is None and _all_plain_acks(outcomes):
+    store._policy_map()  # fresh keep_completed settings (store._kept)
+    if driver.autocommit and tx is None and not store._kept and _all_plain_acks(outcomes):
         outcomes = _ack_plain(store, outcomes)
         if not outcomes:
             return []
@@ -79,8 +80,14 @@ def _ack(
     acks = [o for o in outcomes if o.kind == "ack"]
     if not acks:
         return []
-    found = store._sql(db, "ack_fenced", {"receipts": _receipts(acks)})
-    deleted = {id_: (run_id, stage) for id_, run_id, stage in found}
+    if store._kept:
+        found = store._sql(db, "ack_fenced_kept", {"receipts": _receipts(acks)})
+        gone = [completed.Finished(r[0], r[3], r[4], r[1], r[5], r[6]) for r in found]
+        results = {o.receipt.message_id: o.result for o in acks}
+        completed.record(store, db, gone, "succeeded", now, results)
+    else:
+        found = store._sql(db, "ack_fenced", {"receipts": _receipts(acks)})
+    deleted = {row[0]: (row[1], row[2]) for row in found}
     spawned: list[Row] = []
     once: list[dict[str, Any]] = []
     for index, outcome in enumerate(outcomes):
@@ -117,6 +124,9 @@ def _retry_or_dead(
     ]
     store._driver.many(db, "retry", retries)
     write_dead(store, db, plan.dead, now)
+    if plan.dead and store._kept:
+        queue_of = {row.id: row.queue for row in found}
+        completed.wake(store, db, [queue_of[d.id] for d in plan.dead])
     return plan.stale
 
 

@@ -223,6 +223,7 @@ class _Completed:
 
 def _success(batch: list[Message], result: Any, ctx: Context, action: Action) -> list[Outcome]:
     failed = result.failed if isinstance(result, Partial) else {}
+    value = None if isinstance(result, Partial) else result  # kept by keep_completed queues
     outcomes: list[Outcome] = []
     children, once = tuple(ctx.children), tuple(ctx.once_keys)
     for message in batch:
@@ -230,7 +231,7 @@ def _success(batch: list[Message], result: Any, ctx: Context, action: Action) ->
         if message.id in failed:
             outcomes.append(_retry(message, action, failed[message.id]))
         else:
-            outcomes.append(Outcome.ack(message.receipt, children, once))
+            outcomes.append(Outcome.ack(message.receipt, children, once, value))
             children, once = (), ()  # the call's children and effects ride its first ack
     return outcomes
 
