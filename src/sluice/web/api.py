@@ -55,7 +55,7 @@ from sluice.web.http import (
 from sluice.web.search import QUERY as SEARCH_QUERY
 from sluice.web.search import events_handler, schedules_handler, search_handler
 from sluice.web.stream import run_events
-from sluice.web.views import message_view, policy_view, stats_view
+from sluice.web.views import message_view, policy_view, stats_view, status_view
 
 log = logging.getLogger("sluice.web")
 
@@ -301,18 +301,7 @@ class _Api:
     # -- messages and runs -------------------------------------------------------------------
     async def message(self, request: Request) -> Response:
         message_id: int = request.path_params["id"]
-        found = (
-            await run_in_threadpool(self.app.store.get, [message_id])
-            if 0 < message_id <= MAX_ID
-            else []
-        )
-        if not found:
-            raise ApiError(
-                404,
-                "not_found",
-                f"no message has id {message_id} (acknowledged messages are deleted)",
-            )
-        return json_response(message_view(found[0], self.app.store.clock()))
+        return json_response(await run_in_threadpool(status_view, self.app.store, message_id))
 
     async def cancel_message(self, request: Request) -> Response:
         message_id: int = request.path_params["id"]
