@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from sluice.store.bridge import LoopBridge
+from sluice.store.joining import async_native, is_async
+
 if TYPE_CHECKING:
     from sluice.app import App
     from sluice.model import RunState
@@ -42,16 +45,28 @@ async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await loop.run_in_executor(_executor(), functools.partial(call, *args, **kwargs))
 
 
+async def _bridged(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with an async ``connection`` replaced by its sync face on this loop."""
+    connection = options.get("connection")
+    if connection is None or not is_async(connection):
+        return options
+    driver = await async_native(connection)
+    return {**options, "connection": LoopBridge(driver, asyncio.get_running_loop())}
+
+
 class AsyncVerbs:
     """``await``-able twins of the App's producing verbs (same arguments, same errors)."""
 
     async def enqueue_async(self, action: str, body: Any, **options: Any) -> int:
-        """:meth:`App.enqueue`, without blocking the event loop."""
-        return await hop(cast("App", self).enqueue, action, body, **options)
+        """:meth:`App.enqueue`, without blocking the event loop. ``connection=`` also takes
+        a psycopg ``AsyncConnection`` or a SQLAlchemy ``AsyncConnection`` / ``AsyncSession``
+        (PostgreSQL): the message is written in its open transaction."""
+        return await hop(cast("App", self).enqueue, action, body, **await _bridged(options))
 
     async def enqueue_many_async(self, action: str, items: Iterable[Any], **options: Any) -> int:
         """:meth:`App.enqueue_many`, without blocking the event loop (the items are read
-        on the pool's thread)."""
+        on the pool's thread); ``connection=`` as for :meth:`enqueue_async`."""
+        options = await _bridged(options)
         return await hop(cast("App", self).enqueue_many, action, items, **options)
 
     async def run_state_async(self, run: RunRef) -> RunState:
