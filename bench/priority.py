@@ -93,7 +93,10 @@ def fresh_pg() -> str:
 def run(src: str, backend: str, messages: int, mode: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": src}
     args = [sys.executable, __file__, "--child", backend, str(messages), mode]
-    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{mode} trial failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 

@@ -5,34 +5,17 @@ PostgreSQL, through the one sync insert path; a clear error elsewhere."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from sluice import App, WrongConnection
+from tests.conformance import test_joined_enqueue as joined
 from tests.conftest import PG_URL
 
-
-@pytest.fixture
-def app(url: str) -> Iterator[App]:
-    app = App(url)
-    app.queue("work", dedup_window=None)
-    app.seen = []  # type: ignore[attr-defined]
-
-    @app.action(queue="work")
-    def item(body: Any, ctx: Any) -> None:
-        app.seen.append(body)  # type: ignore[attr-defined]
-
-    app.store.migrate()
-    yield app
-    app.close()
-
-
-def _waiting(app: App) -> int:
-    return app.store.backlog("work", 10_000)
+app = joined.app  # the same app fixture: queue "work", action "item" recording bodies
+_waiting = joined._waiting
 
 
 def _postgres_only(url: str) -> None:
@@ -92,7 +75,7 @@ def test_async_connections_in_the_wrong_place_are_clear_errors(app: App, url: st
             with pytest.raises(WrongConnection, match=r"await app\.enqueue_async"):
                 app.enqueue("item", 1, connection=conn)
             if url.startswith("sqlite"):
-                with pytest.raises(WrongConnection, match="SQLite store .* sync app.enqueue"):
+                with pytest.raises(WrongConnection, match=r"SQLite store .* sync app\.enqueue"):
                     await app.enqueue_async("item", 1, connection=conn)
             else:
                 other = await psycopg.AsyncConnection.connect(url, dbname="template1")
