@@ -71,7 +71,8 @@ def trial(backend: str, messages: int, mode: str) -> dict[str, float]:
             )
         cpu, wall, done = time.process_time(), time.perf_counter(), 0
         while batch := store.claim(["bench"], 100):
-            acks = [Outcome.ack(m.receipt, result=result) for m in batch if m.receipt]
+            extra = {"result": result} if result is not None else {}  # none before 0.1.x
+            acks = [Outcome.ack(m.receipt, **extra) for m in batch if m.receipt]
             assert not store.complete(acks)
             done += len(batch)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

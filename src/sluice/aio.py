@@ -8,6 +8,7 @@ size bounds the store connections async callers hold at once.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
 from collections.abc import Callable, Iterable
@@ -42,7 +43,9 @@ def _executor() -> ThreadPoolExecutor:
 async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor(), functools.partial(call, *args, **kwargs))
+    context = contextvars.copy_context()  # the caller's (a trace's current span, say)
+    work = functools.partial(context.run, call, *args, **kwargs)
+    return await loop.run_in_executor(_executor(), work)
 
 
 async def _bridged(options: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sluice.aio import AsyncVerbs
 from sluice.blobs import REF, BlobStore
 from sluice.errors import MessageFailed
 from sluice.model import ActionLimit, Enqueued, MessageStatus, NewMessage, RunState, seconds
+from sluice.observe import tracing
 from sluice.registry import Registry
 from sluice.runs import Run, RunRef, run_id_of, run_spec, start_run
 from sluice.sources.events import EventBus, Rule
@@ -96,6 +97,7 @@ class App(Registry, AsyncVerbs):
             delay=delay,
             run_id=run_id,
             priority=priority,
+            headers=tracing.inject(),
         )
 
     def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:
@@ -126,12 +128,22 @@ class App(Registry, AsyncVerbs):
         hit). ``priority``: 0 (the default) is claimed first, larger numbers later. With
         ``connection`` (the caller's open connection to the store's database), it is written
         inside the caller's transaction: its commit publishes it, a rollback leaves nothing."""
-        message = self.new_message(
-            action, body, group=group, dedup_id=dedup_id, delay=delay, run=run, priority=priority
-        )
-        if connection is not None:
-            return self.store.enqueue_in(connection, [message])[0].id
-        return self.store.enqueue([message])[0].id
+        with tracing.producer(action, self.action_named(action).policy.queue) as span:
+            message = self.new_message(
+                action,
+                body,
+                group=group,
+                dedup_id=dedup_id,
+                delay=delay,
+                run=run,
+                priority=priority,
+            )
+            if connection is not None:
+                done = self.store.enqueue_in(connection, [message])[0].id
+            else:
+                done = self.store.enqueue([message])[0].id
+            tracing.enqueued(span, done)
+        return done
 
     def enqueue_many(
         self,
@@ -148,15 +160,18 @@ class App(Registry, AsyncVerbs):
         ``max_backlog``, wait while the queue holds more visible messages than that. Return
         how many messages were created. With ``connection``, every chunk is written inside
         the caller's transaction (see :meth:`enqueue`)."""
-        return produce.enqueue_many(
-            self,
-            action,
-            items,
-            chunk_size=chunk_size,
-            max_backlog=max_backlog,
-            run=run,
-            connection=connection,
-        )
+        with tracing.producer(action, self.action_named(action).policy.queue, 0) as span:
+            count = produce.enqueue_many(
+                self,
+                action,
+                items,
+                chunk_size=chunk_size,
+                max_backlog=max_backlog,
+                run=run,
+                connection=connection,
+            )
+            tracing.enqueued(span, count=count)
+        return count
 
     def discover(
         self,

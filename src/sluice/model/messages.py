@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +43,8 @@ class NewMessage:
     child in the same run, else the run's current stage."""
     priority: int = 0
     """0 (the default) is claimed first, larger numbers later: 0..32767 (``MAX_PRIORITY``)."""
+    headers: Mapping[str, str] | None = None
+    """Trace-context headers (``traceparent``) stored with the message (tracing only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ class Message:
     attempts: tuple[Attempt, ...] = ()
     dead_reason: str | None = None
     source_queue: str | None = None
+    headers: Mapping[str, str] | None = None
+    """The trace-context headers it was enqueued with (read only while tracing)."""
 
 
 OutcomeKind = Literal["ack", "retry", "dead"]

@@ -79,6 +79,7 @@ from sluice.store.completed import CompletedVerbs
 from sluice.store.controls import ControlVerbs
 from sluice.store.driver import Driver, Params
 from sluice.store.events import ArchivedEvent, Route
+from sluice.store.headers import HeaderVerbs
 from sluice.store.joining import JoinedVerbs
 from sluice.store.rows import (
     LimitRow,
@@ -103,7 +104,14 @@ __all__ = ["Clock", "Row", "Store"]
 
 
 class Store(
-    SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, AlarmVerbs, CompletedVerbs
+    SqsVerbs,
+    ControlVerbs,
+    CancelVerbs,
+    JoinedVerbs,
+    SearchVerbs,
+    AlarmVerbs,
+    CompletedVerbs,
+    HeaderVerbs,
 ):
     """A durable message store: the engine over one database's :class:`Driver`.
 

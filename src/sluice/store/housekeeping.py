@@ -44,6 +44,7 @@ def housekeep(store: Store) -> int:
                 expired += _expire_retained(store, db, policy, policy.retention, now)
         store._sql(db, "dedup_gc", (now,))
         store._sql(db, "completed_gc", (now,))
+        store._sql(db, "headers_gc")
         store._driver.lock_groups(db, exclusive=True)
         store._sql(db, "groups_gc")
         store._sql(db, "sqs_attributes_gc")

@@ -32,6 +32,8 @@ class Row(NamedTuple):
     dedup_expires_at: float | None
     run_stage: int | None = None
     priority: int = 0
+    headers: str | None = None
+    """JSON trace-context headers, stored beside the row (``sluice_headers``), not in it."""
 
     def columns(self) -> tuple[Any, ...]:
         """The values of the message table's insert columns, in their order."""

@@ -698,3 +698,15 @@ FROM sluice_completed WHERE message_id = %s
 
 -- name: completed_gc
 DELETE FROM sluice_completed WHERE expires_at <= %s
+
+-- name: headers_put
+INSERT INTO sluice_headers (message_id, headers)
+SELECT * FROM unnest(%(message_id)s::bigint[], %(headers)s::text[])
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: headers_get
+SELECT message_id, headers FROM sluice_headers WHERE message_id = ANY(%s::bigint[])
+
+-- name: headers_gc
+DELETE FROM sluice_headers AS h
+WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = h.message_id)

@@ -616,3 +616,15 @@ FROM sluice_completed WHERE message_id = ?
 
 -- name: completed_gc
 DELETE FROM sluice_completed WHERE expires_at <= ?
+
+-- name: headers_put
+INSERT INTO sluice_headers (message_id, headers) VALUES (:message_id, :headers)
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: headers_get
+SELECT message_id, headers FROM sluice_headers
+WHERE message_id IN (SELECT value FROM json_each(?))
+
+-- name: headers_gc
+DELETE FROM sluice_headers
+WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = message_id)

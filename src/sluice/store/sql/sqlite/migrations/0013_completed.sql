@@ -17,3 +17,9 @@ CREATE TABLE sluice_completed (
     result_note   TEXT
 );
 CREATE INDEX sluice_completed_expiry ON sluice_completed (expires_at);
+-- tracing (observe/tracing.py): a message's trace-context headers, written with it only while
+-- OpenTelemetry is on, read with claimed messages then; dropped by housekeeping once it is gone
+CREATE TABLE sluice_headers (
+    message_id INTEGER PRIMARY KEY,
+    headers    TEXT NOT NULL
+);
