@@ -117,3 +117,18 @@ def test_wait_finished_wakes_on_the_ack(store: Store) -> None:
     assert store.complete([Outcome.ack(message.receipt, result=[42])]) == []  # type: ignore[arg-type]
     waiter.join(60)
     assert seen == [[42]]
+
+
+def test_acks_of_queues_keeping_no_records_beside_one_that_does(store: Store) -> None:
+    declare(store, "kept", keep_completed=60)
+    declare(store, "plain")
+    ids = put(store, "plain", 1, 2)
+    [kept] = put(store, "kept", 3)
+    claimed = store.claim(["plain", "kept"], 3)
+    outcomes = [Outcome.ack(m.receipt, result=m.body, queue=m.queue) for m in claimed]  # type: ignore[arg-type]
+    assert store.complete(outcomes[:2]) == []  # the fast path: their queue is known to keep none
+    assert store.complete(outcomes[2:]) == []
+    assert store.get(ids) == [] and store.status(kept).result == 3
+    for id_ in ids:
+        with pytest.raises(UnknownMessage):
+            store.status(id_)

@@ -109,6 +109,9 @@ class Outcome:
     """Effect keys recorded in the once-ledger with a fresh ack (see ``Store.once_seen``)."""
     result: Any = field(default=None, compare=False)
     """The handler's return value, kept by an ack on a queue with ``keep_completed``."""
+    queue: str | None = field(default=None, compare=False)
+    """The message's queue if known (the worker's acks): an ack on a queue that keeps no
+    completion records then stays on the fast path in a store where another queue does."""
 
     @classmethod
     def ack(
@@ -117,8 +120,9 @@ class Outcome:
         children: tuple[NewMessage, ...] = (),
         once: tuple[str, ...] = (),
         result: Any = None,
+        queue: str | None = None,
     ) -> Outcome:
-        return cls(receipt, "ack", children=children, once=once, result=result)
+        return cls(receipt, "ack", children=children, once=once, result=result, queue=queue)
 
     @classmethod
     def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:

@@ -3,7 +3,7 @@ the fenced lease changes (extend, release)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sluice.model import Outcome, Receipt
@@ -25,7 +25,7 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
     driver = store._driver
     store._policy_map()  # fresh keep_completed settings (store._kept)
-    if driver.autocommit and tx is None and not store._kept and _all_plain_acks(outcomes):
+    if driver.autocommit and tx is None and _all_plain_acks(outcomes, store._kept):
         outcomes = _ack_plain(store, outcomes)
         if not outcomes:
             return []
@@ -44,7 +44,11 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     return stale
 
 
-def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
+def _all_plain_acks(outcomes: Sequence[Outcome], kept: Mapping[str, float]) -> bool:
+    """Whether the fast path may ack them all: no children, no once keys, and (when some
+    queue keeps completion records) each on a queue known to keep none."""
+    if kept and not all(o.queue is not None and o.queue not in kept for o in outcomes):
+        return False
     return all(o.kind == "ack" and not o.children and not o.once for o in outcomes)
 
 

@@ -238,7 +238,7 @@ def _success(batch: list[Message], result: Any, ctx: Context, action: Action) ->
         if message.id in failed:
             outcomes.append(_retry(message, action, failed[message.id]))
         else:
-            outcomes.append(Outcome.ack(message.receipt, children, once, value))
+            outcomes.append(Outcome.ack(message.receipt, children, once, value, message.queue))
             children, once = (), ()  # the call's children and effects ride its first ack
     return outcomes
 
