@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import functools
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -40,12 +41,29 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+_admission: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate(loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+    """The loop's admission to the pool: at most :data:`THREADS` calls handed over at once."""
+    gate = _admission.get(loop)
+    if gate is None:
+        gate = _admission[loop] = asyncio.Semaphore(THREADS)
+    return gate
+
+
 async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop."""
+    """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop.
+
+    Calls are admitted through a semaphore the size of the pool: a burst of a thousand
+    waits on it as plain waiters instead of a thousand executor futures and wake-ups."""
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()  # the caller's (a trace's current span, say)
     work = functools.partial(context.run, call, *args, **kwargs)
-    return await loop.run_in_executor(_executor(), work)
+    async with _gate(loop):
+        return await loop.run_in_executor(_executor(), work)
 
 
 async def _bridged(options: dict[str, Any]) -> dict[str, Any]:
