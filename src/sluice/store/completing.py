@@ -24,7 +24,8 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     now = store.clock()
     children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
     driver = store._driver
-    store._policy_map()  # fresh keep_completed settings (store._kept)
+    if store._policies_read_at is None:  # claims keep store._kept fresh; a first call reads
+        store._policy_map()
     if driver.autocommit and tx is None and _all_plain_acks(outcomes, store._kept):
         outcomes = _ack_plain(store, outcomes)
         if not outcomes:
