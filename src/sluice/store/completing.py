@@ -26,8 +26,8 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     driver = store._driver
     if store._policies_read_at is None:  # claims keep store._kept fresh; a first call reads
         store._policy_map()
-    if driver.autocommit and tx is None and _all_plain_acks(outcomes, store._kept):
-        outcomes = _ack_plain(store, outcomes)
+    if driver.autocommit and tx is None and _all_plain_acks(outcomes):
+        outcomes = _ack_plain(store, outcomes, now)
         if not outcomes:
             return []
         children = [[] for _ in outcomes]
@@ -45,23 +45,36 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     return stale
 
 
-def _all_plain_acks(outcomes: Sequence[Outcome], kept: Mapping[str, float]) -> bool:
-    """Whether the fast path may ack them all: no children, no once keys, and (when some
-    queue keeps completion records) each on a queue known to keep none."""
-    if kept and not all(o.queue is not None and o.queue not in kept for o in outcomes):
-        return False
+def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
     return all(o.kind == "ack" and not o.children and not o.once for o in outcomes)
+
+
+def _keeping(kept: Mapping[str, float], acks: Sequence[Outcome]) -> bool:
+    """Whether any of these acks may be on a queue that keeps completion records."""
+    return bool(kept) and not all(o.queue is not None and o.queue not in kept for o in acks)
 
 
 def _receipts(outcomes: Sequence[Outcome]) -> Pairs:
     return Pairs([o.receipt.message_id for o in outcomes], [o.receipt.token for o in outcomes])
 
 
-def _ack_plain(store: Store, acks: Sequence[Outcome]) -> list[Outcome]:
-    """Ack plain messages with one autocommit statement; return the acks left for the general
-    path: messages of runs (their counters move in the same transaction) and stale receipts."""
+def _ack_plain(store: Store, acks: Sequence[Outcome], now: float) -> list[Outcome]:
+    """Ack plain messages with one autocommit statement (which writes the completion records
+    too when some may be on a kept queue); return the acks left for the general path:
+    messages of runs (their counters move in the same transaction) and stale receipts."""
+    params: dict[str, Any] = {"receipts": _receipts(acks)}
+    query = "ack_fenced_plain"
+    if _keeping(store._kept, acks):
+        query = "ack_fenced_plain_kept"
+        texts = [completed.result_json(o.result) for o in acks]
+        params.update(
+            now=now,
+            ids=[o.receipt.message_id for o in acks],
+            results=[text for text, _ in texts],
+            notes=[note for _, note in texts],
+        )
     with store._driver.read() as db:
-        rows = store._sql(db, "ack_fenced_plain", {"receipts": _receipts(acks)})
+        rows = store._sql(db, query, params)
     deleted = {row[0] for row in rows}
     rest = []
     for outcome in acks:

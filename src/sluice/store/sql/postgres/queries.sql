@@ -710,3 +710,29 @@ SELECT message_id, headers FROM sluice_headers WHERE message_id = ANY(%s::bigint
 -- name: headers_gc
 DELETE FROM sluice_headers AS h
 WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = h.message_id)
+
+-- name: ack_fenced_plain_kept
+-- ack_fenced_plain in a store with queues that keep completion records: the deletes, the
+-- records of those on kept queues and their result waiters' wake-up, in one statement
+WITH gone AS (
+    DELETE FROM sluice_messages AS m
+    USING unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
+    WHERE m.id = r.id AND m.lease = r.lease AND m.run_id IS NULL
+    RETURNING m.id, m.queue, m.action, m.receive_count, m.enqueued_at
+), recorded AS (
+    INSERT INTO sluice_completed
+        (message_id, queue, action, status, run_id, receive_count, enqueued_at, finished_at,
+         expires_at, result, result_note)
+    SELECT g.id, g.queue, g.action, 'succeeded', NULL, g.receive_count, g.enqueued_at,
+           %(now)s::float8, %(now)s::float8 + q.keep_completed, v.result, v.note
+    FROM gone AS g
+    JOIN sluice_queues AS q ON q.name = g.queue AND q.keep_completed IS NOT NULL
+    LEFT JOIN unnest(%(ids)s::bigint[], %(results)s::text[], %(notes)s::text[])
+        AS v(id, result, note) ON v.id = g.id
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING queue
+), woken AS (
+    SELECT count(pg_notify('sluice_work', 'done:' || k.queue)) AS n
+    FROM (SELECT DISTINCT queue FROM recorded) AS k
+)
+SELECT g.id FROM gone AS g CROSS JOIN woken
