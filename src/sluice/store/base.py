@@ -208,6 +208,11 @@ class Store(
                 )
         return found
 
+    def _policy_in_tx(self, queue: str) -> QueuePolicy:
+        """The cached policy even past its TTL (inside a transaction a re-read takes a second
+        pooled connection: threads holding one each could exhaust the pool), else policy()."""
+        return self._policies.get(queue) or self.policy(queue)
+
     def _policy_map(self) -> dict[str, QueuePolicy]:
         """Every queue's policy by name, re-read once older than :data:`POLICY_TTL`."""
         now = self.clock()

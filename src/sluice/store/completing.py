@@ -129,7 +129,7 @@ def _retry_or_dead(
     """Write the retries and dead letters of fenced outcomes; return the stale receipts."""
     ids = [o.receipt.message_id for o in others]
     found = [OutcomeRow(*row) for row in store._sql(db, "outcome_rows", (ids,))]
-    plan = plan_outcomes(others, outcome_rows(found), store.policy, now)
+    plan = plan_outcomes(others, outcome_rows(found), store._policy_in_tx, now)
     run_of = {row.id: RunRef(row.run_id, row.run_stage) for row in found}
     for retry in plan.retries:
         tallies.add(*run_of[retry.id], failed=1)

@@ -99,7 +99,7 @@ def move(
         groups = {
             (c.source_queue, c.group_id)
             for c in chosen
-            if c.group_id is not None and store.policy(c.source_queue).fifo
+            if c.group_id is not None and store._policy_in_tx(c.source_queue).fifo
         }
         open_groups(store, db, sorted(groups))
         store._driver.notify(db, sorted({c.source_queue for c in chosen}))

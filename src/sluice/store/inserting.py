@@ -135,7 +135,8 @@ def dedup_lookup(
 
 def fifo_groups(store: Store, rows: Sequence[Row], indexes: Sequence[int]) -> list[tuple[str, str]]:
     """The distinct (queue, group) pairs of the FIFO rows among ``indexes``, sorted."""
-    fifo = {name for name in {rows[i].queue for i in indexes} if store.policy(name).fifo}
+    queues = {rows[i].queue for i in indexes}
+    fifo = {name for name in queues if store._policy_in_tx(name).fifo}
     if not fifo:
         return []
     return sorted({(rows[i].queue, rows[i].group or "") for i in indexes if rows[i].queue in fifo})
