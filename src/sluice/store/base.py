@@ -209,8 +209,7 @@ class Store(
         return found
 
     def _policy_in_tx(self, queue: str) -> QueuePolicy:
-        """The cached policy even past its TTL (inside a transaction a re-read takes a second
-        pooled connection: threads holding one each could exhaust the pool), else policy()."""
+        """The cached policy, even stale: inside a transaction, no second pooled connection."""
         return self._policies.get(queue) or self.policy(queue)
 
     def _policy_map(self) -> dict[str, QueuePolicy]:
