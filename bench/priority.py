@@ -1,9 +1,10 @@
-"""Priority benchmark: the claim+ack drain of bench/store.py before and after priorities.
+"""Drain benchmark: the claim+ack drain of bench/store.py before and after priorities and
+completion records.
 
 Run by hand::
 
     python bench/priority.py --before /path/to/old/checkout/src [--backend sqlite|postgres|both]
-                             [--messages 20000] [--rounds 5]
+                             [--messages 20000] [--rounds 5] [--variants plain,kept,kept_other]
 
 Each trial is a fresh process with ``PYTHONPATH`` set to one checkout's ``src``, a fresh SQLite file
 or a freshly created PostgreSQL database ``sluice_bench_prio`` (not ``sluice_bench``, which other
@@ -30,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench_prio")
 HERE = Path(__file__).resolve().parent.parent / "src"
@@ -39,6 +41,10 @@ PRIORITY: dict[str, Callable[[random.Random, int], dict[str, int]]] = {
     "chunks": lambda _rng, level: {"priority": level},
 }
 """How each variant sets a message's priority: none, any of 0..9 at random, or one per chunk."""
+KEPT = {"kept": {"keep_completed": 3600.0}, "kept_other": {}}
+"""The completion-record variants (issue 15, job results): ``kept`` drains a queue with
+``keep_completed`` (each ack writes a record with a small result); ``kept_other`` drains a
+queue without it in a store where another queue has it (the acks take the transactional path)."""
 
 
 def trial(backend: str, messages: int, mode: str) -> dict[str, float]:
@@ -50,11 +56,13 @@ def trial(backend: str, messages: int, mode: str) -> dict[str, float]:
         url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else fresh_pg()
         store = open_store(url)
         store.migrate()
-        store.put_queue(QueuePolicy("bench"))
+        store.put_queue(QueuePolicy("bench", **KEPT.get(mode, {})))
+        if mode == "kept_other":
+            store.put_queue(QueuePolicy("other", keep_completed=3600.0))
         rng = random.Random(7)
         for start in range(0, messages, 1000):
             level = rng.randrange(10)  # mode "chunks": one priority per chunk of 1,000
-            extra = [PRIORITY[mode](rng, level) for _ in range(1000)]
+            extra = [PRIORITY.get(mode, PRIORITY["plain"])(rng, level) for _ in range(1000)]
             store.enqueue(
                 [
                     NewMessage("bench", {"i": start + k}, action="bench", **extra[k])
@@ -63,12 +71,21 @@ def trial(backend: str, messages: int, mode: str) -> dict[str, float]:
             )
         cpu, wall, done = time.process_time(), time.perf_counter(), 0
         while batch := store.claim(["bench"], 100):
-            assert not store.complete([Outcome.ack(m.receipt) for m in batch if m.receipt])
+            acks = [Outcome.ack(m.receipt, **ack_extra(mode, m)) for m in batch if m.receipt]
+            assert not store.complete(acks)
             done += len(batch)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         store.close()
     assert done == messages
     return {"cpu_us": cpu / done * 1e6, "rate": done / wall}
+
+
+def ack_extra(mode: str, message: Any) -> dict[str, Any]:
+    """What the worker's acks carry besides the receipt (the result, the queue), only in
+    the variants whose checkout has them."""
+    if mode == "kept":
+        return {"result": {"ok": True, "rows": 12}, "queue": message.queue}
+    return {"queue": message.queue} if mode == "kept_other" else {}
 
 
 def fresh_pg() -> str:
@@ -84,18 +101,16 @@ def fresh_pg() -> str:
 def run(src: str, backend: str, messages: int, mode: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": src}
     args = [sys.executable, __file__, "--child", backend, str(messages), mode]
-    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{mode} trial failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def compare(before: str, backend: str, messages: int, rounds: int) -> str:
+def compare(before: str, backend: str, messages: int, rounds: int, modes: list[str]) -> str:
     here = str(HERE)
-    variants = {
-        "before": (before, "plain"),
-        "plain": (here, "plain"),
-        "random": (here, "random"),
-        "chunks": (here, "chunks"),
-    }
+    variants = {"before": (before, "plain"), **{mode: (here, mode) for mode in modes}}
     results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     names = list(variants)
     for r in range(rounds):
@@ -128,10 +143,16 @@ def main() -> None:
     p.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     p.add_argument("--messages", type=int, default=20000)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument(
+        "--variants",
+        default="plain,random,chunks",
+        help="of this checkout, after 'before': plain, random, chunks, kept, kept_other",
+    )
     args = p.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    modes = args.variants.split(",")
     for backend in backends:
-        print(compare(args.before, backend, args.messages, args.rounds), flush=True)
+        print(compare(args.before, backend, args.messages, args.rounds, modes), flush=True)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,16 @@ size bounds the store connections async callers hold at once.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from sluice.store.bridge import LoopBridge
+from sluice.store.joining import async_native, is_async
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -36,22 +41,53 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+_admission: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate(loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+    """The loop's admission to the pool: at most :data:`THREADS` calls handed over at once."""
+    gate = _admission.get(loop)
+    if gate is None:
+        gate = _admission[loop] = asyncio.Semaphore(THREADS)
+    return gate
+
+
 async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop."""
+    """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop.
+
+    Calls are admitted through a semaphore the size of the pool: a burst of a thousand
+    waits on it as plain waiters instead of a thousand executor futures and wake-ups."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor(), functools.partial(call, *args, **kwargs))
+    context = contextvars.copy_context()  # the caller's (a trace's current span, say)
+    work = functools.partial(context.run, call, *args, **kwargs)
+    async with _gate(loop):
+        return await loop.run_in_executor(_executor(), work)
+
+
+async def _bridged(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with an async ``connection`` replaced by its sync face on this loop."""
+    connection = options.get("connection")
+    if connection is None or not is_async(connection):
+        return options
+    driver = await async_native(connection)
+    return {**options, "connection": LoopBridge(driver, asyncio.get_running_loop())}
 
 
 class AsyncVerbs:
     """``await``-able twins of the App's producing verbs (same arguments, same errors)."""
 
     async def enqueue_async(self, action: str, body: Any, **options: Any) -> int:
-        """:meth:`App.enqueue`, without blocking the event loop."""
-        return await hop(cast("App", self).enqueue, action, body, **options)
+        """:meth:`App.enqueue`, without blocking the event loop. ``connection=`` also takes
+        a psycopg ``AsyncConnection`` or a SQLAlchemy ``AsyncConnection`` / ``AsyncSession``
+        (PostgreSQL): the message is written in its open transaction."""
+        return await hop(cast("App", self).enqueue, action, body, **await _bridged(options))
 
     async def enqueue_many_async(self, action: str, items: Iterable[Any], **options: Any) -> int:
         """:meth:`App.enqueue_many`, without blocking the event loop (the items are read
-        on the pool's thread)."""
+        on the pool's thread); ``connection=`` as for :meth:`enqueue_async`."""
+        options = await _bridged(options)
         return await hop(cast("App", self).enqueue_many, action, items, **options)
 
     async def run_state_async(self, run: RunRef) -> RunState:

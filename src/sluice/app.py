@@ -3,6 +3,7 @@ store they go into, and the verbs that produce work, start runs and publish even
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -11,7 +12,9 @@ from typing import Any
 from sluice import codec, produce
 from sluice.aio import AsyncVerbs
 from sluice.blobs import REF, BlobStore
-from sluice.model import ActionLimit, Enqueued, NewMessage, RunState, seconds
+from sluice.errors import MessageFailed
+from sluice.model import ActionLimit, Enqueued, MessageStatus, NewMessage, RunState, seconds
+from sluice.observe import tracing
 from sluice.registry import Registry
 from sluice.runs import Run, RunRef, run_id_of, run_spec, start_run
 from sluice.sources.events import EventBus, Rule
@@ -94,6 +97,7 @@ class App(Registry, AsyncVerbs):
             delay=delay,
             run_id=run_id,
             priority=priority,
+            headers=tracing.inject(),
         )
 
     def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:
@@ -124,12 +128,22 @@ class App(Registry, AsyncVerbs):
         hit). ``priority``: 0 (the default) is claimed first, larger numbers later. With
         ``connection`` (the caller's open connection to the store's database), it is written
         inside the caller's transaction: its commit publishes it, a rollback leaves nothing."""
-        message = self.new_message(
-            action, body, group=group, dedup_id=dedup_id, delay=delay, run=run, priority=priority
-        )
-        if connection is not None:
-            return self.store.enqueue_in(connection, [message])[0].id
-        return self.store.enqueue([message])[0].id
+        with tracing.producer(action, self.action_named(action).policy.queue) as span:
+            message = self.new_message(
+                action,
+                body,
+                group=group,
+                dedup_id=dedup_id,
+                delay=delay,
+                run=run,
+                priority=priority,
+            )
+            if connection is not None:
+                done = self.store.enqueue_in(connection, [message])[0].id
+            else:
+                done = self.store.enqueue([message])[0].id
+            tracing.enqueued(span, done)
+        return done
 
     def enqueue_many(
         self,
@@ -146,15 +160,18 @@ class App(Registry, AsyncVerbs):
         ``max_backlog``, wait while the queue holds more visible messages than that. Return
         how many messages were created. With ``connection``, every chunk is written inside
         the caller's transaction (see :meth:`enqueue`)."""
-        return produce.enqueue_many(
-            self,
-            action,
-            items,
-            chunk_size=chunk_size,
-            max_backlog=max_backlog,
-            run=run,
-            connection=connection,
-        )
+        with tracing.producer(action, self.action_named(action).policy.queue, 0) as span:
+            count = produce.enqueue_many(
+                self,
+                action,
+                items,
+                chunk_size=chunk_size,
+                max_backlog=max_backlog,
+                run=run,
+                connection=connection,
+            )
+            tracing.enqueued(span, count=count)
+        return count
 
     def discover(
         self,
@@ -208,6 +225,30 @@ class App(Registry, AsyncVerbs):
         """Cancel one waiting, delayed or in-flight message (see :meth:`Store.cancel`); return
         what it was doing: ``waiting``, ``delayed`` or ``in_flight``."""
         return self.store.cancel(message_id)
+
+    def status(self, message_id: int) -> MessageStatus:
+        """What a message is doing (waiting, delayed, in flight) or how it finished
+        (succeeded, dead, cancelled), with its times; finished ones are known while a dead
+        letter stays, or for ``keep_completed`` seconds on a queue that keeps records.
+        ``UnknownMessage`` if the id names neither."""
+        return self.store.status(message_id)
+
+    def result(self, message_id: int, timeout: float | None = 30.0) -> Any:
+        """Wait until the message has finished and return its handler's return value (None
+        if it returned none, or if it was not JSON within ``RESULT_LIMIT``: see
+        ``status().result_note``). ``NotFinished`` after ``timeout`` seconds (None: wait
+        forever), ``MessageFailed`` if it died or was cancelled, ``UnknownMessage`` at once for
+        an id that never existed (or whose queue keeps no completion records)."""
+        wait = math.inf if timeout is None else seconds(timeout, "timeout") or 0.0
+        status = self.store.wait_finished(message_id, wait)
+        if status.state != "succeeded":
+            error = MessageFailed(
+                f"message {message_id} did not succeed: it is {status.state}"
+                + (f" ({status.dead_reason}: {status.last_error})" if status.last_error else "")
+            )
+            error.status = status
+            raise error
+        return status.result
 
     # -- the event bus -------------------------------------------------------------------------
     def rule(

@@ -14,6 +14,10 @@
     ├── RunError                    a run cannot take what was asked
     │   ├── UnknownRun              no run has this id
     │   └── RunSealed               the run's discovery is over: its first stage is closed
+    ├── UnknownMessage              no message (nor completion record) has this id
+    ├── MessageIsDead               a dead letter cannot be cancelled
+    ├── NotFinished                 ``result()`` timed out before the message finished
+    ├── MessageFailed               ``result()`` of a message that died or was cancelled
     ├── StoreError                  the store cannot do what was asked
     │   ├── StoreUnavailable        the database cannot be reached
     │   └── SchemaMismatch          the store's schema is newer than this library
@@ -27,6 +31,8 @@ An exception's docstring is its default message.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class SluiceError(Exception):
@@ -133,6 +139,17 @@ class UnknownMessage(SluiceError, LookupError):
 class MessageIsDead(SluiceError):
     """The message is a dead letter: it has finished, so it cannot be cancelled (purge or
     redrive its dead-letter queue instead)."""
+
+
+class NotFinished(SluiceError, TimeoutError):
+    """The message has not finished within the timeout: wait longer, or read its status."""
+
+
+class MessageFailed(SluiceError):
+    """The message did not succeed: it is a dead letter, or it was cancelled."""
+
+    status: Any = None
+    """The :class:`~sluice.model.MessageStatus` it finished with."""
 
 
 class StoreError(SluiceError):

@@ -83,8 +83,10 @@ class Registry:
         dedup_window: float | timedelta | None = 300.0,
         retention: float | timedelta | None = 4 * 86400.0,
         max_message_bytes: int = 256 * 1024,
+        keep_completed: float | timedelta | None = None,
     ) -> QueuePolicy:
-        """Declare a queue (and its DLQ ``name.dlq``) with its policy; durations in seconds."""
+        """Declare a queue (and its DLQ ``name.dlq``) with its policy; durations in seconds.
+        ``keep_completed``: how long an acked message's status and result stay readable."""
         validate_queue_name(name)
         policy = QueuePolicy(
             name=name,
@@ -94,6 +96,7 @@ class Registry:
             dedup_window=dedup_window,  # type: ignore[arg-type]
             retention=retention,  # type: ignore[arg-type]
             max_message_bytes=max_message_bytes,
+            keep_completed=keep_completed,  # type: ignore[arg-type]
         )
         self._queues[name] = policy
         if self._store is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sluice.model import NewMessage, QueuePolicy
+from sluice.model import NewMessage, Outcome, QueuePolicy
 from sluice.store import open_store
 from tests.cli.test_cli import sluice
 
@@ -66,3 +66,27 @@ def test_messages_cancel_removes_a_message_and_refuses_unknown_ids(url: str) -> 
     assert f"no waiting, delayed or in-flight message has id {flying}" in again.stderr
     bad = sluice("messages", "cancel", "0", url=url)
     assert bad.returncode == 2 and "MESSAGE_ID" in bad.stderr
+
+
+def test_messages_show_reports_live_and_finished_messages(url: str) -> None:
+    store = open_store(url)
+    store.migrate()
+    store.put_queue(QueuePolicy("q", keep_completed=600))
+    done, waiting = (e.id for e in store.enqueue([NewMessage("q", n, "a") for n in range(2)]))
+    [claimed] = store.claim(["q"], 1)
+    assert claimed.receipt is not None
+    store.complete([Outcome.ack(claimed.receipt, result={"total": 3})])
+    store.close()
+    shown = json.loads(sluice("--json", "messages", "show", str(done), url=url).stdout)
+    assert (shown["state"], shown["result"], shown["receive_count"]) == (
+        "succeeded",
+        {"total": 3},
+        1,
+    )
+    text = sluice("messages", "show", str(waiting), url=url)
+    assert text.returncode == 0, text.stderr
+    assert "waiting" in text.stdout and "- " in text.stdout
+    table = sluice("messages", "show", str(done), url=url).stdout
+    assert "succeeded" in table and '{"total":3}' in table
+    missing = sluice("messages", "show", "987654321", url=url)
+    assert missing.returncode == 1 and "it never existed" in missing.stderr

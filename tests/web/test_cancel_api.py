@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from sluice import App
-from sluice.model import Outcome
+from sluice.model import NewMessage, Outcome
 
 
 def test_cancel_a_message_over_http(
@@ -42,3 +42,32 @@ def test_submit_takes_a_priority_and_refuses_a_bad_one(web_app: App, admin: http
         assert "priority must be" in answer.json()["detail"]
     assert web_app.store.claim(["default"], 5)[0].body == "low"
     assert web_app.store.claim(["default"], 5) == []
+
+
+def test_get_a_message_reports_finished_ones_too(web_app: App, reader: httpx.Client) -> None:
+    web_app.queue("kept", keep_completed=60)
+    [done, dead] = [
+        e.id for e in web_app.store.enqueue([NewMessage("kept", n, "echo") for n in (1, 2)])
+    ]
+    live = reader.get(f"/v1/messages/{done}").json()
+    assert (live["state"], live["body"], live["finished_at"]) == ("waiting", 1, None)
+    first, second = web_app.store.claim(["kept"], 2)
+    assert first.receipt is not None and second.receipt is not None
+    outcomes = [
+        Outcome.ack(first.receipt, result={"sent": True}),
+        Outcome.dead(second.receipt, "no"),
+    ]
+    assert web_app.store.complete(outcomes) == []
+    got = reader.get(f"/v1/messages/{done}")
+    assert got.status_code == 200, got.text
+    record = got.json()
+    assert (record["state"], record["result"], record["queue"]) == (
+        "succeeded",
+        {"sent": True},
+        "kept",
+    )
+    assert record["finished_at"] is not None and record["expires_at"] is not None
+    letter = reader.get(f"/v1/messages/{dead}").json()
+    assert (letter["state"], letter["queue"], letter["dead_reason"]) == ("dead", "kept.dlq", "no")
+    missing = reader.get("/v1/messages/987654321")
+    assert missing.status_code == 404 and "it never existed" in missing.json()["detail"]

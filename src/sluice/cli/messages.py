@@ -1,4 +1,5 @@
-"""``sluice messages``: find messages by any field, live or dead, a page at a time; cancel one."""
+"""``sluice messages``: find messages by any field, live or dead, a page at a time; show one's
+status (finished ones too, on queues with ``keep_completed``); cancel one."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from typing import Any
 import click
 from rich.table import Table
 
+from sluice import codec
 from sluice.cli import Context, cli, pass_context
 from sluice.cli.format import age, clip, print_table
 from sluice.store.search import STATES, Found, MessageFilter
+from sluice.views import stamp
+from sluice.web.views import status_view
 
 
 @cli.group()
 def messages() -> None:
-    """Find messages and cancel one."""
+    """Find messages, show one's status, cancel one."""
 
 
 @messages.command("list")
@@ -113,3 +117,36 @@ def cancel(ctx: Context, message_id: int) -> None:
         ctx.emit({"message_id": message_id, "cancelled": True, "was": was})
     else:
         click.echo(f"cancelled message {message_id} ({was.replace('_', ' ')})")
+
+
+@messages.command("show")
+@click.argument("message_id", type=click.IntRange(min=1))
+@pass_context
+def show(ctx: Context, message_id: int) -> None:
+    """Show a message's status: waiting, delayed, in flight, succeeded, dead or cancelled."""
+    with ctx.store() as store:
+        view = status_view(store, message_id)
+    if ctx.as_json:
+        ctx.emit(view)
+        return
+    table = Table(title=f"message {message_id}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    result = "-" if view["result"] is None else codec.dumps(view["result"]).decode()
+    for key, value in [
+        ("state", view["state"].replace("_", " ")),
+        ("queue", view["queue"]),
+        ("action", view["action"]),
+        ("run", view["run_id"] or "-"),
+        ("receives", str(view["receive_count"])),
+        ("enqueued", stamp(view["enqueued_at"])),
+        ("visible at", stamp(view["visible_at"]) or "-"),
+        ("finished", stamp(view["finished_at"]) or "-"),
+        ("record expires", stamp(view["expires_at"]) or "-"),
+        ("dead reason", view["dead_reason"] or "-"),
+        ("last error", clip(view["last_error"], 200) or "-"),
+        ("result", clip(result, 200)),
+        ("result note", view["result_note"] or "-"),
+    ]:
+        table.add_row(key, value)
+    print_table(table)

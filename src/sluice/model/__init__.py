@@ -121,3 +121,12 @@ from sluice.model.schedules import (
 from sluice.model.schedules import (
     timezone_named as timezone_named,
 )
+from sluice.model.status import (
+    RESULT_LIMIT as RESULT_LIMIT,
+)
+from sluice.model.status import (
+    MessageStatus as MessageStatus,
+)
+from sluice.model.status import (
+    StatusState as StatusState,
+)

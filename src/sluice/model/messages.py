@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +43,8 @@ class NewMessage:
     child in the same run, else the run's current stage."""
     priority: int = 0
     """0 (the default) is claimed first, larger numbers later: 0..32767 (``MAX_PRIORITY``)."""
+    headers: Mapping[str, str] | None = None
+    """Trace-context headers (``traceparent``) stored with the message (tracing only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ class Message:
     attempts: tuple[Attempt, ...] = ()
     dead_reason: str | None = None
     source_queue: str | None = None
+    headers: Mapping[str, str] | None = None
+    """The trace-context headers it was enqueued with (read only while tracing)."""
 
 
 OutcomeKind = Literal["ack", "retry", "dead"]
@@ -104,6 +109,11 @@ class Outcome:
     """Effect keys recorded in the once-ledger with a fresh ack (see ``Store.once_seen``)."""
     units: int = 0
     """Units of work (rows, say) the call reported, added to its run's stage with a fresh ack."""
+    result: Any = field(default=None, compare=False)
+    """The handler's return value, kept by an ack on a queue with ``keep_completed``."""
+    queue: str | None = field(default=None, compare=False)
+    """The message's queue if known (the worker's acks): an ack on a queue that keeps no
+    completion records then stays on the fast path in a store where another queue does."""
 
     @classmethod
     def ack(
@@ -112,8 +122,12 @@ class Outcome:
         children: tuple[NewMessage, ...] = (),
         once: tuple[str, ...] = (),
         units: int = 0,
+        result: Any = None,
+        queue: str | None = None,
     ) -> Outcome:
-        return cls(receipt, "ack", children=children, once=once, units=units)
+        return cls(
+            receipt, "ack", children=children, once=once, units=units, result=result, queue=queue
+        )
 
     @classmethod
     def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:

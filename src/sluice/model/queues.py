@@ -71,6 +71,9 @@ class QueuePolicy:
     dead_letter_target: str | None = None
     """The queue dead letters move to (any existing queue, as SQS's RedrivePolicy names one);
     None: this queue's own ``NAME.dlq``."""
+    keep_completed: float | None = None
+    """Seconds an acked (or cancelled) message leaves a completion record with its status,
+    times and the handler's result (``Store.status``, ``App.result``); None: none is kept."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and is_dlq(self.name)):
@@ -91,6 +94,13 @@ class QueuePolicy:
         set_(self, "retention", None if keep is None or math.isinf(keep) else keep)
         if self.retention is not None and self.retention <= 0:
             raise ConfigError("retention must be > 0 seconds, or None to keep messages forever")
+        kept = seconds(self.keep_completed, "keep_completed", allow_none=True)
+        if kept is not None and not 0 < kept < math.inf:
+            raise ConfigError(
+                f"keep_completed must be a finite number of seconds > 0, or None to keep no "
+                f"completion records, got {self.keep_completed!r}"
+            )
+        set_(self, "keep_completed", kept)
         if (
             isinstance(self.max_message_bytes, bool)
             or not isinstance(self.max_message_bytes, int)

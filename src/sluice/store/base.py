@@ -75,9 +75,11 @@ from sluice.store import events as events_store
 from sluice.store.alarms import AlarmVerbs
 from sluice.store.cancelling import CancelVerbs
 from sluice.store.clock import ClockOffset, ServerClock
+from sluice.store.completed import CompletedVerbs
 from sluice.store.controls import ControlVerbs
 from sluice.store.driver import Driver, Params
 from sluice.store.events import ArchivedEvent, Route
+from sluice.store.headers import HeaderVerbs
 from sluice.store.joining import JoinedVerbs
 from sluice.store.rollups import RollupVerbs
 from sluice.store.rows import (
@@ -112,6 +114,8 @@ class Store(
     SelectionVerbs,
     RollupVerbs,
     AlarmVerbs,
+    CompletedVerbs,
+    HeaderVerbs,
 ):
     """A durable message store: the engine over one database's :class:`Driver`.
 
@@ -128,6 +132,7 @@ class Store(
         self._queries = sql.queries(driver.backend)
         self._policies: dict[str, QueuePolicy] = {}
         self._policies_read_at: float | None = None
+        self._kept: dict[str, float] = {}  # queue -> keep_completed, of the policies above
         self._has_limits = False
         self._limits_read_at = -LIMITS_TTL
 
@@ -185,6 +190,9 @@ class Store(
                 self._sql(db, "put_queue", policy_row(one))
         self._policies[policy.name] = policy
         self._policies[policy.dlq.name] = policy.dlq
+        self._kept.pop(policy.name, None)
+        if policy.keep_completed:
+            self._kept[policy.name] = policy.keep_completed
 
     def queues(self) -> list[QueuePolicy]:
         """Every queue, DLQs included, sorted by name."""
@@ -194,20 +202,31 @@ class Store(
     def policy(self, queue: str) -> QueuePolicy:
         """The policy of ``queue``, or ``UnknownQueue``. Policies are re-read from the database
         every :data:`POLICY_TTL` seconds, so changes by other processes take effect."""
-        now = self.clock()
-        read_at = self._policies_read_at
-        if read_at is not None and not read_at <= now < read_at + POLICY_TTL:
-            self._policies_read_at = None  # stale (or the clock went back): read again
-        found = self._policies.get(queue) if self._policies_read_at is not None else None
+        found = self._policy_map().get(queue)
         if found is None:
-            self._policies = {p.name: p for p in self.queues()}
-            self._policies_read_at = now
-            found = self._policies.get(queue)
+            self._policies_read_at = None  # declared since the last read, maybe: read again
+            found = self._policy_map().get(queue)
             if found is None:
                 raise UnknownQueue(
                     f"unknown queue {queue!r}: declare it with app.queue({queue!r}) first"
                 )
         return found
+
+    def _policy_in_tx(self, queue: str) -> QueuePolicy:
+        """The cached policy, even stale: inside a transaction, no second pooled connection."""
+        return self._policies.get(queue) or self.policy(queue)
+
+    def _policy_map(self) -> dict[str, QueuePolicy]:
+        """Every queue's policy by name, re-read once older than :data:`POLICY_TTL`."""
+        now = self.clock()
+        read_at = self._policies_read_at
+        if read_at is None or not read_at <= now < read_at + POLICY_TTL:
+            self._policies = {p.name: p for p in self.queues()}  # stale, or the clock went back
+            self._policies_read_at = now
+            self._kept = {
+                n: p.keep_completed for n, p in self._policies.items() if p.keep_completed
+            }
+        return self._policies
 
     def put_limit(self, limit: ActionLimit) -> None:
         """Set (or with no concurrency and no rate, remove) an action's declared global limits

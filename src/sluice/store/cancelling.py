@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from sluice.errors import MessageIsDead, UnknownMessage
 from sluice.model import is_dlq
-from sluice.store import runs
+from sluice.store import completed, runs
 
 if TYPE_CHECKING:
     from sluice.store.base import Store
@@ -33,8 +33,11 @@ class CancelVerbs:
             now = store.clock()
             rows = store._sql(db, "cancel_message", {"id": message_id})
             if rows:
-                _queue, lease, visible_at, run_id, stage = rows[0]
+                queue, lease, visible_at, run_id, stage, action, receives, enqueued = rows[0]
                 runs.dead_lettered(store, db, [(run_id, stage)], now)
+                store._policy_map()
+                gone = completed.Finished(message_id, queue, action, run_id, receives, enqueued)
+                completed.record(store, db, [gone], "cancelled", now)
                 if lease is not None and visible_at > now:
                     return "in_flight"
                 return "delayed" if visible_at > now else "waiting"

@@ -3,11 +3,11 @@ the fenced lease changes (extend, release)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sluice.model import Outcome, Receipt
-from sluice.store import runs
+from sluice.store import completed, runs
 from sluice.store.driver import Pairs
 from sluice.store.outcomes import DeadLetter, outcome_rows, plan_outcomes
 from sluice.store.rows import OutcomeRow, Row, RunRef
@@ -24,8 +24,10 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     now = store.clock()
     children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
     driver = store._driver
+    if store._policies_read_at is None:  # claims keep store._kept fresh; a first call reads
+        store._policy_map()
     if driver.autocommit and tx is None and _all_plain_acks(outcomes):
-        outcomes = _ack_plain(store, outcomes)
+        outcomes = _ack_plain(store, outcomes, now)
         if not outcomes:
             return []
         children = [[] for _ in outcomes]
@@ -47,15 +49,32 @@ def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
     return all(o.kind == "ack" and not (o.children or o.once or o.units) for o in outcomes)
 
 
+def _keeping(kept: Mapping[str, float], acks: Sequence[Outcome]) -> bool:
+    """Whether any of these acks may be on a queue that keeps completion records."""
+    return bool(kept) and not all(o.queue is not None and o.queue not in kept for o in acks)
+
+
 def _receipts(outcomes: Sequence[Outcome]) -> Pairs:
     return Pairs([o.receipt.message_id for o in outcomes], [o.receipt.token for o in outcomes])
 
 
-def _ack_plain(store: Store, acks: Sequence[Outcome]) -> list[Outcome]:
-    """Ack plain messages with one autocommit statement; return the acks left for the general
-    path: messages of runs (their counters move in the same transaction) and stale receipts."""
+def _ack_plain(store: Store, acks: Sequence[Outcome], now: float) -> list[Outcome]:
+    """Ack plain messages with one autocommit statement (which writes the completion records
+    too when some may be on a kept queue); return the acks left for the general path:
+    messages of runs (their counters move in the same transaction) and stale receipts."""
+    params: dict[str, Any] = {"receipts": _receipts(acks)}
+    query = "ack_fenced_plain"
+    if _keeping(store._kept, acks):
+        query = "ack_fenced_plain_kept"
+        texts = [completed.result_json(o.result) for o in acks]
+        params.update(
+            now=now,
+            ids=[o.receipt.message_id for o in acks],
+            results=[text for text, _ in texts],
+            notes=[note for _, note in texts],
+        )
     with store._driver.read() as db:
-        rows = store._sql(db, "ack_fenced_plain", {"receipts": _receipts(acks)})
+        rows = store._sql(db, query, params)
     deleted = {row[0] for row in rows}
     rest = []
     for outcome in acks:
@@ -79,8 +98,14 @@ def _ack(
     acks = [o for o in outcomes if o.kind == "ack"]
     if not acks:
         return []
-    found = store._sql(db, "ack_fenced", {"receipts": _receipts(acks)})
-    deleted = {id_: (run_id, stage) for id_, run_id, stage in found}
+    if store._kept:
+        found = store._sql(db, "ack_fenced_kept", {"receipts": _receipts(acks)})
+        gone = [completed.Finished(r[0], r[3], r[4], r[1], r[5], r[6]) for r in found]
+        results = {o.receipt.message_id: o.result for o in acks}
+        completed.record(store, db, gone, "succeeded", now, results)
+    else:
+        found = store._sql(db, "ack_fenced", {"receipts": _receipts(acks)})
+    deleted = {row[0]: (row[1], row[2]) for row in found}
     spawned: list[Row] = []
     once: list[dict[str, Any]] = []
     for index, outcome in enumerate(outcomes):
@@ -104,7 +129,7 @@ def _retry_or_dead(
     """Write the retries and dead letters of fenced outcomes; return the stale receipts."""
     ids = [o.receipt.message_id for o in others]
     found = [OutcomeRow(*row) for row in store._sql(db, "outcome_rows", (ids,))]
-    plan = plan_outcomes(others, outcome_rows(found), store.policy, now)
+    plan = plan_outcomes(others, outcome_rows(found), store._policy_in_tx, now)
     run_of = {row.id: RunRef(row.run_id, row.run_stage) for row in found}
     for retry in plan.retries:
         tallies.add(*run_of[retry.id], failed=1)
@@ -117,6 +142,9 @@ def _retry_or_dead(
     ]
     store._driver.many(db, "retry", retries)
     write_dead(store, db, plan.dead, now)
+    if plan.dead and store._kept:
+        queue_of = {row.id: row.queue for row in found}
+        completed.wake(store, db, [queue_of[d.id] for d in plan.dead])
     return plan.stale
 
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 def housekeep(store: Store) -> int:
     """Dead-letter messages past retention or out of receives, forget dedup ids past their
-    window, drop empty FIFO group rows and SQS attributes of gone messages, then the driver's
+    window and completion records past ``keep_completed``, drop empty FIFO group rows and SQS
+    attributes of gone messages, then the driver's
     upkeep; return how many messages were dead-lettered."""
     now = store.clock()
     expired = 0
@@ -42,6 +43,8 @@ def housekeep(store: Store) -> int:
             if policy.retention is not None:
                 expired += _expire_retained(store, db, policy, policy.retention, now)
         store._sql(db, "dedup_gc", (now,))
+        store._sql(db, "completed_gc", (now,))
+        store._sql(db, "headers_gc")
         store._driver.lock_groups(db, exclusive=True)
         store._sql(db, "groups_gc")
         store._sql(db, "sqs_attributes_gc")
@@ -109,7 +112,7 @@ def move_chosen(
     groups = {
         (c.source_queue, c.group_id)
         for c in chosen
-        if c.group_id is not None and store.policy(c.source_queue).fifo
+        if c.group_id is not None and store._policy_in_tx(c.source_queue).fifo
     }
     open_groups(store, db, sorted(groups))
     store._driver.notify(db, sorted({c.source_queue for c in chosen}))

@@ -3,7 +3,7 @@ totals inside one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sluice import codec
@@ -56,9 +56,26 @@ def prepare(store: Store, messages: Sequence[NewMessage], now: float) -> list[Ro
                 expires,
                 message.run_stage,
                 message.priority,
+                None if message.headers is None else header_text(message.headers, index),
             )
         )
     return rows
+
+
+MAX_HEADERS = 4096
+"""Bytes of JSON a message's trace-context headers may take."""
+
+
+def header_text(headers: object, index: int) -> str:
+    """The JSON of a message's headers, or ``MessageError`` unless a small str -> str map."""
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise MessageError(f"message {index}: headers must map strings to strings")
+    text = codec.dumps(dict(headers)).decode()
+    if len(text) > MAX_HEADERS:
+        raise MessageError(f"message {index}: headers take {len(text)} bytes, over {MAX_HEADERS}")
+    return text
 
 
 def check_priority(priority: object, index: int) -> None:
@@ -92,6 +109,13 @@ def insert(
         # it): its message stands, and ours was not inserted.
         existing.update(dedup_lookup(store, db, stored.lost, now))
     new = stored.indexes
+    headers = [
+        {"message_id": id_, "headers": rows[i].headers}
+        for i, id_ in zip(new, stored.ids, strict=True)
+        if rows[i].headers is not None
+    ]
+    if headers:
+        store._driver.many(db, "headers_put", headers)
     open_groups(store, db, fifo_groups(store, rows, new))
     store._driver.notify(db, sorted({rows[i].queue for i in new}))
     runs.count_new(store, db, (rows[i] for i in new if rows[i].run_id is not None), now, inside)
@@ -111,7 +135,8 @@ def dedup_lookup(
 
 def fifo_groups(store: Store, rows: Sequence[Row], indexes: Sequence[int]) -> list[tuple[str, str]]:
     """The distinct (queue, group) pairs of the FIFO rows among ``indexes``, sorted."""
-    fifo = {name for name in {rows[i].queue for i in indexes} if store.policy(name).fifo}
+    queues = {rows[i].queue for i in indexes}
+    fifo = {name for name in queues if store._policy_in_tx(name).fifo}
     if not fifo:
         return []
     return sorted({(rows[i].queue, rows[i].group or "") for i in indexes if rows[i].queue in fifo})

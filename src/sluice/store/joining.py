@@ -19,13 +19,34 @@ if TYPE_CHECKING:
     from sluice.store.base import Store
 
 
+def is_async(connection: Any) -> bool:
+    """Whether ``connection`` is an asyncio one (psycopg's, SQLAlchemy's, aiosqlite's)."""
+    kind = type(connection)
+    return kind.__module__.startswith(("sqlalchemy.ext.asyncio", "aiosqlite")) or (
+        "Async" in kind.__name__
+    )
+
+
+async def async_native(connection: Any) -> Any:
+    """The driver connection under an async ``connection``: a SQLAlchemy ``AsyncSession``'s
+    or ``AsyncConnection``'s (in its transaction), or ``connection`` itself."""
+    if type(connection).__module__.startswith("sqlalchemy.ext.asyncio"):
+        if not hasattr(connection, "get_raw_connection"):  # an AsyncSession
+            connection = await connection.connection()
+        if connection.closed:
+            raise WrongConnection("connection= is a closed SQLAlchemy AsyncConnection")
+        return (await connection.get_raw_connection()).driver_connection
+    return connection
+
+
 def native(connection: Any) -> Any:
     """The DB-API connection under ``connection`` (SQLAlchemy ones unwrapped)."""
     module = type(connection).__module__
-    if module.startswith("sqlalchemy.ext.asyncio") or "Async" in type(connection).__name__:
+    if is_async(connection):
         raise WrongConnection(
-            f"connection= got an async {type(connection).__name__}: enqueue through an "
-            "async connection is not supported yet; pass a sync connection"
+            f"connection= got an async {type(connection).__name__}: the sync enqueue cannot "
+            "use it; call `await app.enqueue_async(..., connection=conn)` (or "
+            "enqueue_many_async) instead"
         )
     if module.startswith("sqlalchemy"):
         if hasattr(connection, "bind") and hasattr(connection, "connection"):

@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from sluice.errors import StoreUnavailable, WrongConnection
 from sluice.store import sql
 from sluice.store.base import Clock, Store
+from sluice.store.bridge import LoopBridge
 from sluice.store.clock import ServerClock
 from sluice.store.driver import Pairs, Params, Stored
 from sluice.store.rows import Row
@@ -187,11 +188,18 @@ class PostgresDriver:
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(self.url, exc) from exc
 
-    def joined(self, tx: psycopg.Connection[Any]) -> AbstractContextManager[psycopg.Cursor[Any]]:
-        return tx.cursor(row_factory=tuple_row)  # the caller's may have a row factory of its own
+    def joined(self, tx: Any) -> AbstractContextManager[psycopg.Cursor[Any]]:
+        return tx.cursor(row_factory=tuple_row)  # type: ignore[no-any-return]  # the caller's may have a row factory of its own
 
-    def adopt(self, connection: Any) -> psycopg.Connection[Any]:
-        if not isinstance(connection, psycopg.Connection):
+    def adopt(self, connection: Any) -> Any:
+        bridged = isinstance(connection, LoopBridge)
+        if bridged and not isinstance(connection.connection, psycopg.AsyncConnection):
+            raise WrongConnection(
+                f"connection= takes a psycopg AsyncConnection on the PostgreSQL store "
+                f"{self.url}, got {type(connection.connection).__name__} (for SQLAlchemy, "
+                "the postgresql+psycopg dialect)"
+            )
+        if not bridged and not isinstance(connection, psycopg.Connection):
             raise WrongConnection(
                 f"connection= takes a psycopg Connection on the PostgreSQL store {self.url}, "
                 f"got {type(connection).__name__}"

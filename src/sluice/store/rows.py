@@ -32,6 +32,8 @@ class Row(NamedTuple):
     dedup_expires_at: float | None
     run_stage: int | None = None
     priority: int = 0
+    headers: str | None = None
+    """JSON trace-context headers, stored beside the row (``sluice_headers``), not in it."""
 
     def columns(self) -> tuple[Any, ...]:
         """The values of the message table's insert columns, in their order."""
@@ -157,12 +159,23 @@ def policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
         policy.retention,
         policy.max_message_bytes,
         policy.dead_letter_target,
+        policy.keep_completed,
     )
 
 
 def policy_from_row(row: Sequence[Any]) -> QueuePolicy:
     """A policy from a sluice_queues row."""
-    name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_bytes, target = row
+    (
+        name,
+        visibility_timeout,
+        max_receives,
+        fifo,
+        dedup_window,
+        retention,
+        max_bytes,
+        target,
+        kept,
+    ) = row
     return QueuePolicy(
         name=name,
         visibility_timeout=visibility_timeout,
@@ -172,6 +185,7 @@ def policy_from_row(row: Sequence[Any]) -> QueuePolicy:
         retention=retention,
         max_message_bytes=max_bytes,
         dead_letter_target=target,
+        keep_completed=kept,
     )
 
 

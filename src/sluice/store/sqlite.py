@@ -15,6 +15,7 @@ from sluice import codec
 from sluice.errors import StoreError, StoreUnavailable, WrongConnection
 from sluice.store import sql
 from sluice.store.base import Clock, Store
+from sluice.store.bridge import LoopBridge
 from sluice.store.driver import Pairs, Params, Stored
 from sluice.store.rows import Row
 from sluice.store.sqlite_lock import writer_queue
@@ -215,6 +216,12 @@ class SqliteDriver:
         return nullcontext(tx)
 
     def adopt(self, connection: Any) -> sqlite3.Connection:
+        if isinstance(connection, LoopBridge):
+            raise WrongConnection(
+                f"connection= got an async {type(connection.connection).__name__}, but on the "
+                f"SQLite store {self.url} enqueue joins only a sqlite3.Connection to its file: "
+                "call the sync app.enqueue(..., connection=conn) (in a thread from async code)"
+            )
         if not isinstance(connection, sqlite3.Connection):
             raise WrongConnection(
                 f"connection= takes a sqlite3.Connection on the SQLite store {self.url}, "

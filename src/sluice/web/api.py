@@ -34,6 +34,7 @@ from sluice.errors import (
     UnknownSchedule,
 )
 from sluice.model import MAX_PRIORITY, NewMessage, QueuePolicy, is_dlq, validate_queue_name
+from sluice.observe import tracing
 from sluice.store import redact
 from sluice.store.cancelling import unknown_message
 from sluice.store.search import MessageFilter
@@ -62,7 +63,7 @@ from sluice.web.search import (
 )
 from sluice.web.selection import selection_routes
 from sluice.web.stream import run_events
-from sluice.web.views import message_view, policy_view, stats_view
+from sluice.web.views import message_view, policy_view, stats_view, status_view
 
 log = logging.getLogger("sluice.web")
 
@@ -264,14 +265,21 @@ class _Api:
         policy = await run_in_threadpool(self.app.store.policy, action.policy.queue)
         limit = CLAIM_CHECK_BODY if self.app.blobs else raw_limit(policy.max_message_bytes)
         body = await read_json(request, limit)
-        message = await run_in_threadpool(
-            lambda: self.app.new_message(
-                name, body, group=group, dedup_id=dedup_id, delay=delay, priority=priority
-            )
-        )  # the App's own path: with a blob directory, a large body becomes a claim check
         starts_run = start_run or name in self.app.run_shapes
         enqueue = self._enqueue_in_new_run if starts_run else self._enqueue
-        result = await run_in_threadpool(enqueue, message)
+        parent = request.headers if tracing.active() else None  # a caller's traceparent
+
+        def produce() -> dict[str, Any]:
+            with tracing.producer(name, policy.name, parent=parent) as span:
+                # The App's own path: with a blob directory, a large body becomes a claim check.
+                message = self.app.new_message(
+                    name, body, group=group, dedup_id=dedup_id, delay=delay, priority=priority
+                )
+                result = enqueue(message)
+                tracing.enqueued(span, result["message_id"])
+            return result
+
+        result = await run_in_threadpool(produce)
         location = f"/v1/messages/{result['message_id']}"
         return json_response(result, 202, {"Location": location})
 
@@ -312,18 +320,7 @@ class _Api:
     # -- messages and runs -------------------------------------------------------------------
     async def message(self, request: Request) -> Response:
         message_id: int = request.path_params["id"]
-        found = (
-            await run_in_threadpool(self.app.store.get, [message_id])
-            if 0 < message_id <= MAX_ID
-            else []
-        )
-        if not found:
-            raise ApiError(
-                404,
-                "not_found",
-                f"no message has id {message_id} (acknowledged messages are deleted)",
-            )
-        return json_response(message_view(found[0], self.app.store.clock()))
+        return json_response(await run_in_threadpool(status_view, self.app.store, message_id))
 
     async def cancel_message(self, request: Request) -> Response:
         message_id: int = request.path_params["id"]

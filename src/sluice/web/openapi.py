@@ -103,6 +103,21 @@ MESSAGE = _object(
         },
     }
 )
+STATUS_ONLY: dict[str, Schema] = {
+    "state": {"enum": ["waiting", "delayed", "in_flight", "succeeded", "dead", "cancelled"]},
+    "visible_at": _nullable("number"),
+    "finished_at": _nullable("number"),
+    "expires_at": _nullable("number"),
+    "result": ANY,
+    "result_note": _nullable("string"),
+}
+STATUS_FIELDS: tuple[str, ...] = ("id", "queue", "action", "run_id", "receive_count")
+STATUS_FIELDS += ("enqueued_at", "last_error", "dead_reason", *STATUS_ONLY)
+MESSAGE_STATUS = _object(
+    {**MESSAGE["properties"], **STATUS_ONLY},
+    optional=tuple(name for name in MESSAGE["properties"] if name not in STATUS_FIELDS),
+)
+"""A message's status; the message's own fields while it is stored (not from a record)."""
 POLICY = _object(
     {
         "name": STRING,
@@ -112,6 +127,8 @@ POLICY = _object(
         "dedup_window": _nullable("number"),
         "retention": _nullable("number"),
         "max_message_bytes": {"type": "integer", "minimum": 1},
+        "dead_letter_target": _nullable("string"),
+        "keep_completed": _nullable("number"),
     }
 )
 STATS = _object(
@@ -192,6 +209,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "ActionList": _object({"actions": {"type": "array", "items": _ref("Action")}}),
     "Message": MESSAGE,
+    "MessageStatus": MESSAGE_STATUS,
     "Stage": STAGE,
     "Run": RUN,
     "RunList": _object({"runs": {"type": "array", "items": _ref("Run")}}),
@@ -424,8 +442,9 @@ def _message_and_run_paths(limit: Schema) -> dict[str, Schema]:
     return {
         "/v1/messages/{id}": {
             "get": _operation(
-                "A message that still exists (acknowledged messages are deleted)",
-                (200, "The message.", _ref("Message")),
+                "A message's status (waiting, delayed, in flight, succeeded, dead, cancelled) "
+                "with its times and, once succeeded on a queue with keep_completed, its result",
+                (200, "The status, with the message while it is stored.", _ref("MessageStatus")),
                 (404,),
                 parameters=[message],
             ),

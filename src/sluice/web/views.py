@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice import codec
 from sluice.model import Message, QueuePolicy, QueueStats, is_dlq
+
+if TYPE_CHECKING:
+    from sluice.store import Store
 
 
 def message_view(message: Message, now: float) -> dict[str, Any]:
@@ -35,6 +38,16 @@ def message_view(message: Message, now: float) -> dict[str, Any]:
             {"at": a.at, "receive": a.receive, "error": a.error} for a in message.attempts
         ],
     }
+
+
+def status_view(store: Store, message_id: int) -> dict[str, Any]:
+    """A message's status (``Store.status``: ``state``, ``finished_at``, ``result``, ...)
+    and, while it is stored, the message itself (body, attempts, ...); ``UnknownMessage``
+    for an id with neither."""
+    status = store.status(message_id)
+    found = store.get([message_id]) if status.expires_at is None else []
+    shown = message_view(found[0], store.clock()) if found else {}
+    return {**status.to_dict(), **shown}
 
 
 def policy_view(policy: QueuePolicy) -> dict[str, Any]:

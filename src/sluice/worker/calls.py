@@ -44,6 +44,8 @@ class Call:
     error: BaseException | None = None
     done: bool = False
     timed_out: bool = False
+    span: Any = None
+    """Its consumer span while tracing (``observe/tracing.py``)."""
 
 
 class SyncCalls:

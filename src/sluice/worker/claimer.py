@@ -12,6 +12,7 @@ from sluice import codec
 from sluice.blobs import reference
 from sluice.errors import MessageError
 from sluice.model import Message, Outcome
+from sluice.observe import tracing
 from sluice.worker.batches import Batches
 from sluice.worker.completer import Completer
 from sluice.worker.dispatcher import Dispatcher
@@ -81,7 +82,8 @@ class Claimer(Service):
                 wake.clear()
                 await self._timing.wait(wake, self._wait_time())
                 continue
-            claimed = await self._store_call(self.store.claim, self.queues, want)
+            claim = self.store.claim_with_headers if tracing.active() else self.store.claim
+            claimed = await self._store_call(claim, self.queues, want)
             for message in claimed:  # taken even if stop began: shutdown releases them
                 self.take(message)
             if claimed:

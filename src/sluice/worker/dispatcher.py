@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.errors import Backoff, Discard, Retry
 from sluice.model import Message, Outcome, Partial, Receipt
+from sluice.observe import tracing
 from sluice.worker.actions import Action
 from sluice.worker.batches import Batches
 from sluice.worker.calls import Call, SyncCalls
@@ -114,9 +115,11 @@ class Dispatcher(Service):
     async def _call_async(self, call: Call) -> None:
         argument: Any = call.batch if call.action.takes_batches else call.batch[0].body
         call.started = self._timing.now()
+        call.span = tracing.consume(call.action.name, call.batch)
         try:
-            work = call.action.handler(argument, call.ctx)
-            call.result = await asyncio.wait_for(work, call.action.policy.timeout)
+            with tracing.current(call.span):
+                work = call.action.handler(argument, call.ctx)
+                call.result = await asyncio.wait_for(work, call.action.policy.timeout)
         except TimeoutError:
             call.timed_out = True
         except Exception as exc:
@@ -144,9 +147,11 @@ class Dispatcher(Service):
         self.running -= 1
         action, batch, ctx = call.action, call.batch, call.ctx
         if isinstance(call.result, _Completed):  # acked in the handler's own transaction
+            tracing.finish(call.span, call.result.outcomes, None)
             self._completed(call, call.result)
             return
         outcomes = self._outcomes(call)
+        tracing.finish(call.span, outcomes, call.error)
         if not any(o.once for o in outcomes):  # no ack carries the call's effect keys
             self.completer.once.release(ctx.once_keys)
         self.completer.hooks.expect(action, batch)
@@ -197,8 +202,10 @@ class Dispatcher(Service):
         outcomes in that transaction: commit only if every receipt is still fresh."""
         action, batch, ctx = call.action, call.batch, call.ctx
         argument: Any = batch if action.takes_batches else batch[0].body
+        call.span = tracing.consume(action.name, batch)
         try:
-            result = action.handler(argument, ctx)
+            with tracing.current(call.span):
+                result = action.handler(argument, ctx)
         except BaseException:
             ctx.end_transaction(commit=False)
             raise
@@ -224,6 +231,7 @@ class _Completed:
 
 def _success(batch: list[Message], result: Any, ctx: Context, action: Action) -> list[Outcome]:
     failed = result.failed if isinstance(result, Partial) else {}
+    value = None if isinstance(result, Partial) else result  # kept by keep_completed queues
     outcomes: list[Outcome] = []
     children, once, units = tuple(ctx.children), tuple(ctx.once_keys), ctx.units
     for message in batch:
@@ -231,7 +239,9 @@ def _success(batch: list[Message], result: Any, ctx: Context, action: Action) ->
         if message.id in failed:
             outcomes.append(_retry(message, action, failed[message.id]))
         else:
-            outcomes.append(Outcome.ack(message.receipt, children, once, units))
+            outcomes.append(
+                Outcome.ack(message.receipt, children, once, units, value, message.queue)
+            )
             children, once, units = (), (), 0  # the call's children and effects ride its first ack
     return outcomes
 

@@ -21,8 +21,8 @@ UPDATE sluice_schema SET version = %s
 -- name: put_queue
 INSERT INTO sluice_queues
     (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
-     dead_letter_target)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+     dead_letter_target, keep_completed)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (name) DO UPDATE SET
     visibility_timeout = excluded.visibility_timeout,
     max_receives = excluded.max_receives,
@@ -30,11 +30,12 @@ ON CONFLICT (name) DO UPDATE SET
     dedup_window = excluded.dedup_window,
     retention = excluded.retention,
     max_message_bytes = excluded.max_message_bytes,
-    dead_letter_target = excluded.dead_letter_target
+    dead_letter_target = excluded.dead_letter_target,
+    keep_completed = excluded.keep_completed
 
 -- name: queues
 SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
-       dead_letter_target
+       dead_letter_target, keep_completed
 FROM sluice_queues ORDER BY name
 
 -- name: put_limit
@@ -647,7 +648,7 @@ WHERE id < %(before)s ORDER BY id DESC LIMIT %(n)s
 -- one waiting, delayed or in-flight message (never a dead letter); an in-flight one's receipt
 -- dies with the row, so its handler's ack, retry or extend is refused as stale
 DELETE FROM sluice_messages WHERE id = %(id)s AND queue NOT LIKE '%%.dlq'
-RETURNING queue, lease, visible_at, run_id, run_stage
+RETURNING queue, lease, visible_at, run_id, run_stage, action, receive_count, enqueued_at
 
 -- name: search_messages
 -- one keyset page of messages by any field (store/search.py); the state as of :now
@@ -730,3 +731,65 @@ DELETE FROM sluice_rollups WHERE minute < %(before)s
 -- name: rollups_since
 SELECT name, at, depth, in_flight, dead, processed, failed, buckets FROM sluice_rollups
 WHERE kind = %(kind)s AND minute >= %(after)s ORDER BY name, minute
+-- name: ack_fenced_kept
+-- ack_fenced on a store with queues that keep completion records: what a record keeps
+DELETE FROM sluice_messages AS m
+USING unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
+WHERE m.id = r.id AND m.lease = r.lease
+RETURNING m.id, m.run_id, m.run_stage, m.queue, m.action, m.receive_count, m.enqueued_at
+
+-- name: completed_record
+INSERT INTO sluice_completed
+    (message_id, queue, action, status, run_id, receive_count, enqueued_at, finished_at,
+     expires_at, result, result_note)
+SELECT * FROM unnest(%(message_id)s::bigint[], %(queue)s::text[], %(action)s::text[],
+                     %(status)s::text[], %(run_id)s::text[], %(receive_count)s::int[],
+                     %(enqueued_at)s::float8[], %(finished_at)s::float8[],
+                     %(expires_at)s::float8[], %(result)s::text[], %(result_note)s::text[])
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: completed_get
+SELECT message_id, queue, action, status, run_id, receive_count, enqueued_at, finished_at,
+       expires_at, result, result_note
+FROM sluice_completed WHERE message_id = %s
+
+-- name: completed_gc
+DELETE FROM sluice_completed WHERE expires_at <= %s
+
+-- name: headers_put
+INSERT INTO sluice_headers (message_id, headers)
+SELECT * FROM unnest(%(message_id)s::bigint[], %(headers)s::text[])
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: headers_get
+SELECT message_id, headers FROM sluice_headers WHERE message_id = ANY(%s::bigint[])
+
+-- name: headers_gc
+DELETE FROM sluice_headers AS h
+WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = h.message_id)
+
+-- name: ack_fenced_plain_kept
+-- ack_fenced_plain in a store with queues that keep completion records: the deletes, the
+-- records of those on kept queues and their result waiters' wake-up, in one statement
+WITH gone AS (
+    DELETE FROM sluice_messages AS m
+    USING unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
+    WHERE m.id = r.id AND m.lease = r.lease AND m.run_id IS NULL
+    RETURNING m.id, m.queue, m.action, m.receive_count, m.enqueued_at
+), recorded AS (
+    INSERT INTO sluice_completed
+        (message_id, queue, action, status, run_id, receive_count, enqueued_at, finished_at,
+         expires_at, result, result_note)
+    SELECT g.id, g.queue, g.action, 'succeeded', NULL, g.receive_count, g.enqueued_at,
+           %(now)s::float8, %(now)s::float8 + q.keep_completed, v.result, v.note
+    FROM gone AS g
+    JOIN sluice_queues AS q ON q.name = g.queue AND q.keep_completed IS NOT NULL
+    LEFT JOIN unnest(%(ids)s::bigint[], %(results)s::text[], %(notes)s::text[])
+        AS v(id, result, note) ON v.id = g.id
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING queue
+), woken AS (
+    SELECT count(pg_notify('sluice_work', 'done:' || k.queue)) AS n
+    FROM (SELECT DISTINCT queue FROM recorded) AS k
+)
+SELECT g.id FROM gone AS g CROSS JOIN woken

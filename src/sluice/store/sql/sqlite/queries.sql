@@ -16,8 +16,8 @@ UPDATE sluice_schema SET version = ?
 -- name: put_queue
 INSERT INTO sluice_queues
     (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
-     dead_letter_target)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     dead_letter_target, keep_completed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
     visibility_timeout = excluded.visibility_timeout,
     max_receives = excluded.max_receives,
@@ -25,11 +25,12 @@ ON CONFLICT (name) DO UPDATE SET
     dedup_window = excluded.dedup_window,
     retention = excluded.retention,
     max_message_bytes = excluded.max_message_bytes,
-    dead_letter_target = excluded.dead_letter_target
+    dead_letter_target = excluded.dead_letter_target,
+    keep_completed = excluded.keep_completed
 
 -- name: queues
 SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
-       dead_letter_target
+       dead_letter_target, keep_completed
 FROM sluice_queues ORDER BY name
 
 -- name: put_limit
@@ -568,7 +569,7 @@ WHERE id < :before ORDER BY id DESC LIMIT :n
 -- one waiting, delayed or in-flight message (never a dead letter); an in-flight one's receipt
 -- dies with the row, so its handler's ack, retry or extend is refused as stale
 DELETE FROM sluice_messages WHERE id = :id AND queue NOT LIKE '%.dlq'
-RETURNING queue, lease, visible_at, run_id, run_stage
+RETURNING queue, lease, visible_at, run_id, run_stage, action, receive_count, enqueued_at
 
 -- name: search_messages
 -- one keyset page of messages by any field (store/search.py); the state as of :now
@@ -649,3 +650,36 @@ DELETE FROM sluice_rollups WHERE minute < :before
 -- name: rollups_since
 SELECT name, at, depth, in_flight, dead, processed, failed, buckets FROM sluice_rollups
 WHERE kind = :kind AND minute >= :after ORDER BY name, minute
+-- name: ack_fenced_kept
+-- ack_fenced on a store with queues that keep completion records: what a record keeps
+DELETE FROM sluice_messages
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:receipts))
+RETURNING id, run_id, run_stage, queue, action, receive_count, enqueued_at
+
+-- name: completed_record
+INSERT INTO sluice_completed
+    (message_id, queue, action, status, run_id, receive_count, enqueued_at, finished_at,
+     expires_at, result, result_note)
+VALUES (:message_id, :queue, :action, :status, :run_id, :receive_count, :enqueued_at,
+        :finished_at, :expires_at, :result, :result_note)
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: completed_get
+SELECT message_id, queue, action, status, run_id, receive_count, enqueued_at, finished_at,
+       expires_at, result, result_note
+FROM sluice_completed WHERE message_id = ?
+
+-- name: completed_gc
+DELETE FROM sluice_completed WHERE expires_at <= ?
+
+-- name: headers_put
+INSERT INTO sluice_headers (message_id, headers) VALUES (:message_id, :headers)
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: headers_get
+SELECT message_id, headers FROM sluice_headers
+WHERE message_id IN (SELECT value FROM json_each(?))
+
+-- name: headers_gc
+DELETE FROM sluice_headers
+WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = message_id)

@@ -1,2 +1,0 @@
--- Placeholder: number 13 belongs to another branch's migration (this branch was given 14 and
--- the loader refuses gaps). The merge replaces this file with that migration.
