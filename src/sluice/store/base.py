@@ -233,9 +233,12 @@ class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, Alarm
                 runs.save_checkpoint(self, db, *checkpoint)
             return done
 
-    def claim(self, queues: Sequence[str], n: int, lease: float | None = None) -> list[Message]:
-        """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
-        return claiming.claim(self, queues, n, lease)
+    def claim(
+        self, queues: Sequence[str], n: int, lease: float | None = None, per_group: int = 1
+    ) -> list[Message]:
+        """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits;
+        up to ``per_group`` consecutive messages of one FIFO group (the SQS API's receives)."""
+        return claiming.claim(self, queues, n, lease, per_group)
 
     def complete(self, outcomes: Sequence[Outcome], tx: Any = None) -> list[Receipt]:
         """Apply ack / retry / dead-letter outcomes in one transaction; return stale receipts.

@@ -165,7 +165,7 @@ async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     store = call.app.store
     deadline = time.monotonic() + wait
     while True:
-        got = await run_in_threadpool(store.claim, [policy.name], n, lease)
+        got = await run_in_threadpool(store.claim, [policy.name], n, lease, n)
         left = deadline - time.monotonic()
         if got or left <= 0:
             break

@@ -164,7 +164,7 @@ ORDER BY m.priority, m.visible_at
 FOR UPDATE SKIP LOCKED
 
 -- name: claim_candidates_fifo
-SELECT m.id, m.action
+SELECT m.id, m.action, m.group_id
 FROM sluice_groups AS g
 CROSS JOIN LATERAL (
     SELECT h.id FROM sluice_messages AS h
@@ -177,6 +177,21 @@ WHERE g.queue = %(queue)s AND m.visible_at <= %(now)s AND m.receive_count < %(ma
 ORDER BY m.priority, m.id
 LIMIT %(n)s
 FOR UPDATE OF m SKIP LOCKED
+
+-- name: claim_followers_fifo
+-- the first per_group messages of each group (heads included, locked by this claim already),
+-- whether each could be delivered and whether it is in flight
+SELECT f.id, f.action, f.group_id, f.ready, f.held
+FROM unnest(%(groups)s::text[]) AS g(group_id)
+CROSS JOIN LATERAL (
+    SELECT h.id, h.action, h.group_id,
+           h.visible_at <= %(now)s AND h.receive_count < %(max_receives)s AS ready,
+           h.lease IS NOT NULL AND h.visible_at > %(now)s AS held
+    FROM sluice_messages AS h
+    WHERE h.queue = %(queue)s AND h.group_id = g.group_id
+    ORDER BY h.id LIMIT %(per_group)s
+    FOR UPDATE SKIP LOCKED) AS f
+ORDER BY f.group_id, f.id
 
 -- name: claim_ids
 UPDATE sluice_messages AS m

@@ -115,7 +115,7 @@ ORDER BY priority, visible_at
 LIMIT :n
 
 -- name: claim_candidates_fifo
-SELECT m.id, m.action
+SELECT m.id, m.action, m.group_id
 FROM sluice_groups AS g
 JOIN sluice_messages AS m ON m.id = (
     SELECT h.id FROM sluice_messages AS h
@@ -126,6 +126,19 @@ WHERE g.queue = :queue AND m.visible_at <= :now AND m.receive_count < :max_recei
 -- groups' heads by priority: inside a group the order stays the id order, whatever the priority
 ORDER BY m.priority, m.id
 LIMIT :n
+
+-- name: claim_followers_fifo
+-- the first :per_group messages of each group (heads included), whether each could be
+-- delivered and whether it is in flight
+SELECT m.id, m.action, m.group_id,
+       m.visible_at <= :now AND m.receive_count < :max_receives AS ready,
+       m.lease IS NOT NULL AND m.visible_at > :now AS held
+FROM json_each(:groups) AS g
+JOIN sluice_messages AS m ON m.id IN (
+    SELECT h.id FROM sluice_messages AS h
+    WHERE h.queue = :queue AND h.group_id = g.value
+    ORDER BY h.id LIMIT :per_group)
+ORDER BY m.group_id, m.id
 
 -- name: claim_ids
 UPDATE sluice_messages
