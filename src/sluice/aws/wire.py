@@ -7,7 +7,7 @@ or an :class:`~sluice.aws.errors.AwsError`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from sluice.aws.errors import AwsError, internal, unavailable
 from sluice.aws.identity import account, region
 from sluice.errors import StoreError
 from sluice.web.auth import Scope
+from sluice.worker.service import Service as Loop
 
 log = logging.getLogger("sluice.aws")
 
@@ -32,13 +33,15 @@ MAX_REQUEST = 2 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One operation call: the app, the caller and where the request was addressed."""
+    """One operation call: the app, the caller, where the request was addressed and the
+    background loops of the endpoint (by name)."""
 
     app: App
     principal: Principal
     host: str
     account: str
     region: str
+    loops: Mapping[str, Loop] = field(default_factory=dict)
 
 
 Operation = Callable[[Call, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -46,11 +49,13 @@ Operation = Callable[[Call, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True, slots=True)
 class Service:
-    """An AWS service: its operations by name and those a read scope may call."""
+    """An AWS service: its operations by name, those a read scope may call and the
+    background loops its operations use (a factory per name, called once per endpoint)."""
 
     operations: dict[str, Operation]
     read_only: frozenset[str] = field(default_factory=frozenset)
     content_type: str = "application/x-amz-json-1.0"
+    loops: Mapping[str, Callable[[App], Loop]] = field(default_factory=dict)
 
 
 SERVICES: dict[str, Service] = {}
@@ -131,12 +136,29 @@ async def _input(request: Request) -> tuple[bytes, dict[str, Any]]:
     return raw, params
 
 
-def route(app: App, api_open: bool) -> Route:
-    """The ``POST /`` route answering the AWS JSON protocol for ``app``."""
+class Wire:
+    """The AWS endpoint of one app: its ``POST /`` route and the background loops of the
+    services (started by their first use, stopped by :meth:`stop`)."""
 
-    async def endpoint(request: Request) -> Response:
+    def __init__(self, app: App, api_open: bool) -> None:
+        self.app = app
+        self.api_open = api_open
+        self.loops: dict[str, Loop] = {
+            name: make(app) for one in SERVICES.values() for name, make in one.loops.items()
+        }
+
+    def route(self) -> Route:
+        """The ``POST /`` route answering the AWS JSON protocol."""
+        return Route("/", self.endpoint, methods=["POST"])
+
+    async def stop(self) -> None:
+        """Stop the background loops."""
+        for loop in self.loops.values():
+            await loop.stop()
+
+    async def endpoint(self, request: Request) -> Response:
         try:
-            return await _answer(app, api_open, request)
+            return await _answer(self, request)
         except AwsError as exc:
             return exc.response()
         except ClientDisconnect:
@@ -148,10 +170,8 @@ def route(app: App, api_open: bool) -> Route:
             log.exception("AWS %s failed", request.headers.get("x-amz-target"))
             return internal("internal error (see the server log)").response()
 
-    return Route("/", endpoint, methods=["POST"])
 
-
-async def _answer(app: App, api_open: bool, request: Request) -> Response:
+async def _answer(wire: Wire, request: Request) -> Response:
     raw, params = await _input(request)
     service, name, operation = _operation(request)
     info = RequestInfo(
@@ -161,17 +181,18 @@ async def _answer(app: App, api_open: bool, request: Request) -> Response:
         headers={k.lower(): v for k, v in request.headers.items()},
         body=raw,
         client_host=request.client.host if request.client else None,
-        api_open=api_open,
+        api_open=wire.api_open,
     )
     principal = authorize(info)
     if principal.scope < Scope.ADMIN and name not in service.read_only:
         raise AwsError("AccessDenied", "AccessDenied", f"{name} needs an admin key", status=403)
     call = Call(
-        app=app,
+        app=wire.app,
         principal=principal,
         host=request.headers.get("host", "localhost"),
         account=account(),
         region=region(),
+        loops=wire.loops,
     )
     result = await operation(call, params)
     return Response(codec.dumps(result), media_type=service.content_type)
