@@ -89,7 +89,7 @@ from sluice.store.rows import (
 )
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
 from sluice.store.search import SearchVerbs
-from sluice.store.sqs_queues import SqsVerbs
+from sluice.store.sqs_queues import SqsQueue, SqsVerbs
 
 Clock = Callable[[], float]
 POLICY_TTL = 1.0
@@ -117,6 +117,7 @@ class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, Alarm
         self._queries = sql.queries(driver.backend)
         self._policies: dict[str, QueuePolicy] = {}
         self._policies_read_at: float | None = None
+        self._sqs_records: dict[str, tuple[float, SqsQueue | None]] = {}
         self._has_limits = False
         self._limits_read_at = -LIMITS_TTL
 

@@ -109,6 +109,10 @@ class SqliteDriver:
         self._connections: set[sqlite3.Connection] = set()
         self._lock = threading.RLock()
         self._pid = os.getpid()
+        self._changed = threading.Condition()
+        """Notified after each commit of this process that added work (waiters wake at once;
+        other processes' commits are seen by polling the file's data_version)."""
+        self._commits = 0
 
     # -- connections -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -165,9 +169,15 @@ class SqliteDriver:
         try:
             yield conn
         except BaseException:
+            self._local.notify = False
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if getattr(self._local, "notify", False):
+            self._local.notify = False
+            with self._changed:
+                self._commits += 1
+                self._changed.notify_all()
 
     def close(self) -> None:
         with self._lock:
@@ -260,12 +270,13 @@ class SqliteDriver:
         pass  # writes are serialized already
 
     def notify(self, db: sqlite3.Connection, queues: Sequence[str]) -> None:
-        pass  # waiters watch the file's data_version
+        self._local.notify = True  # waiters of this process wake when the transaction commits
 
     def wait(self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]) -> bool:
         conn = self._conn("watch")
         deadline = time.monotonic() + timeout
         version = conn.execute("PRAGMA data_version").fetchone()[0]
+        seen = self._commits
         while True:
             if ready(conn):
                 return True
@@ -273,7 +284,10 @@ class SqliteDriver:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                time.sleep(min(POLL, left))
+                with self._changed:
+                    if self._commits == seen:
+                        self._changed.wait(min(POLL, left))
+                    seen = self._commits
                 current = conn.execute("PRAGMA data_version").fetchone()[0]
                 if current != version:
                     version = current
