@@ -46,3 +46,21 @@ def test_expired_leases_use_the_target_and_changes_apply_at_runtime(
     store.enqueue([NewMessage("src", "z")])
     _fail(store, "src")
     assert [m.body for m in store.dlq_list("src")] == ["z"]
+
+
+def test_a_declaration_keeps_a_target_set_over_sqs_unless_it_names_one(store: Store) -> None:
+    store.put_queue(QueuePolicy("there", max_receives=None))
+    store.put_queue(QueuePolicy("there2", max_receives=None))
+    store.sqs_put_queue(QueuePolicy("src", max_receives=7, dead_letter_target="there"), {}, {})
+    store.declare_queue(QueuePolicy("src", visibility_timeout=12))  # an app starting again
+    kept = store.policy("src")
+    assert (kept.dead_letter_target, kept.max_receives, kept.visibility_timeout) == (
+        "there",
+        7,
+        12,
+    )
+    store.declare_queue(QueuePolicy("src", max_receives=2, dead_letter_target="there2"))
+    named = store.policy("src")
+    assert (named.dead_letter_target, named.max_receives) == ("there2", 2)
+    store.put_queue(QueuePolicy("src", max_receives=1))  # put_queue replaces: the default again
+    assert store.policy("src").dead_letter_target is None

@@ -7,10 +7,12 @@ or an :class:`~sluice.aws.errors.AwsError`."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,8 +29,9 @@ from sluice.worker.service import Service as Loop
 log = logging.getLogger("sluice.aws")
 
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1")
-MAX_REQUEST = 2 * 1024 * 1024
-"""Bytes of a request read at most (a batch of ten 256 KiB bodies, JSON-escaped, fits)."""
+MAX_REQUEST = 8 * 1024 * 1024
+"""Bytes of a request read at most (a batch of 1 MiB, JSON-escaped up to 6 bytes a byte,
+fits; a body over its queue's limit is then refused by the queue's own check)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,23 @@ class Call:
     account: str
     region: str
     loops: Mapping[str, Loop] = field(default_factory=dict)
+    purged: dict[str, float] = field(default_factory=dict)
+    """When each queue was last purged through this endpoint (on the store's clock)."""
 
 
 Operation = Callable[[Call, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def threaded(function: Callable[[Call, dict[str, Any]], dict[str, Any]]) -> Operation:
+    """An operation that runs ``function`` (which may call the store) in one worker-thread
+    hop."""
+
+    async def operation(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+        return await run_in_threadpool(function, call, params)
+
+    operation.__name__ = operation.__qualname__ = function.__name__
+    operation.__doc__ = function.__doc__
+    return operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +72,8 @@ class Service:
     operations: dict[str, Operation]
     read_only: frozenset[str] = field(default_factory=frozenset)
     content_type: str = "application/x-amz-json-1.0"
+    query_compatible: bool = False
+    """Errors carry ``x-amzn-query-error`` (the awsQueryCompatible trait: SQS)."""
     loops: Mapping[str, Callable[[App], Loop]] = field(default_factory=dict)
 
 
@@ -146,6 +165,7 @@ class Wire:
         self.loops: dict[str, Loop] = {
             name: make(app) for one in SERVICES.values() for name, make in one.loops.items()
         }
+        self.purged: dict[str, float] = {}
 
     def route(self) -> Route:
         """The ``POST /`` route answering the AWS JSON protocol."""
@@ -157,18 +177,31 @@ class Wire:
             await loop.stop()
 
     async def endpoint(self, request: Request) -> Response:
+        """Answer one request; every answer carries an ``x-amzn-RequestId``."""
+        request_id = str(uuid.uuid4())
         try:
-            return await _answer(self, request)
+            response = await _answer(self, request)
         except AwsError as exc:
-            return exc.response()
+            response = _error(request, exc)
         except ClientDisconnect:
-            return Response(status_code=400)
+            response = Response(status_code=400)
         except StoreError as exc:
             log.error("AWS %s failed: %s", request.headers.get("x-amz-target"), exc)
-            return unavailable("the store did not answer (see the server log)").response()
+            response = _error(request, unavailable("the store did not answer (see the server log)"))
         except Exception:
             log.exception("AWS %s failed", request.headers.get("x-amz-target"))
-            return internal("internal error (see the server log)").response()
+            response = _error(request, internal("internal error (see the server log)"))
+        response.headers["x-amzn-RequestId"] = request_id
+        return response
+
+
+def _error(request: Request, error: AwsError) -> Response:
+    """The error answer in the shape of the service the request is for (SQS's if unknown)."""
+    prefix = request.headers.get("x-amz-target", "").rpartition(".")[0]
+    service = SERVICES.get(prefix)
+    if service is None:
+        return error.response()
+    return error.response(service.query_compatible, service.content_type)
 
 
 async def _answer(wire: Wire, request: Request) -> Response:
@@ -193,6 +226,7 @@ async def _answer(wire: Wire, request: Request) -> Response:
         account=account(),
         region=region(),
         loops=wire.loops,
+        purged=wire.purged,
     )
     result = await operation(call, params)
     return Response(codec.dumps(result), media_type=service.content_type)

@@ -60,6 +60,18 @@ class SqsQueueVerbs:
         store._policies[policy.dlq.name] = policy.dlq
         store._sqs_records.pop(policy.name, None)
 
+    def declare_queue(self, policy: QueuePolicy) -> None:
+        """Create or update the queue and its DLQ as :meth:`put_queue` does, except that a
+        dead-letter target set through the SQS API (a RedrivePolicy), with its max receives,
+        stays unless ``policy`` names a target: an app re-declaring its queues at start does
+        not undo what SQS clients set."""
+        store = cast("Store", self)
+        validate_queue_name(policy.name)
+        with store._driver.write() as db:
+            store._sql(db, "put_queue", policy_row(policy, keep_target=True))
+            store._sql(db, "put_queue", policy_row(policy.dlq))
+        store._policies_read_at = None  # read back what the database kept
+
     def sqs_queue(self, name: str) -> tuple[QueuePolicy, SqsQueue | None]:
         """The queue's policy and SQS record (None for a queue declared by sluice), or
         ``UnknownQueue``: the one lookup of an SQS request. Both are copies re-read once

@@ -41,6 +41,7 @@ SQS = Service(
             "ListMessageMoveTasks",
         }
     ),
+    query_compatible=True,
     loops={"sqs-moves": lambda app: MoveTasks(app.store)},
 )
 SERVICES["AmazonSQS"] = SQS

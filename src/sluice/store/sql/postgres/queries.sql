@@ -19,18 +19,23 @@ INSERT INTO sluice_schema (version) VALUES (0)
 UPDATE sluice_schema SET version = %s
 
 -- name: put_queue
+-- the last two parameters (both the same flag): keep a dead-letter target already set (by the
+-- SQS API's RedrivePolicy), with its max receives, when the new policy names none
 INSERT INTO sluice_queues
     (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
      dead_letter_target)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (name) DO UPDATE SET
     visibility_timeout = excluded.visibility_timeout,
-    max_receives = excluded.max_receives,
+    max_receives = CASE WHEN %s::boolean AND excluded.dead_letter_target IS NULL
+                             AND sluice_queues.dead_letter_target IS NOT NULL
+                        THEN sluice_queues.max_receives ELSE excluded.max_receives END,
     fifo = excluded.fifo,
     dedup_window = excluded.dedup_window,
     retention = excluded.retention,
     max_message_bytes = excluded.max_message_bytes,
-    dead_letter_target = excluded.dead_letter_target
+    dead_letter_target = CASE WHEN %s::boolean THEN coalesce(excluded.dead_letter_target,
+        sluice_queues.dead_letter_target) ELSE excluded.dead_letter_target END
 
 -- name: queues
 SELECT name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
