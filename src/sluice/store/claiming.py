@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.model import Message, QueuePolicy
 from sluice.store import runs
+from sluice.store.inserting import open_target_groups
 from sluice.store.limits import CLAIM_SCAN, Budgets, budgets, pick
 from sluice.store.outcomes import ATTEMPTS_KEPT, NEVER
 from sluice.store.rows import LimitRow, RunRef, message_from_row
@@ -147,4 +148,6 @@ def exhaust(store: Store, db: Any, params: dict[str, Any], now: float) -> int:
     with store._driver.nested(db):
         dead = [RunRef(*row) for row in store._sql(db, "dead_letter_exhausted", params)]
         runs.dead_lettered(store, db, dead, now)
+        if dead:
+            open_target_groups(store, db, [params["queue"]])
     return len(dead)

@@ -59,7 +59,8 @@ def check(raw: object, fifo_name: bool, creating: bool = True) -> dict[str, str]
     if not isinstance(raw, dict):
         raise invalid_attribute_value("Attributes", "must be a map of name to string")
     given: dict[str, str] = {}
-    for name, value in raw.items():
+    for given_name, value in raw.items():
+        name = str(given_name).strip()  # "VisibilityTimeout " is taken, as SQS does
         if name == "RedriveAllowPolicy":
             raise invalid_attribute_value(name, "not supported by sluice's SQS API yet")
         if name == "RedrivePolicy":

@@ -72,6 +72,8 @@ def _send_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         try:
             prepared = messages.prepare(call, found, entry)
         except AwsError as exc:
+            if found.policy.fifo and _whole(exc):
+                raise  # as SQS: a FIFO entry without its ids fails the whole request
             failed.append(failure(entry["Id"], exc))
             continue
         good.append((entry["Id"], prepared))
@@ -83,6 +85,10 @@ def _send_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             one["SequenceNumber"] = message_id.zfill(20)
         done.append(one)
     return {"Successful": done, "Failed": failed}
+
+
+def _whole(error: AwsError) -> bool:
+    return error.shape == "MissingParameter" or error.message == messages.NO_DEDUP_ID
 
 
 def _check_total(found: Found, given: list[dict[str, Any]]) -> None:

@@ -25,6 +25,10 @@ MAX_VISIBILITY = 43200
 WAIT_SLICE = 1.0
 """Seconds a long poll waits at most before claiming again, so a message whose visibility
 timeout ends during the poll is picked up within that time (waits wake on new messages)."""
+NO_DEDUP_ID = (
+    "The queue should either have ContentBasedDeduplication enabled or "
+    "MessageDeduplicationId provided explicitly"
+)
 TRACE = "AWSTraceHeader"
 TRACE_KEY = "$" + TRACE
 """Where the trace header is kept among a message's stored attributes (no attribute name
@@ -61,8 +65,8 @@ def prepare(call: Call, found: Found, entry: dict[str, Any]) -> Prepared:
     delay = entry.get("DelaySeconds", settings.delay)
     if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 900:
         raise invalid_parameter(
-            f"Value {delay!r} for parameter DelaySeconds is invalid. Reason: must be an "
-            "integer from 0 to 900."
+            f"Value {delay!r} for parameter DelaySeconds is invalid. Reason: DelaySeconds must "
+            "be >= 0 and <= 900."
         )
     group, dedup = _fifo_ids(policy, settings.content_dedup, entry, body, delay)
     message = NewMessage(
@@ -91,11 +95,7 @@ def _fifo_ids(
     group = entry.get("MessageGroupId")
     dedup = entry.get("MessageDeduplicationId")
     if not policy.fifo:
-        if group is not None or dedup is not None:
-            raise invalid_parameter(
-                "MessageGroupId and MessageDeduplicationId are for FIFO queues (*.fifo) only"
-            )
-        return None, None
+        return None, None  # accepted and ignored, as SQS does on standard (fair) queues
     if not isinstance(group, str) or not group:
         raise AwsError(
             "MissingParameter",
@@ -103,12 +103,12 @@ def _fifo_ids(
             "The request must contain the parameter MessageGroupId.",
         )
     if "DelaySeconds" in entry and delay:
-        raise invalid_parameter("DelaySeconds is per queue for FIFO queues, not per message")
-    if dedup is None and not content_dedup:
         raise invalid_parameter(
-            "The queue should either have ContentBasedDeduplication enabled or "
-            "MessageDeduplicationId provided explicitly"
+            f"Value {delay} for parameter DelaySeconds is invalid. Reason: The request include "
+            "parameter that is not valid for this queue type. (FIFO queues delay per queue)"
         )
+    if dedup is None and not content_dedup:
+        raise invalid_parameter(NO_DEDUP_ID)
     if dedup is None:
         dedup = hashlib.sha256(body.encode()).hexdigest()
     return group, str(dedup)
@@ -241,7 +241,7 @@ def _add_attributes(record: dict[str, Any], attributes: dict[str, Any], names: l
     """The message attributes asked for (``All``, ``.*``, a name or a ``prefix.*``) and the
     MD5 of those returned, which clients check."""
     every = "All" in names or ".*" in names
-    prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
+    prefixes = tuple(n[:-2] for n in names if n.endswith(".*"))
     shown = {
         k: v
         for k, v in attributes.items()

@@ -38,8 +38,7 @@ def check_new_name(name: object) -> str:
     raise AwsError(
         "InvalidParameterValue",
         "InvalidParameterValue",
-        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length "
-        "(a FIFO queue name ends in .fifo)",
+        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
     )
 
 

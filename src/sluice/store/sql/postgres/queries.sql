@@ -119,6 +119,12 @@ SELECT pg_advisory_xact_lock_shared(7418500002)
 -- name: groups_exclusive_lock
 SELECT pg_advisory_xact_lock(7418500002)
 
+-- name: groups_fill
+INSERT INTO sluice_groups (queue, group_id)
+SELECT DISTINCT queue, group_id FROM sluice_messages
+WHERE queue = %(queue)s AND group_id IS NOT NULL
+ON CONFLICT DO NOTHING
+
 -- name: insert_group
 INSERT INTO sluice_groups (queue, group_id)
 SELECT * FROM unnest(%(queue)s::text[], %(group_id)s::text[])

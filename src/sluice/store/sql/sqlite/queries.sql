@@ -104,6 +104,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- name: last_id
 SELECT last_insert_rowid()
 
+-- name: groups_fill
+INSERT OR IGNORE INTO sluice_groups (queue, group_id)
+SELECT DISTINCT queue, group_id FROM sluice_messages
+WHERE queue = :queue AND group_id IS NOT NULL
+
 -- name: insert_group
 INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (:queue, :group_id)
 
