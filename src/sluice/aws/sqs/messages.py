@@ -102,10 +102,10 @@ def _fifo_ids(
             "MissingParameter",
             "The request must contain the parameter MessageGroupId.",
         )
-    if "DelaySeconds" in entry and delay:
+    if "DelaySeconds" in entry and delay:  # a FIFO queue delays per queue only (AWS's text)
         raise invalid_parameter(
             f"Value {delay} for parameter DelaySeconds is invalid. Reason: The request include "
-            "parameter that is not valid for this queue type. (FIFO queues delay per queue)"
+            "parameter that is not valid for this queue type."
         )
     if dedup is None and not content_dedup:
         raise invalid_parameter(NO_DEDUP_ID)
