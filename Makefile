@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-peers aws-differential aws-bench docs clean
+.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-network bench-peers aws-differential aws-bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench: $(STAMP) ## run the benchmarks (by hand; results go to docs/benchmarks.md
 	$(BIN)/python bench/store.py --backend both
 	$(BIN)/python bench/worker.py --backend both
 	$(BIN)/python bench/produce.py --backend both
+
+bench-network: $(STAMP) ## PostgreSQL 1 ms away vs loopback, and round trips per claim and ack
+	$(BIN)/python bench/network.py
 
 bench-peers: $(STAMP) ## the worker drain of sluice vs PGQueuer and Huey (own venv; docs/benchmarks.md)
 	$(BIN)/python bench/peers.py

@@ -171,6 +171,23 @@ def drain_sluice(workdir: Path, messages: int, backend: str, batch_size: int) ->
     return messages / rate
 
 
+def drain_raw(workdir: Path, messages: int, backend: str, batch_size: int) -> float:
+    """Seconds for 2 raw-SQL worker processes (bench/raw_drain.py) to drain ``messages``
+    rows, timed from their launch; checked: they took exactly ``messages`` between them."""
+    url = sluice_bench.fresh_url(backend, workdir, PEERS_PG)
+    script = str(ROOT / "bench" / "raw_drain.py")
+    subprocess.run([sys.executable, script, "fill", url, str(messages)], check=True, cwd=ROOT)
+    command = [sys.executable, script, "work", url, str(batch_size)]
+    started = time.perf_counter()
+    procs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE) for _ in range(2)]
+    outputs = [proc.communicate(timeout=DEADLINE)[0] for proc in procs]
+    took = time.perf_counter() - started
+    taken = sum(int(out) for out in outputs)
+    if taken != messages or any(proc.returncode for proc in procs):
+        raise BenchError(f"raw SQL: the workers took {taken} rows, not {messages}")
+    return took
+
+
 @dataclass
 class Case:
     """One drain configuration, its samples (seconds), and what it is compared with."""
@@ -201,6 +218,14 @@ def cases() -> list[Case]:
             key="pg1",
         ),
         Case(
+            "raw SQL",
+            "PostgreSQL",
+            "1 per autocommitted DELETE ... SKIP LOCKED",
+            "2 processes",
+            lambda w, n: drain_raw(w, n, "postgres", 1),
+            versus="pg1",
+        ),
+        Case(
             "PGQueuer",
             "PostgreSQL",
             "dequeue batch_size 10 (default), 1 job per call",
@@ -217,6 +242,14 @@ def cases() -> list[Case]:
             key="pg100",
         ),
         Case(
+            "raw SQL",
+            "PostgreSQL",
+            "100 per autocommitted DELETE ... SKIP LOCKED",
+            "2 processes",
+            lambda w, n: drain_raw(w, n, "postgres", 100),
+            versus="pg100",
+        ),
+        Case(
             "PGQueuer",
             "PostgreSQL",
             "dequeue batch_size 100, 1 job per call",
@@ -231,6 +264,14 @@ def cases() -> list[Case]:
             sluice_workers,
             lambda w, n: drain_sluice(w, n, "sqlite", 1),
             key="lite1",
+        ),
+        Case(
+            "raw SQL",
+            "SQLite",
+            "1 per BEGIN IMMEDIATE DELETE transaction",
+            "2 processes",
+            lambda w, n: drain_raw(w, n, "sqlite", 1),
+            versus="lite1",
         ),
         Case(
             "Huey",
@@ -255,6 +296,14 @@ def cases() -> list[Case]:
             sluice_workers,
             lambda w, n: drain_sluice(w, n, "sqlite", 100),
             key="lite100",
+        ),
+        Case(
+            "raw SQL",
+            "SQLite",
+            "100 per BEGIN IMMEDIATE DELETE transaction",
+            "2 processes",
+            lambda w, n: drain_raw(w, n, "sqlite", 100),
+            versus="lite100",
         ),
     ]
 
@@ -295,7 +344,7 @@ def report(table: list[Case], messages: int, rounds: int, meta: dict[str, str]) 
     by_key = {case.key: case for case in table if case.key}
     v = meta
     lines = [
-        "## Peers: sluice vs PGQueuer and Huey",
+        "## Peers: sluice vs PGQueuer, Huey and raw SQL",
         "",
         f"Run {meta['date']} on commit `{meta['commit']}`: `python bench/peers.py "
         f"--messages {messages} --rounds {rounds}` (`make bench-peers`).",

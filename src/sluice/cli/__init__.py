@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -114,6 +115,40 @@ class JsonGroup(click.Group):
         _with_json(self)
 
 
+_COMMAND_MODULES = (
+    "controls",
+    "demo",
+    "dlq",
+    "listings",
+    "messages",
+    "queues",
+    "runs",
+    "scheduler",
+    "serve",
+    "worker",
+)
+_ALONE = {"worker": "worker", "scheduler": "scheduler"}
+"""Commands whose module is all they need: a worker starts without importing the web layer."""
+
+
+class RootGroup(JsonGroup):
+    """The root group: its commands' modules are imported when a command is asked for."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        _load(_ALONE.get(cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _load(None)
+        return super().list_commands(ctx)
+
+
+def _load(module: str | None) -> None:
+    """Import (registering its commands) one command module, or with None all of them."""
+    for name in (module,) if module else _COMMAND_MODULES:
+        importlib.import_module(f"sluice.cli.{name}")
+
+
 def _given_url(_ctx: click.Context, _param: click.Parameter, url: str | None) -> str | None:
     if url is not None and not url.strip():
         raise click.BadParameter(
@@ -123,7 +158,7 @@ def _given_url(_ctx: click.Context, _param: click.Parameter, url: str | None) ->
     return url
 
 
-@click.group(cls=JsonGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--url",
     envvar="SLUICE_URL",
@@ -141,19 +176,6 @@ def cli(ctx: click.Context, url: str | None) -> None:
 def main() -> None:
     """Console entry point: errors print one line (passwords redacted) and exit 1;
     ``SLUICE_DEBUG=1`` shows the traceback of an unexpected one."""
-    from sluice.cli import (  # noqa: F401  (registers the commands)
-        controls,
-        demo,
-        dlq,
-        listings,
-        messages,
-        queues,
-        runs,
-        scheduler,
-        serve,
-        worker,
-    )
-
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

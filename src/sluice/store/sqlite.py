@@ -17,6 +17,8 @@ from sluice.store import sql
 from sluice.store.base import Clock, Store
 from sluice.store.driver import Pairs, Params, Stored
 from sluice.store.rows import Row
+from sluice.store.sqlite_lock import writer_queue
+from sluice.store.sqlite_wake import Wakeups
 
 BUSY_TIMEOUT = 30.0
 """Seconds SQLite waits for the write lock before we retry."""
@@ -109,10 +111,8 @@ class SqliteDriver:
         self._connections: set[sqlite3.Connection] = set()
         self._lock = threading.RLock()
         self._pid = os.getpid()
-        self._changed = threading.Condition()
-        """Notified after each commit of this process that added work (waiters wake at once;
-        other processes' commits are seen by polling the file's data_version)."""
-        self._commits = 0
+        self._writers = writer_queue(self.path)
+        self._wakeups = Wakeups(self.path)
 
     # -- connections -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -141,6 +141,8 @@ class SqliteDriver:
             self._local = threading.local()
             self._connections = set()
             self._pid = os.getpid()
+            self._writers = writer_queue(self.path)
+            self._wakeups = Wakeups(self.path)  # the parent's sockets are the parent's
         held: _Held | None = getattr(self._local, slot, None)
         if held is None:
             held = _Held(self._connect())
@@ -154,11 +156,27 @@ class SqliteDriver:
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, waiting (never failing) while another process writes."""
         conn = conn or self._conn()
+        with self._writers.turn():
+            self._begin(conn)
+            self._wakeups.begin(conn)
+            committed = False
+            try:
+                yield conn
+                conn.execute("COMMIT")
+                committed = True
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._wakeups.ended(conn, committed)
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
         deadline = time.monotonic() + LOCK_DEADLINE
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                break
+                return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise StoreUnavailable(self.url, exc) from exc
@@ -166,24 +184,14 @@ class SqliteDriver:
                     raise StoreError(
                         f"store {self.url} stayed locked for {LOCK_DEADLINE}s"
                     ) from exc
-        try:
-            yield conn
-        except BaseException:
-            self._local.notify = False
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        if getattr(self._local, "notify", False):
-            self._local.notify = False
-            with self._changed:
-                self._commits += 1
-                self._changed.notify_all()
 
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+        self._writers.close()
+        self._wakeups.close()
         self._local = threading.local()
 
     # -- transactions ----------------------------------------------------------------------
@@ -270,27 +278,24 @@ class SqliteDriver:
         pass  # writes are serialized already
 
     def notify(self, db: sqlite3.Connection, queues: Sequence[str]) -> None:
-        self._local.notify = True  # waiters of this process wake when the transaction commits
+        self._wakeups.note(db, queues)
 
     def wait(self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]) -> bool:
         conn = self._conn("watch")
+        names = set(queues)
         deadline = time.monotonic() + timeout
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
-        seen = self._commits
         while True:
+            # Read before the check: a commit after it changes the version.
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
             if ready(conn):
                 return True
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                with self._changed:
-                    if self._commits == seen:
-                        self._changed.wait(min(POLL, left))
-                    seen = self._commits
-                current = conn.execute("PRAGMA data_version").fetchone()[0]
-                if current != version:
-                    version = current
+                if self._wakeups.wait(min(POLL, left), names):
+                    break
+                if conn.execute("PRAGMA data_version").fetchone()[0] != version:
                     break
 
     # -- schema and upkeep -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ class Action:
     policy: ActionPolicy
     on_settled: SettleHook | None = None
 
-    @property
+    @functools.cached_property
     def is_async(self) -> bool:
+        """The handler is a coroutine function (asked per call: inspect is slow, so cached)."""
         return inspect.iscoroutinefunction(self.handler)
 
     @property

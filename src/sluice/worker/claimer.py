@@ -74,7 +74,9 @@ class Claimer(Service):
         wake = self.dispatcher.wake
         while not self._stopping.is_set():
             self.dispatcher.dispatch_ready()
-            want = self.capacity - len(self.batches) - self.dispatcher.running * self.max_batch
+            # Outcomes not yet written still hold leases: a claim must not outrun the acks.
+            on_hand = len(self.batches) + self.dispatcher.running * self.max_batch
+            want = self.capacity - on_hand - len(self.completer)
             if want < least:  # enough work on hand: wait for a slot or a batch window
                 wake.clear()
                 await self._timing.wait(wake, self._wait_time())

@@ -91,6 +91,10 @@ class Completer(Service):
         self._pending = asyncio.Event()  # outcomes wait to be written
         self._flushing = asyncio.Lock()
         self._closing = False
+        self._writing = 0  # outcomes in the write under way
+        self.on_written: Callable[[], None] | None = None
+        """Called after each write: outcomes waiting to be written hold room the claimer
+        counts (so it stops claiming while writes lag), and a write frees it."""
 
     # -- taking outcomes --------------------------------------------------------------------
     def finish(
@@ -127,6 +131,10 @@ class Completer(Service):
         """Outcomes wait to be written."""
         return bool(self._outcomes)
 
+    def __len__(self) -> int:
+        """Outcomes waiting to be written or being written."""
+        return len(self._outcomes) + self._writing
+
     # -- writing ----------------------------------------------------------------------------
     async def run(self) -> None:
         while not self._closing:
@@ -153,15 +161,20 @@ class Completer(Service):
             while self._outcomes:
                 written, self._outcomes = self._outcomes[:FLUSH_AT], self._outcomes[FLUSH_AT:]
                 batch = [outcome for outcome, _ in written]
+                self._writing = len(batch)
                 try:
                     stale = await self._store_call(self.store.complete, batch)
                 except BaseException:
                     self._outcomes[:0] = written  # not written: the next flush tries again
                     raise
+                finally:
+                    self._writing = 0
                 self.once.release(key for outcome in batch for key in outcome.once)
                 if self.hooks:
                     await self.hooks.written(batch, stale)
                 self.account(written, stale)
+                if self.on_written is not None:
+                    self.on_written()
 
     # -- what the store did -----------------------------------------------------------------
     def account(

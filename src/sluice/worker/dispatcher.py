@@ -52,6 +52,7 @@ class Dispatcher(Service):
         self.concurrency = concurrency
         self.running = 0  # calls started and not settled
         self.wake = asyncio.Event()
+        completer.on_written = self.wake.set
         self.log = log
         self._stopping = stopping
         self._timing = timing
