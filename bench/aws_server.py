@@ -39,6 +39,13 @@ def wait_until_up(base: str, path: str = "/healthz", seconds: float = 60) -> Non
 @contextlib.contextmanager
 def sluice_server(url: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Serve ``url``'s store on a free loopback port; yield the base URL."""
+    with sluice_process(url, extra_env) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def sluice_process(url: str, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """As :func:`sluice_server`; yield the base URL and the server's process id."""
     port = free_port()
     env = {**os.environ, "SLUICE_URL": url, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     for name in ("SLUICE_TOKENS", "SLUICE_AWS_KEYS"):
@@ -54,10 +61,34 @@ def sluice_server(url: str, extra_env: dict[str, str] | None = None) -> Iterator
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base)
+        yield base, server.pid
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+@contextlib.contextmanager
+def stub_server() -> Iterator[str]:
+    """``bench/sqs_stub.py``: an SQS endpoint that stores nothing and answers at once (the
+    ceiling of the boto3 clients on this machine)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "sqs_stub.py"), str(port)],
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base)
         yield base
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

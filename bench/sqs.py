@@ -14,7 +14,10 @@ Phases (4 client threads, each with its own boto3 client / store handle, batches
    at a time; latency from the start of ``SendMessage`` to the message's arrival, p50/p99.
 
 The same boto3 phases run against moto's server when ``--moto-python`` names a Python with
-``moto[server]``.
+``moto[server]``, and against ``bench/sqs_stub.py`` (an endpoint that stores nothing and
+answers at once): what the boto3 clients alone reach on this machine, the ceiling of any
+server. The CPU seconds the sluice server spends per message (``/proc``) are set beside the
+bench process's CPU per message of the native store calls.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import httpx
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from bench.aws_server import moto_server, sluice_server
+from bench.aws_server import cpu_seconds, moto_server, sluice_process, stub_server
 from bench.moto_differential import fresh_pg
 from sluice import App
 from sluice.model import NewMessage, Outcome
@@ -78,10 +81,12 @@ def sqs_send(base: str, url: str, messages: int) -> float:
     return rate(work)
 
 
-def sqs_drain(base: str, url: str) -> float:
+def sqs_drain(base: str, url: str, rounds: int | None = None) -> float:
+    """Receive (10) + DeleteMessageBatch until the queue is empty (or ``rounds`` per thread)."""
+
     def work(thread: int) -> int:
         sqs, done = client(base), 0
-        while True:
+        for _ in range(rounds if rounds is not None else sys.maxsize):
             got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=BATCH).get("Messages", [])
             if not got:
                 return done
@@ -90,6 +95,7 @@ def sqs_drain(base: str, url: str) -> float:
             ]
             assert not sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed")
             done += len(got)
+        return done
 
     return rate(work)
 
@@ -124,17 +130,41 @@ def pickup(base: str, url: str, samples: int) -> tuple[float, float]:
     return q[49] * 1000, q[98] * 1000
 
 
-def boto_phases(label: str, base: str, messages: int, samples: int) -> dict[str, float]:
+def boto_phases(
+    label: str, base: str, messages: int, samples: int, pid: int | None = None
+) -> dict[str, float]:
     sqs = client(base)
     url = sqs.create_queue(QueueName="bench")["QueueUrl"]
+    cpu = cpu_seconds(pid) if pid else 0.0
     send = sqs_send(base, url, messages)
+    sent_cpu = cpu_seconds(pid) if pid else 0.0
     drain = sqs_drain(base, url)
+    drain_cpu = cpu_seconds(pid) if pid else 0.0
     p50, p99 = pickup(base, sqs.create_queue(QueueName="pickup")["QueueUrl"], samples)
-    print(
+    result = {"send": send, "drain": drain, "p50": p50, "p99": p99}
+    line = (
         f"  {label}: send {send:,.0f} msg/s, receive+delete {drain:,.0f} msg/s, "
         f"pickup p50 {p50:.1f} ms p99 {p99:.1f} ms"
     )
-    return {"send": send, "drain": drain, "p50": p50, "p99": p99}
+    if pid:
+        result["send_cpu"] = (sent_cpu - cpu) / messages * 1e6
+        result["drain_cpu"] = (drain_cpu - sent_cpu) / messages * 1e6
+        line += (
+            f"; server CPU {result['send_cpu']:.0f} us/msg sending, "
+            f"{result['drain_cpu']:.0f} us/msg receiving+deleting"
+        )
+    print(line)
+    return result
+
+
+def stub_phases(messages: int) -> dict[str, float]:
+    """The boto3 phases against the stub endpoint (the clients' ceiling)."""
+    with stub_server() as base:
+        url = client(base).create_queue(QueueName="bench")["QueueUrl"]
+        send = sqs_send(base, url, messages)
+        drain = sqs_drain(base, url, rounds=messages // THREADS // BATCH)
+    print(f"  boto3 ceiling (stub endpoint): send {send:,.0f} msg/s, receive+delete {drain:,.0f}")
+    return {"send": send, "drain": drain}
 
 
 def native(url: str, base: str, messages: int) -> dict[str, float]:
@@ -160,10 +190,18 @@ def native(url: str, base: str, messages: int) -> dict[str, float]:
                 assert http.post("/v1/actions/echo", content=b"1", headers=JSON).status_code < 300
         return messages // THREADS // 4
 
-    result = {"send": rate(enqueue), "drain": rate(drain), "http": rate(post)}
+    cpu = time.process_time()
+    result = {"send": rate(enqueue)}
+    sent_cpu = time.process_time()
+    result["drain"] = rate(drain)
+    result["send_cpu"] = (sent_cpu - cpu) / messages * 1e6
+    result["drain_cpu"] = (time.process_time() - sent_cpu) / messages * 1e6
+    result["http"] = rate(post)
     print(
         f"  native: store.enqueue {result['send']:,.0f} msg/s, claim+complete "
-        f"{result['drain']:,.0f} msg/s, POST /v1/actions/echo {result['http']:,.0f} msg/s"
+        f"{result['drain']:,.0f} msg/s, POST /v1/actions/echo {result['http']:,.0f} msg/s; "
+        f"CPU {result['send_cpu']:.0f} us/msg enqueueing, {result['drain_cpu']:.0f} us/msg "
+        "claiming+completing"
     )
     app.close()
     return result
@@ -173,13 +211,17 @@ def run(backend: str, messages: int, samples: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else fresh_pg()
         print(f"{backend}:")
-        with sluice_server(url) as base:
-            sqs = boto_phases("sluice SQS", base, messages, samples)
+        with sluice_process(url) as (base, pid):
+            sqs = boto_phases("sluice SQS", base, messages, samples, pid)
             ref = native(url, base, messages)
+        stub = stub_phases(messages)
         print(
             f"  ratios SQS/native: send {sqs['send'] / ref['send']:.2f}, "
             f"receive+delete {sqs['drain'] / ref['drain']:.2f}, "
-            f"send vs native HTTP {sqs['send'] / ref['http']:.2f}"
+            f"send vs native HTTP {sqs['send'] / ref['http']:.2f}; SQS/boto3 ceiling: send "
+            f"{sqs['send'] / stub['send']:.2f}, receive+delete {sqs['drain'] / stub['drain']:.2f}; "
+            f"CPU per message SQS server/native: send {sqs['send_cpu'] / ref['send_cpu']:.1f}x, "
+            f"receive+delete {sqs['drain_cpu'] / ref['drain_cpu']:.1f}x"
         )
 
 

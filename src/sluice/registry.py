@@ -67,7 +67,7 @@ class Registry:
     def put_declarations(self, store: Store) -> None:
         """Write every declaration into a store that just opened."""
         for policy in self._queues.values():
-            store.put_queue(policy)
+            store.declare_queue(policy)
         for action in self.actions.values():
             store.put_limit(_limit_of(action))
         for schedule in self.schedules.values():
@@ -100,7 +100,7 @@ class Registry:
         )
         self._queues[name] = policy
         if self._store is not None:
-            self._store.put_queue(policy)
+            self._store.declare_queue(policy)
         return policy
 
     def action(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pytest
+
+from sluice.aws.sqs.movers import MoveTasks
+from sluice.model import NewMessage, QueuePolicy
+from sluice.store import Store
+from tests.worker.fakes import FakeTiming, until
 
 
 def _arn(sqs: Any, url: str) -> str:
@@ -63,3 +69,31 @@ def test_move_to_a_destination_at_a_rate_and_cancel(sqs: Any) -> None:
     assert moved <= task["ApproximateNumberOfMessagesMoved"] < 5
     with pytest.raises(sqs.exceptions.ResourceNotFoundException):
         sqs.cancel_message_move_task(TaskHandle=handle)
+
+
+def test_the_move_service_steps_each_task_once_a_second_of_its_clock(store: Store) -> None:
+    store.put_queue(QueuePolicy("from", max_receives=None))
+    store.put_queue(QueuePolicy("to", max_receives=None))
+    store.enqueue([NewMessage("from", i) for i in range(5)])
+
+    async def body() -> None:
+        timing = FakeTiming()
+        movers = MoveTasks(store, timing)
+        task = store.sqs_move_start("h", "from", "to", 2)
+        assert task is not None
+        movers.add(task)
+        moved = []
+        for _ in range(3):
+            await until(movers.stepped.is_set, "a pass")
+            movers.stepped.clear()
+            [now] = store.sqs_move_tasks("from", 1)
+            moved.append((now.moved, now.status))
+            await until(lambda: timing.sleeping, "the wait for the next step")
+            await timing.advance(1.0)
+        assert moved == [(2, "RUNNING"), (4, "RUNNING"), (5, "COMPLETED")]
+        assert movers.running == []
+        assert movers.active  # idle, waiting for the next task
+        await movers.stop()
+        assert not movers.active
+
+    asyncio.run(body())

@@ -53,10 +53,16 @@ def test_fifo_groups_dedup_and_sequence(sqs: Any) -> None:
     assert duplicate["MessageId"] == sent[0]["MessageId"]
     numbers = [int(s["SequenceNumber"]) for s in sent]
     assert numbers == sorted(set(numbers))
+    sqs.send_message(QueueUrl=url, MessageBody="other", MessageGroupId="h")
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
     bodies = [m["Body"] for m in got["Messages"]]
-    assert bodies == ["m0"]  # one message of a group in flight at a time
+    assert bodies == ["m0", "m1", "m2", "other"]  # a group's messages in order, in one batch
     assert got["Messages"][0]["Attributes"]["MessageGroupId"] == "g"
+    assert len({m["ReceiptHandle"] for m in got["Messages"]}) == 4
+    sqs.send_message(QueueUrl=url, MessageBody="m3", MessageGroupId="g")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got["Messages"][0]["ReceiptHandle"])
+    # m1 and m2 are still in flight: the group stays blocked, m3 waits
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages") is None
 
 
 def test_redrive_policy_names_any_queue(sqs: Any) -> None:

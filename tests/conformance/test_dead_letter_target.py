@@ -46,3 +46,38 @@ def test_expired_leases_use_the_target_and_changes_apply_at_runtime(
     store.enqueue([NewMessage("src", "z")])
     _fail(store, "src")
     assert [m.body for m in store.dlq_list("src")] == ["z"]
+
+
+def test_a_declaration_keeps_a_target_set_over_sqs_unless_it_names_one(store: Store) -> None:
+    store.put_queue(QueuePolicy("there", max_receives=None))
+    store.put_queue(QueuePolicy("there2", max_receives=None))
+    store.sqs_put_queue(QueuePolicy("src", max_receives=7, dead_letter_target="there"), {}, {})
+    store.declare_queue(QueuePolicy("src", visibility_timeout=12))  # an app starting again
+    kept = store.policy("src")
+    assert (kept.dead_letter_target, kept.max_receives, kept.visibility_timeout) == (
+        "there",
+        7,
+        12,
+    )
+    store.declare_queue(QueuePolicy("src", max_receives=2, dead_letter_target="there2"))
+    named = store.policy("src")
+    assert (named.dead_letter_target, named.max_receives) == ("there2", 2)
+    store.put_queue(QueuePolicy("src", max_receives=1))  # put_queue replaces: the default again
+    assert store.policy("src").dead_letter_target is None
+
+
+def test_a_fifo_target_gets_its_dead_letters_claimable_by_group(
+    store: Store, clock: FakeClock
+) -> None:
+    store.put_queue(QueuePolicy("dead.fifo", fifo=True, max_receives=None))
+    store.put_queue(
+        QueuePolicy("src.fifo", fifo=True, max_receives=1, dead_letter_target="dead.fifo")
+    )
+    store.enqueue([NewMessage("src.fifo", "first", group="1")])
+    assert len(store.claim(["src.fifo"], 1)) == 1
+    clock.advance(31)
+    assert store.claim(["src.fifo"], 1) == []  # out of receives: dead-lettered
+    [dead] = store.claim(["dead.fifo"], 10)
+    assert (dead.body, dead.group) == ("first", "1")
+    store.enqueue([NewMessage("src.fifo", "second", group="1")])
+    assert [m.body for m in store.claim(["src.fifo"], 1)] == ["second"]

@@ -107,3 +107,35 @@ def test_concurrent_claimers_keep_order_within_every_group(url: str) -> None:
     for group in range(groups):
         assert [s for g, s in acked if g == group] == list(range(per_group))
     setup.close()
+
+
+def test_a_claim_per_group_takes_a_group_in_order_and_blocks_it_while_in_flight(
+    store: Store, clock: FakeClock
+) -> None:
+    declare(store, "f", fifo=True)
+    _put_groups(store, 2, 4)
+    first = store.claim(["f"], 6, per_group=3)
+    assert [(m.body["g"], m.body["seq"]) for m in first if m.body["g"] == 0] == [
+        (0, 0),
+        (0, 1),
+        (0, 2),
+    ]
+    assert len(first) == 6
+    assert len({m.receipt for m in first}) == 6  # each message its own fenced receipt
+    assert store.claim(["f"], 10, per_group=10) == []  # both groups in flight
+    ack_all(store, first[:1])  # the head only: the rest of its batch still blocks the group
+    assert store.claim(["f"], 10, per_group=10) == []
+    # a message of the batch made visible again comes back first, before the ones behind it
+    store.extend([m.receipt for m in first if m.body == {"g": 0, "seq": 1} and m.receipt], 0)
+    assert store.claim(["f"], 10, per_group=10) == []  # (0, 2) still in flight behind it
+    clock.advance(31)
+    again = store.claim(["f"], 10, per_group=10)
+    assert sorted((m.body["g"], m.body["seq"]) for m in again) == [
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (1, 0),
+        (1, 1),
+        (1, 2),
+        (1, 3),
+    ]

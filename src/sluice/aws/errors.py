@@ -33,15 +33,16 @@ class AwsError(Exception):
         self.status = status
         self.namespace = namespace
 
-    def response(self) -> Response:
-        """The HTTP answer: JSON body, status and the query-compatible header."""
+    def response(
+        self, query_compatible: bool = True, media_type: str = "application/x-amz-json-1.0"
+    ) -> Response:
+        """The HTTP answer: JSON body, status and, for a service that is awsQueryCompatible
+        (SQS; not EventBridge), the header with the query protocol's code."""
         body = {"__type": f"{self.namespace}#{self.shape}", "message": self.message}
         fault = "Sender" if self.status < 500 else "Receiver"
+        headers = {"x-amzn-query-error": f"{self.legacy_code};{fault}"} if query_compatible else {}
         return Response(
-            codec.dumps(body),
-            status_code=self.status,
-            media_type="application/x-amz-json-1.0",
-            headers={"x-amzn-query-error": f"{self.legacy_code};{fault}"},
+            codec.dumps(body), status_code=self.status, media_type=media_type, headers=headers
         )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+
+from sluice.model import Receipt
 
 ACCOUNT_VAR = "SLUICE_AWS_ACCOUNT"
 REGION_VAR = "SLUICE_AWS_REGION"
@@ -23,3 +26,14 @@ def region() -> str:
 def queue_arn(name: str) -> str:
     """``arn:aws:sqs:<region>:<account>:<name>``."""
     return f"arn:aws:sqs:{region()}:{account()}:{name}"
+
+
+def queue_tag(queue: str) -> str:
+    """8 hex digits naming a queue in its receipt handles."""
+    return hashlib.sha256(queue.encode()).hexdigest()[:8]
+
+
+def receipt_handle(receipt: Receipt, queue: str) -> str:
+    """The SQS receipt handle of a receipt of ``queue``'s: the receipt and the queue's tag,
+    so a handle used on another queue is refused."""
+    return f"{receipt}:{queue_tag(queue)}"

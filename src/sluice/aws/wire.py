@@ -7,10 +7,12 @@ or an :class:`~sluice.aws.errors.AwsError`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,35 +24,57 @@ from sluice.aws.errors import AwsError, internal, unavailable
 from sluice.aws.identity import account, region
 from sluice.errors import StoreError
 from sluice.web.auth import Scope
+from sluice.worker.service import Service as Loop
 
 log = logging.getLogger("sluice.aws")
 
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1")
-MAX_REQUEST = 2 * 1024 * 1024
-"""Bytes of a request read at most (a batch of ten 256 KiB bodies, JSON-escaped, fits)."""
+MAX_REQUEST = 8 * 1024 * 1024
+"""Bytes of a request read at most (a batch of 1 MiB, JSON-escaped up to 6 bytes a byte,
+fits; a body over its queue's limit is then refused by the queue's own check)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One operation call: the app, the caller and where the request was addressed."""
+    """One operation call: the app, the caller, where the request was addressed and the
+    background loops of the endpoint (by name)."""
 
     app: App
     principal: Principal
     host: str
     account: str
     region: str
+    loops: Mapping[str, Loop] = field(default_factory=dict)
+    purged: dict[str, float] = field(default_factory=dict)
+    """When each queue was last purged through this endpoint (on the store's clock)."""
 
 
 Operation = Callable[[Call, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+def threaded(function: Callable[[Call, dict[str, Any]], dict[str, Any]]) -> Operation:
+    """An operation that runs ``function`` (which may call the store) in one worker-thread
+    hop."""
+
+    async def operation(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+        return await run_in_threadpool(function, call, params)
+
+    operation.__name__ = operation.__qualname__ = function.__name__
+    operation.__doc__ = function.__doc__
+    return operation
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
-    """An AWS service: its operations by name and those a read scope may call."""
+    """An AWS service: its operations by name, those a read scope may call and the
+    background loops its operations use (a factory per name, called once per endpoint)."""
 
     operations: dict[str, Operation]
     read_only: frozenset[str] = field(default_factory=frozenset)
     content_type: str = "application/x-amz-json-1.0"
+    query_compatible: bool = False
+    """Errors carry ``x-amzn-query-error`` (the awsQueryCompatible trait: SQS)."""
+    loops: Mapping[str, Callable[[App], Loop]] = field(default_factory=dict)
 
 
 SERVICES: dict[str, Service] = {}
@@ -131,27 +155,56 @@ async def _input(request: Request) -> tuple[bytes, dict[str, Any]]:
     return raw, params
 
 
-def route(app: App, api_open: bool) -> Route:
-    """The ``POST /`` route answering the AWS JSON protocol for ``app``."""
+class Wire:
+    """The AWS endpoint of one app: its ``POST /`` route and the background loops of the
+    services (started by their first use, stopped by :meth:`stop`)."""
 
-    async def endpoint(request: Request) -> Response:
+    def __init__(self, app: App, api_open: bool) -> None:
+        self.app = app
+        self.api_open = api_open
+        self.loops: dict[str, Loop] = {
+            name: make(app) for one in SERVICES.values() for name, make in one.loops.items()
+        }
+        self.purged: dict[str, float] = {}
+
+    def route(self) -> Route:
+        """The ``POST /`` route answering the AWS JSON protocol."""
+        return Route("/", self.endpoint, methods=["POST"])
+
+    async def stop(self) -> None:
+        """Stop the background loops."""
+        for loop in self.loops.values():
+            await loop.stop()
+
+    async def endpoint(self, request: Request) -> Response:
+        """Answer one request; every answer carries an ``x-amzn-RequestId``."""
+        request_id = str(uuid.uuid4())
         try:
-            return await _answer(app, api_open, request)
+            response = await _answer(self, request)
         except AwsError as exc:
-            return exc.response()
+            response = _error(request, exc)
         except ClientDisconnect:
-            return Response(status_code=400)
+            response = Response(status_code=400)
         except StoreError as exc:
             log.error("AWS %s failed: %s", request.headers.get("x-amz-target"), exc)
-            return unavailable("the store did not answer (see the server log)").response()
+            response = _error(request, unavailable("the store did not answer (see the server log)"))
         except Exception:
             log.exception("AWS %s failed", request.headers.get("x-amz-target"))
-            return internal("internal error (see the server log)").response()
+            response = _error(request, internal("internal error (see the server log)"))
+        response.headers["x-amzn-RequestId"] = request_id
+        return response
 
-    return Route("/", endpoint, methods=["POST"])
+
+def _error(request: Request, error: AwsError) -> Response:
+    """The error answer in the shape of the service the request is for (SQS's if unknown)."""
+    prefix = request.headers.get("x-amz-target", "").rpartition(".")[0]
+    service = SERVICES.get(prefix)
+    if service is None:
+        return error.response()
+    return error.response(service.query_compatible, service.content_type)
 
 
-async def _answer(app: App, api_open: bool, request: Request) -> Response:
+async def _answer(wire: Wire, request: Request) -> Response:
     raw, params = await _input(request)
     service, name, operation = _operation(request)
     info = RequestInfo(
@@ -161,17 +214,19 @@ async def _answer(app: App, api_open: bool, request: Request) -> Response:
         headers={k.lower(): v for k, v in request.headers.items()},
         body=raw,
         client_host=request.client.host if request.client else None,
-        api_open=api_open,
+        api_open=wire.api_open,
     )
     principal = authorize(info)
     if principal.scope < Scope.ADMIN and name not in service.read_only:
         raise AwsError("AccessDenied", "AccessDenied", f"{name} needs an admin key", status=403)
     call = Call(
-        app=app,
+        app=wire.app,
         principal=principal,
         host=request.headers.get("host", "localhost"),
         account=account(),
         region=region(),
+        loops=wire.loops,
+        purged=wire.purged,
     )
     result = await operation(call, params)
     return Response(codec.dumps(result), media_type=service.content_type)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sluice.aws.identity import account, queue_arn, region
+from sluice.aws.identity import account, queue_arn, receipt_handle, region
 from sluice.aws.sqs.md5 import body_text, md5_of_body
 from sluice.model import Message, Partial
 from sluice.worker.context import Context
@@ -44,7 +44,7 @@ def to_record(
     now = int(time.time() * 1000)
     return {
         "messageId": str(message.id),
-        "receiptHandle": str(message.receipt) if message.receipt else "",
+        "receiptHandle": receipt_handle(message.receipt, message.queue) if message.receipt else "",
         "body": body,
         "attributes": {
             "ApproximateReceiveCount": str(message.receive_count),
@@ -55,7 +55,9 @@ def to_record(
             "MessageDeduplicationId": message.dedup_id or "",
         },
         "messageAttributes": {
-            name: _lambda_attribute(value) for name, value in (attributes or {}).items()
+            name: _lambda_attribute(value)
+            for name, value in (attributes or {}).items()
+            if not name.startswith("$")  # kept beside them: the AWSTraceHeader
         },
         "md5OfBody": md5_of_body(body),
         "eventSource": "aws:sqs",

@@ -93,7 +93,7 @@ from sluice.store.rows import (
 from sluice.store.schedules import Fired, StoredSchedule, TickPlanner, tick_messages
 from sluice.store.search import SearchVerbs
 from sluice.store.selection import SelectionVerbs
-from sluice.store.sqs_queues import SqsVerbs
+from sluice.store.sqs_queues import SqsQueue, SqsVerbs
 
 Clock = Callable[[], float]
 POLICY_TTL = 1.0
@@ -133,6 +133,7 @@ class Store(
         self._policies: dict[str, QueuePolicy] = {}
         self._policies_read_at: float | None = None
         self._kept: dict[str, float] = {}  # queue -> keep_completed, of the policies above
+        self._sqs_records: dict[str, tuple[float, SqsQueue | None]] = {}
         self._has_limits = False
         self._limits_read_at = -LIMITS_TTL
 
@@ -263,9 +264,12 @@ class Store(
                 runs.save_checkpoint(self, db, *checkpoint)
             return done
 
-    def claim(self, queues: Sequence[str], n: int, lease: float | None = None) -> list[Message]:
-        """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
-        return claiming.claim(self, queues, n, lease)
+    def claim(
+        self, queues: Sequence[str], n: int, lease: float | None = None, per_group: int = 1
+    ) -> list[Message]:
+        """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits;
+        up to ``per_group`` consecutive messages of one FIFO group (the SQS API's receives)."""
+        return claiming.claim(self, queues, n, lease, per_group)
 
     def complete(self, outcomes: Sequence[Outcome], tx: Any = None) -> list[Receipt]:
         """Apply ack / retry / dead-letter outcomes in one transaction; return stale receipts.

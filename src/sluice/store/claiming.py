@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.model import Message, QueuePolicy
 from sluice.store import runs
+from sluice.store.inserting import open_target_groups
 from sluice.store.limits import CLAIM_SCAN, Budgets, budgets, pick
 from sluice.store.outcomes import ATTEMPTS_KEPT, NEVER
 from sluice.store.rows import LimitRow, RunRef, message_from_row
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
     from sluice.store.base import Store
 
 
-def claim(store: Store, queues: Sequence[str], n: int, lease: float | None) -> list[Message]:
-    """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits."""
+def claim(
+    store: Store, queues: Sequence[str], n: int, lease: float | None, per_group: int = 1
+) -> list[Message]:
+    """Lease up to ``n`` visible messages from ``queues``, within FIFO and global limits; up
+    to ``per_group`` of one FIFO group, in order (see :func:`_with_followers`)."""
     if n <= 0 or not queues:
         return []
     paused = store.stopped("queue")
@@ -32,7 +36,7 @@ def claim(store: Store, queues: Sequence[str], n: int, lease: float | None) -> l
     with driver.write() as db:
         now = store.clock()  # read inside the transaction: on SQLite, under the write lock
         budget = _budgets(store, db, now)
-        claimed = _claim_each(store, db, policies, n, now, lease, budget)
+        claimed = _claim_each(store, db, policies, n, now, lease, budget, per_group)
         if budget is not None and budget.tokens:
             tokens = [{"action": a, "tokens": t} for a, t in budget.tokens.items()]
             driver.many(db, "save_tokens", tokens, now=now)
@@ -47,6 +51,7 @@ def _claim_each(
     now: float,
     lease: float | None,
     budget: Budgets | None,
+    per_group: int = 1,
 ) -> list[Message]:
     """Claim from each queue in turn until ``n`` messages are claimed. The messages of one
     claim may share a fresh random lease token (PostgreSQL's do; SQLite draws one per row): a
@@ -65,6 +70,7 @@ def _claim_each(
             "kept": ATTEMPTS_KEPT,
             "n": want,
             "token": token,
+            "per_group": per_group,
         }
         if budget is None and not policy.fifo:
             rows = store._sql(db, "claim_next", params)
@@ -88,13 +94,42 @@ def _claim_picked(
     candidates = store._sql(
         db, query, {**params, "scan": fetch + CLAIM_SCAN, "blocked": blocked, "n": fetch}
     )
-    if budget is None:
+    if budget is None and policy.fifo and params["per_group"] > 1:
+        ids = _with_followers(store, db, params, candidates[:want])
+    elif budget is None:
         ids = [candidate[0] for candidate in candidates[:want]]
     else:
-        ids = pick(candidates, want, budget)
+        ids = pick(((c[0], c[1]) for c in candidates), want, budget)
     if not ids:
         return []
     return store._sql(db, "claim_ids", {**params, "ids": ids})
+
+
+def _with_followers(
+    store: Store, db: Any, params: dict[str, Any], heads: Sequence[Any]
+) -> list[int]:
+    """The ids of up to ``n`` messages: each head (of a group whose head is deliverable) with
+    the messages that follow it in its group, up to ``per_group`` of a group and only while
+    they are deliverable, so a group's messages leave in order and as one batch (SQS FIFO
+    receives; the whole batch is then in flight, so the group stays blocked until it is done).
+    A group with a message in flight among its first ``per_group`` gives none (its head was
+    made visible again while the rest of its batch is held). Limited actions never come here:
+    a claim under budgets takes heads only."""
+    groups = [head[2] for head in heads]
+    rows = store._sql(db, "claim_followers_fifo", {**params, "groups": groups})
+    by_group: dict[str, list[Any]] = {}
+    for row in rows:
+        by_group.setdefault(row[2], []).append(row)
+    ids: list[int] = []
+    for head in heads:
+        group = by_group.get(head[2], [])
+        if any(row[4] for row in group):
+            continue  # a message of the group's last batch is still in flight
+        for row in group:
+            if not row[3] or len(ids) >= params["n"]:
+                break
+            ids.append(int(row[0]))
+    return ids
 
 
 def _budgets(store: Store, db: Any, now: float) -> Budgets | None:
@@ -113,4 +148,6 @@ def exhaust(store: Store, db: Any, params: dict[str, Any], now: float) -> int:
     with store._driver.nested(db):
         dead = [RunRef(*row) for row in store._sql(db, "dead_letter_exhausted", params)]
         runs.dead_lettered(store, db, dead, now)
+        if dead:
+            open_target_groups(store, db, [params["queue"]])
     return len(dead)

@@ -3,12 +3,13 @@ the fenced lease changes (extend, release)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sluice.model import Outcome, Receipt
 from sluice.store import completed, runs
 from sluice.store.driver import Pairs
+from sluice.store.inserting import open_target_groups
 from sluice.store.outcomes import DeadLetter, outcome_rows, plan_outcomes
 from sluice.store.rows import OutcomeRow, Row, RunRef
 
@@ -141,21 +142,26 @@ def _retry_or_dead(
         for r in plan.retries
     ]
     store._driver.many(db, "retry", retries)
-    write_dead(store, db, plan.dead, now)
+    write_dead(store, db, plan.dead, now, {row.queue for row in found})
     if plan.dead and store._kept:
         queue_of = {row.id: row.queue for row in found}
         completed.wake(store, db, [queue_of[d.id] for d in plan.dead])
     return plan.stale
 
 
-def write_dead(store: Store, db: Any, dead: Sequence[DeadLetter], now: float) -> None:
-    """Move messages to their DLQs with their reasons, errors and attempt histories."""
+def write_dead(
+    store: Store, db: Any, dead: Sequence[DeadLetter], now: float, sources: Iterable[str] = ()
+) -> None:
+    """Move messages to their DLQs with their reasons, errors and attempt histories (from
+    queues among ``sources``: a FIFO dead-letter target's groups are opened)."""
     json = store._driver.json
     letters = [
         {"id": d.id, "reason": d.reason, "error": d.error, "attempts": json(d.attempts)}
         for d in dead
     ]
     store._driver.many(db, "dead_letter", letters, now=now)
+    if dead:
+        open_target_groups(store, db, sources)
 
 
 def fenced(

@@ -65,7 +65,7 @@ def _expire_retained(
         for r in rows
     ]
     if dead:
-        write_dead(store, db, dead, now)
+        write_dead(store, db, dead, now, [policy.name])
         runs.dead_lettered(store, db, [(r.run_id, r.run_stage) for r in rows], now)
     return len(rows)
 

@@ -3,7 +3,7 @@ totals inside one."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sluice import codec
@@ -147,3 +147,12 @@ def open_groups(store: Store, db: Any, groups: Sequence[tuple[str, str]]) -> Non
     if groups:
         store._driver.lock_groups(db, exclusive=False)
         store._driver.many(db, "insert_group", [{"queue": q, "group_id": g} for q, g in groups])
+
+
+def open_target_groups(store: Store, db: Any, sources: Iterable[str]) -> None:
+    """Open the FIFO group rows of the messages in the FIFO dead-letter targets of these
+    queues (a message dead-lettered there must be claimable by group)."""
+    targets = {store.policy(q).dead_letter_target for q in sources} - {None}
+    for target in sorted(t for t in targets if t is not None and store.policy(t).fifo):
+        store._driver.lock_groups(db, exclusive=False)
+        store._sql(db, "groups_fill", {"queue": target})

@@ -148,8 +148,9 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
     )
 
 
-def policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
-    """The sluice_queues row of a policy (put_queue parameters)."""
+def policy_row(policy: QueuePolicy, keep_target: bool = False) -> tuple[Any, ...]:
+    """The sluice_queues row of a policy (put_queue parameters); ``keep_target`` keeps a
+    dead-letter target the row has when the policy names none."""
     return (
         policy.name,
         policy.visibility_timeout,
@@ -160,6 +161,8 @@ def policy_row(policy: QueuePolicy) -> tuple[Any, ...]:
         policy.max_message_bytes,
         policy.dead_letter_target,
         policy.keep_completed,
+        keep_target,
+        keep_target,
     )
 
 

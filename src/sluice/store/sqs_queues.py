@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SqsQueue", "SqsQueueVerbs", "SqsVerbs"]
 
+POLICY_TTL = 1.0
+"""Seconds a copy of an SQS record is used (as ``Store.policy``'s copies of policies)."""
+MAX_CACHED = 10_000
+"""SQS records kept at most (the copies start again from none beyond)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SqsQueue:
@@ -53,6 +58,36 @@ class SqsQueueVerbs:
             store._sql(db, "sqs_queue_put", row)
         store._policies[policy.name] = policy
         store._policies[policy.dlq.name] = policy.dlq
+        store._sqs_records.pop(policy.name, None)
+
+    def declare_queue(self, policy: QueuePolicy) -> None:
+        """Create or update the queue and its DLQ as :meth:`put_queue` does, except that a
+        dead-letter target set through the SQS API (a RedrivePolicy), with its max receives,
+        stays unless ``policy`` names a target: an app re-declaring its queues at start does
+        not undo what SQS clients set."""
+        store = cast("Store", self)
+        validate_queue_name(policy.name)
+        with store._driver.write() as db:
+            store._sql(db, "put_queue", policy_row(policy, keep_target=True))
+            store._sql(db, "put_queue", policy_row(policy.dlq))
+        store._policies_read_at = None  # read back what the database kept
+
+    def sqs_queue(self, name: str) -> tuple[QueuePolicy, SqsQueue | None]:
+        """The queue's policy and SQS record (None for a queue declared by sluice), or
+        ``UnknownQueue``: the one lookup of an SQS request. Both are copies re-read once
+        ``POLICY_TTL`` old on the store's clock (a change by this process is seen at once,
+        by another within that time), so most requests read no database here."""
+        store = cast("Store", self)
+        policy = store.policy(name)
+        now = store.clock()
+        cached = store._sqs_records.get(name)
+        if cached is not None and cached[0] <= now < cached[0] + POLICY_TTL:
+            return policy, cached[1]
+        record = self.sqs_queues([name]).get(name)
+        if len(store._sqs_records) > MAX_CACHED:
+            store._sqs_records.clear()
+        store._sqs_records[name] = (now, record)
+        return policy, record
 
     def sqs_queues(self, names: Sequence[str]) -> dict[str, SqsQueue]:
         """The SQS records of these queues (queues declared by sluice itself have none)."""
@@ -72,6 +107,7 @@ class SqsQueueVerbs:
                 for query in ("groups_drop", "dedup_drop", "queue_drop"):
                     store._sql(db, query, {"name": queue})
             store._sql(db, "sqs_queue_forget", {"name": name})
+        store._sqs_records.pop(name, None)
         store._policies.pop(name, None)
         store._policies.pop(policy.dlq.name, None)
         store._policies_read_at = None

@@ -4,9 +4,10 @@ so any number of replicas can serve the same store."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -110,11 +111,20 @@ def create_app(
     from sluice.aws import events as _events  # noqa: F401  (registers EventBridge PutEvents)
     from sluice.aws.auth import check_keys
     from sluice.aws.sqs import service as _sqs  # noqa: F401  (registers the SQS service)
-    from sluice.aws.wire import route as aws_route
+    from sluice.aws.wire import Wire
 
     check_keys()
 
     app.store  # noqa: B018  (open and migrate now, not racing in the first requests' threads)
+    wire = Wire(app, api_open=not tokens)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await wire.stop()
+
     read, admin = Scope.READ, Scope.ADMIN
     queue_of = lambda: {n: a.policy.queue for n, a in app.actions.items()}  # noqa: E731
     submit = ("run", "dedup_id", "group", "delay", "priority")
@@ -150,10 +160,11 @@ def create_app(
             Route(path, api.guard(scope, handler, frozenset(query)), methods=[method])
             for path, method, scope, handler, query in routes
         ]
-        + [aws_route(app, api_open=not tokens)]
+        + [wire.route()]
         + (dashboard.routes() if with_dashboard else []),
         exception_handlers={HTTPException: _http_error},
         middleware=[Middleware(BrowserGuard, open_api=not tokens)],
+        lifespan=lifespan,
     )
 
 

@@ -25,7 +25,7 @@ KEPT = ("Policy", "KmsMasterKeyId", "DeduplicationScope", "FifoThroughputLimit")
 SETTABLE = frozenset(RANGES) | frozenset(FLAGS) | frozenset(KEPT) | {"RedrivePolicy"}
 DEFAULTS = {
     "DelaySeconds": "0",
-    "MaximumMessageSize": "262144",
+    "MaximumMessageSize": "1048576",
     "MessageRetentionPeriod": "345600",
     "ReceiveMessageWaitTimeSeconds": "0",
     "VisibilityTimeout": "30",
@@ -39,6 +39,8 @@ COMPUTED = (
     "CreatedTimestamp",
     "LastModifiedTimestamp",
 )
+MIN_LEASE = 0.001
+"""Seconds of the lease that stands for a visibility timeout of 0."""
 READABLE = SETTABLE | frozenset(COMPUTED) | {"RedriveAllowPolicy"}
 
 
@@ -49,14 +51,16 @@ def stored_limit(size: int) -> int:
     return 6 * size + 2
 
 
-def check(raw: object, fifo_name: bool) -> dict[str, str]:
-    """Validated attributes as strings (InvalidAttributeName / InvalidAttributeValue)."""
+def check(raw: object, fifo_name: bool, creating: bool = True) -> dict[str, str]:
+    """Validated attributes as strings (InvalidAttributeName / InvalidAttributeValue) of a
+    queue being created (``creating``) or changed."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise invalid_attribute_value("Attributes", "must be a map of name to string")
     given: dict[str, str] = {}
-    for name, value in raw.items():
+    for given_name, value in raw.items():
+        name = str(given_name).strip()  # "VisibilityTimeout " is taken, as SQS does
         if name == "RedriveAllowPolicy":
             raise invalid_attribute_value(name, "not supported by sluice's SQS API yet")
         if name == "RedrivePolicy":
@@ -73,15 +77,15 @@ def check(raw: object, fifo_name: bool) -> dict[str, str]:
             raise invalid_attribute_value(name, "must be true or false")
         given[name] = text.lower() if name in FLAGS else text
     if given.get("FifoQueue") == "true" and not fifo_name:
-        raise invalid_attribute_value("FifoQueue", "the name of a FIFO queue must end in .fifo")
-    if fifo_name and given.get("FifoQueue") != "true":
+        raise AwsError(
+            "InvalidParameterValue",
+            "InvalidParameterValue",
+            "Invalid value for the parameter FifoQueue: the name of a FIFO queue must end in .fifo",
+        )
+    if creating and fifo_name and given.get("FifoQueue") != "true":
         raise invalid_attribute_value("FifoQueue", "a queue named *.fifo needs FifoQueue=true")
     if given.get("ContentBasedDeduplication") == "true" and not fifo_name:
         raise invalid_attribute_name("ContentBasedDeduplication")
-    if given.get("VisibilityTimeout") == "0":
-        raise invalid_attribute_value(
-            "VisibilityTimeout", "sluice needs at least 1 second (0 is not supported)"
-        )
     return given
 
 
@@ -116,16 +120,15 @@ def redrive_target(attributes: Mapping[str, str]) -> str | None:
 def policy_for(name: str, attributes: Mapping[str, str], base: QueuePolicy | None) -> QueuePolicy:
     """The queue policy the attributes describe, over ``base`` (the current policy). A queue
     created through SQS dead-letters only with a RedrivePolicy, as on SQS."""
-    policy = base or QueuePolicy(
-        name, fifo=name.endswith(".fifo"), max_message_bytes=262144, max_receives=None
-    )
+    policy = base or QueuePolicy(name, fifo=name.endswith(".fifo"), max_receives=None)
     changes: dict[str, Any] = {}
     if "RedrivePolicy" in attributes:
         text = attributes["RedrivePolicy"]
         changes["dead_letter_target"] = redrive_target(attributes)
         changes["max_receives"] = int(codec.loads(text)["maxReceiveCount"]) if text else None
     if "VisibilityTimeout" in attributes:
-        changes["visibility_timeout"] = float(attributes["VisibilityTimeout"])
+        # 0 (a message visible again at once) as the shortest lease the store takes
+        changes["visibility_timeout"] = float(attributes["VisibilityTimeout"]) or MIN_LEASE
     if "MessageRetentionPeriod" in attributes:
         changes["retention"] = float(attributes["MessageRetentionPeriod"])
     if "MaximumMessageSize" in attributes or base is None:

@@ -9,8 +9,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from sluice.aws.errors import AwsError
-from sluice.aws.sqs import messages
-from sluice.aws.sqs.names import policy_of, settings_of
+from sluice.aws.sqs import md5, messages
+from sluice.aws.sqs.names import Found, find_of
 from sluice.aws.wire import Call
 from sluice.model import Receipt
 
@@ -62,46 +62,76 @@ def failure(entry_id: str, error: AwsError) -> dict[str, Any]:
     }
 
 
-async def send_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    policy = await policy_of(call, params)
+def _send_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    found = find_of(call, params)
     given = entries(params)
-    settings = await settings_of(call, policy)
+    _check_total(found, given)
     good: list[tuple[str, messages.Prepared]] = []
     failed: list[dict[str, Any]] = []
     for entry in given:
         try:
-            prepared = messages.prepare(call, policy, settings, entry)
+            prepared = messages.prepare(call, found, entry)
         except AwsError as exc:
+            if found.policy.fifo and _whole(exc):
+                raise  # as SQS: a FIFO entry without its ids fails the whole request
             failed.append(failure(entry["Id"], exc))
             continue
         good.append((entry["Id"], prepared))
-    ids = await run_in_threadpool(messages.enqueue, call, [p for _, p in good])
+    ids = messages.enqueue(call, [p for _, p in good])
     done = []
     for (entry_id, prepared), message_id in zip(good, ids, strict=True):
         one = {"Id": entry_id, "MessageId": message_id, **prepared.digests}
-        if policy.fifo:
+        if found.policy.fifo:
             one["SequenceNumber"] = message_id.zfill(20)
         done.append(one)
     return {"Successful": done, "Failed": failed}
 
 
+def _whole(error: AwsError) -> bool:
+    return error.shape == "MissingParameter" or error.message == messages.NO_DEDUP_ID
+
+
+def _check_total(found: Found, given: list[dict[str, Any]]) -> None:
+    """AWS limits a batch's total size (bodies and attributes) like one message's."""
+    limit = found.settings.max_size or found.policy.max_message_bytes
+    total = 0
+    for entry in given:
+        body, raw = entry.get("MessageBody"), entry.get("MessageAttributes")
+        if isinstance(body, str):
+            try:
+                total += md5.size_of(body, md5.parse_attributes(raw))
+            except AwsError:
+                total += len(body.encode())  # the entry fails on its own
+    if total > limit:
+        raise AwsError(
+            "BatchRequestTooLong",
+            "AWS.SimpleQueueService.BatchRequestTooLong",
+            f"Batch requests cannot be longer than {limit} bytes. You have sent {total} bytes.",
+        )
+
+
+async def send_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    return await run_in_threadpool(_send_batch, call, params)
+
+
 def _receipts(
-    given: list[dict[str, Any]], failed: list[dict[str, Any]]
+    queue: str, given: list[dict[str, Any]], failed: list[dict[str, Any]]
 ) -> list[tuple[str, Receipt, dict[str, Any]]]:
     found = []
     for entry in given:
         try:
-            found.append((entry["Id"], messages.receipt_of(entry.get("ReceiptHandle")), entry))
+            receipt = messages.receipt_of(entry.get("ReceiptHandle"), queue)
+            found.append((entry["Id"], receipt, entry))
         except AwsError as exc:
             failed.append(failure(entry["Id"], exc))
     return found
 
 
-async def delete_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    await policy_of(call, params)
+def _delete_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    queue = find_of(call, params).policy.name
     failed: list[dict[str, Any]] = []
-    found = _receipts(entries(params), failed)
-    errors = await run_in_threadpool(messages.delete, call, [r for _, r, _ in found])
+    found = _receipts(queue, entries(params), failed)
+    errors = messages.delete(call, [r for _, r, _ in found])
     done = []
     for (entry_id, _, _), error in zip(found, errors, strict=True):
         if error is None:
@@ -111,11 +141,15 @@ async def delete_message_batch(call: Call, params: dict[str, Any]) -> dict[str, 
     return {"Successful": done, "Failed": failed}
 
 
-async def change_message_visibility_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    await policy_of(call, params)
+async def delete_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    return await run_in_threadpool(_delete_batch, call, params)
+
+
+def _change_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    queue = find_of(call, params).policy.name
     failed: list[dict[str, Any]] = []
     done = []
-    for entry_id, receipt, entry in _receipts(entries(params), failed):
+    for entry_id, receipt, entry in _receipts(queue, entries(params), failed):
         timeout = entry.get("VisibilityTimeout")
         if (
             isinstance(timeout, bool)
@@ -133,9 +167,13 @@ async def change_message_visibility_batch(call: Call, params: dict[str, Any]) ->
                 )
             )
             continue
-        [error] = await run_in_threadpool(messages.change_visibility, call, [receipt], timeout)
+        [error] = messages.change_visibility(call, [receipt], timeout)
         if error is None:
             done.append({"Id": entry_id})
         else:
             failed.append(failure(entry_id, error))
     return {"Successful": done, "Failed": failed}
+
+
+async def change_message_visibility_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    return await run_in_threadpool(_change_batch, call, params)

@@ -111,6 +111,51 @@ def check_body(body: object, limit: int) -> str:
     return body
 
 
+def size_of(body: str, attributes: Mapping[str, Mapping[str, str]]) -> int:
+    """A message's size as SQS counts it against MaximumMessageSize: the body and each
+    attribute's name, data type and value, in bytes."""
+    size = len(body.encode())
+    for name, value in attributes.items():
+        size += len(name.encode()) + len(value["DataType"].encode())
+        if "BinaryValue" in value:
+            size += len(base64.b64decode(value["BinaryValue"]))
+        else:
+            size += len(value["StringValue"].encode())
+    return size
+
+
+def check_size(body: str, attributes: Mapping[str, Mapping[str, str]], limit: int) -> int:
+    """The message's size (:func:`size_of`), or InvalidParameterValue above ``limit``."""
+    size = size_of(body, attributes)
+    if size > limit:
+        raise _invalid(
+            "One or more parameters are invalid. Reason: Message must be shorter than "
+            f"{limit} bytes (body and message attributes: {size} bytes)."
+        )
+    return size
+
+
+def parse_trace(raw: object) -> dict[str, str] | None:
+    """The ``AWSTraceHeader`` of ``MessageSystemAttributes`` (the only system attribute a
+    sender may set), or InvalidParameterValue."""
+    if raw is None or raw == {}:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"AWSTraceHeader"}:
+        raise _invalid(
+            "MessageSystemAttributes may only hold AWSTraceHeader, got "
+            f"{sorted(raw) if isinstance(raw, dict) else type(raw).__name__}"
+        )
+    value = raw["AWSTraceHeader"]
+    if (
+        not isinstance(value, dict)
+        or value.get("DataType") != "String"
+        or not isinstance(value.get("StringValue"), str)
+        or not value["StringValue"]
+    ):
+        raise _invalid("AWSTraceHeader must be a String attribute with a StringValue")
+    return {"DataType": "String", "StringValue": value["StringValue"]}
+
+
 def body_text(message: Message) -> str:
     """The SQS body of a stored message: a string body as it is (sent through SQS), any
     other body as its JSON text (enqueued by sluice)."""

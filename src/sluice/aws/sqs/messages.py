@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 from starlette.concurrency import run_in_threadpool
 
 from sluice.aws.errors import AwsError, invalid_parameter, receipt_handle_invalid
+from sluice.aws.identity import queue_tag, receipt_handle
 from sluice.aws.sqs import md5
-from sluice.aws.sqs.names import Settings, policy_of, queue_arn, settings_of
+from sluice.aws.sqs.names import Found, find_of, queue_arn
 from sluice.aws.wire import Call
 from sluice.errors import MessageTooLarge
 from sluice.model import Message, NewMessage, QueuePolicy, Receipt
@@ -21,6 +22,17 @@ from sluice.model import Message, NewMessage, QueuePolicy, Receipt
 ACTION_ATTRIBUTE = "sluice-action"
 MAX_WAIT = 20
 MAX_VISIBILITY = 43200
+WAIT_SLICE = 1.0
+"""Seconds a long poll waits at most before claiming again, so a message whose visibility
+timeout ends during the poll is picked up within that time (waits wake on new messages)."""
+NO_DEDUP_ID = (
+    "The queue should either have ContentBasedDeduplication enabled or "
+    "MessageDeduplicationId provided explicitly"
+)
+TRACE = "AWSTraceHeader"
+TRACE_KEY = "$" + TRACE
+"""Where the trace header is kept among a message's stored attributes (no attribute name
+starts with ``$``)."""
 
 
 def _action(call: Call, policy: QueuePolicy, attributes: dict[str, dict[str, str]]) -> str:
@@ -42,36 +54,21 @@ def _action(call: Call, policy: QueuePolicy, attributes: dict[str, dict[str, str
     return consumers[0] if consumers else ""
 
 
-def prepare(call: Call, policy: QueuePolicy, settings: Settings, entry: dict[str, Any]) -> Prepared:
+def prepare(call: Call, found: Found, entry: dict[str, Any]) -> Prepared:
     """The message of one SendMessage (or batch entry) and the digests to answer with."""
+    policy, settings = found.policy, found.settings
     limit = settings.max_size or policy.max_message_bytes
     body = md5.check_body(entry.get("MessageBody"), limit)
     message_attributes = md5.parse_attributes(entry.get("MessageAttributes"))
+    md5.check_size(body, message_attributes, limit)
+    trace = md5.parse_trace(entry.get("MessageSystemAttributes"))
     delay = entry.get("DelaySeconds", settings.delay)
-    if not isinstance(delay, int) or not 0 <= delay <= 900:
-        raise invalid_parameter("DelaySeconds must be an integer from 0 to 900")
-    group = entry.get("MessageGroupId")
-    dedup = entry.get("MessageDeduplicationId")
-    if policy.fifo:
-        if not isinstance(group, str) or not group:
-            raise AwsError(
-                "MissingParameter",
-                "MissingParameter",
-                "The request must contain the parameter MessageGroupId.",
-            )
-        if "DelaySeconds" in entry and delay:
-            raise invalid_parameter("DelaySeconds is per queue for FIFO queues, not per message")
-        if dedup is None and not settings.content_dedup:
-            raise invalid_parameter(
-                "The queue should either have ContentBasedDeduplication enabled or "
-                "MessageDeduplicationId provided explicitly"
-            )
-        if dedup is None:
-            dedup = hashlib.sha256(body.encode()).hexdigest()
-    elif group is not None or dedup is not None:
+    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 900:
         raise invalid_parameter(
-            "MessageGroupId and MessageDeduplicationId are for FIFO queues (*.fifo) only"
+            f"Value {delay!r} for parameter DelaySeconds is invalid. Reason: DelaySeconds must "
+            "be >= 0 and <= 900."
         )
+    group, dedup = _fifo_ids(policy, settings.content_dedup, entry, body, delay)
     message = NewMessage(
         queue=policy.name,
         body=body,
@@ -81,11 +78,40 @@ def prepare(call: Call, policy: QueuePolicy, settings: Settings, entry: dict[str
         delay=float(delay),
     )
     digests = {"MD5OfMessageBody": md5.md5_of_body(body)}
-    kept = None
+    kept: dict[str, Any] = dict(message_attributes)
     if message_attributes:
         digests["MD5OfMessageAttributes"] = md5.md5_of_attributes(message_attributes)
-        kept = (message_attributes, digests["MD5OfMessageAttributes"])
-    return Prepared(message, digests, kept)
+    if trace is not None:
+        digests["MD5OfMessageSystemAttributes"] = md5.md5_of_attributes({TRACE: trace})
+        kept[TRACE_KEY] = trace
+    stored = (kept, digests.get("MD5OfMessageAttributes", "")) if kept else None
+    return Prepared(message, digests, stored)
+
+
+def _fifo_ids(
+    policy: QueuePolicy, content_dedup: bool, entry: dict[str, Any], body: str, delay: int
+) -> tuple[str | None, str | None]:
+    """A FIFO message's group and deduplication ids (refusing them on a standard queue)."""
+    group = entry.get("MessageGroupId")
+    dedup = entry.get("MessageDeduplicationId")
+    if not policy.fifo:
+        return None, None  # accepted and ignored, as SQS does on standard (fair) queues
+    if not isinstance(group, str) or not group:
+        raise AwsError(
+            "MissingParameter",
+            "MissingParameter",
+            "The request must contain the parameter MessageGroupId.",
+        )
+    if "DelaySeconds" in entry and delay:  # a FIFO queue delays per queue only (AWS's text)
+        raise invalid_parameter(
+            f"Value {delay} for parameter DelaySeconds is invalid. Reason: The request include "
+            "parameter that is not valid for this queue type."
+        )
+    if dedup is None and not content_dedup:
+        raise invalid_parameter(NO_DEDUP_ID)
+    if dedup is None:
+        dedup = hashlib.sha256(body.encode()).hexdigest()
+    return group, str(dedup)
 
 
 class Prepared(NamedTuple):
@@ -93,7 +119,7 @@ class Prepared(NamedTuple):
 
     message: NewMessage
     digests: dict[str, str]
-    attributes: tuple[dict[str, dict[str, str]], str] | None
+    attributes: tuple[dict[str, Any], str] | None
 
 
 def enqueue(call: Call, prepared: list[Prepared]) -> list[str]:
@@ -107,14 +133,18 @@ def enqueue(call: Call, prepared: list[Prepared]) -> list[str]:
     return [str(d.id) for d in done]
 
 
-async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    policy = await policy_of(call, params)
-    prepared = prepare(call, policy, await settings_of(call, policy), params)
-    [message_id] = await run_in_threadpool(enqueue, call, [prepared])
+def _send(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    found = find_of(call, params)
+    prepared = prepare(call, found, params)
+    [message_id] = enqueue(call, [prepared])
     answer: dict[str, Any] = {"MessageId": message_id, **prepared.digests}
-    if policy.fifo:
+    if found.policy.fifo:
         answer["SequenceNumber"] = message_id.zfill(20)
     return answer
+
+
+async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    return await run_in_threadpool(_send, call, params)
 
 
 def _record(call: Call, message: Message, wanted: set[str], now: float) -> dict[str, Any]:
@@ -130,9 +160,10 @@ def _record(call: Call, message: Message, wanted: set[str], now: float) -> dict[
         system["SequenceNumber"] = str(message.id).zfill(20)
         if message.dedup_id is not None:
             system["MessageDeduplicationId"] = message.dedup_id
+    assert message.receipt is not None
     record: dict[str, Any] = {
         "MessageId": str(message.id),
-        "ReceiptHandle": str(message.receipt),
+        "ReceiptHandle": receipt_handle(message.receipt, message.queue),
         "MD5OfBody": md5.md5_of_body(body),
         "Body": body,
     }
@@ -152,65 +183,99 @@ def _int(params: dict[str, Any], name: str, default: int, low: int, high: int) -
     return value
 
 
-async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    policy = await policy_of(call, params)
+def _receive_params(params: dict[str, Any], found: Found) -> tuple[int, float | None, int]:
+    """MaxNumberOfMessages, the lease (None: the queue's) and WaitTimeSeconds of a receive."""
     n = _int(params, "MaxNumberOfMessages", 1, 1, 10)
-    lease = params.get("VisibilityTimeout")
-    if lease is not None:
+    lease: float | None = None
+    if params.get("VisibilityTimeout") is not None:
         lease = float(_int(params, "VisibilityTimeout", 30, 0, MAX_VISIBILITY)) or 0.001
-    settings = await settings_of(call, policy)
-    wait = _int(params, "WaitTimeSeconds", settings.wait, 0, MAX_WAIT)
+    return n, lease, _int(params, "WaitTimeSeconds", found.settings.wait, 0, MAX_WAIT)
+
+
+def _claim(
+    call: Call, params: dict[str, Any], name: str, n: int, lease: float | None
+) -> list[dict[str, Any]]:
+    """Claim up to ``n`` messages of ``name`` and answer them as records (one worker-thread
+    hop for both)."""
+    got = call.app.store.claim([name], n, lease, n)
+    return _records(call, params, got) if got else []
+
+
+def _first(
+    call: Call, params: dict[str, Any]
+) -> tuple[Found, int, float | None, int, list[dict[str, Any]]]:
+    found = find_of(call, params)
+    n, lease, wait = _receive_params(params, found)
+    return found, n, lease, wait, _claim(call, params, found.policy.name, n, lease)
+
+
+async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    found, n, lease, wait, records = await run_in_threadpool(_first, call, params)
+    name = found.policy.name
+    deadline = time.monotonic() + wait
+    while not records and (left := deadline - time.monotonic()) > 0:
+        records = await run_in_threadpool(_wait_and_claim, call, params, name, n, lease, left)
+    return {"Messages": records} if records else {}
+
+
+def _wait_and_claim(
+    call: Call, params: dict[str, Any], name: str, n: int, lease: float | None, left: float
+) -> list[dict[str, Any]]:
+    """Wait for work (at most a slice of the poll), then claim: one hop for both."""
+    call.app.store.wait_for_work([name], min(left, WAIT_SLICE))
+    return _claim(call, params, name, n, lease)
+
+
+def _records(call: Call, params: dict[str, Any], got: list[Message]) -> list[dict[str, Any]]:
     wanted = {str(a) for a in (params.get("AttributeNames") or [])}
     wanted |= {str(a) for a in (params.get("MessageSystemAttributeNames") or [])}
-    store = call.app.store
-    deadline = time.monotonic() + wait
-    while True:
-        got = await run_in_threadpool(store.claim, [policy.name], n, lease)
-        left = deadline - time.monotonic()
-        if got or left <= 0:
-            break
-        await run_in_threadpool(store.wait_for_work, [policy.name], left)
-    if not got:
-        return {}
-    now = store.clock()
+    now = call.app.store.clock()
     records = [_record(call, m, wanted, now) for m in got]
     names = [str(a) for a in (params.get("MessageAttributeNames") or [])]
-    if names:
-        found = await run_in_threadpool(store.sqs_attributes, [m.id for m in got])
+    trace = "All" in wanted or TRACE in wanted
+    if names or trace:
+        found = call.app.store.sqs_attributes([m.id for m in got])
         for record, message in zip(records, got, strict=True):
-            _add_attributes(record, found.get(message.id, ({}, ""))[0], names)
-    return {"Messages": records}
+            attributes = found.get(message.id, ({}, ""))[0]
+            if trace and TRACE_KEY in attributes:
+                record.setdefault("Attributes", {})[TRACE] = attributes[TRACE_KEY]["StringValue"]
+            _add_attributes(record, attributes, names)
+    return records
 
 
 def _add_attributes(record: dict[str, Any], attributes: dict[str, Any], names: list[str]) -> None:
     """The message attributes asked for (``All``, ``.*``, a name or a ``prefix.*``) and the
     MD5 of those returned, which clients check."""
     every = "All" in names or ".*" in names
-    prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
+    prefixes = tuple(n[:-2] for n in names if n.endswith(".*"))
     shown = {
         k: v
         for k, v in attributes.items()
-        if every or k in names or (bool(prefixes) and k.startswith(prefixes))
+        if not k.startswith("$")
+        and (every or k in names or (bool(prefixes) and k.startswith(prefixes)))
     }
     if shown:
         record["MessageAttributes"] = shown
         record["MD5OfMessageAttributes"] = md5.md5_of_attributes(shown)
 
 
-def receipt_of(handle: object) -> Receipt:
-    """The receipt a handle names, or ReceiptHandleIsInvalid."""
+def receipt_of(handle: object, queue: str) -> Receipt:
+    """The receipt a handle of ``queue`` names, or ReceiptHandleIsInvalid."""
     if not isinstance(handle, str) or not handle:
         raise AwsError(
             "MissingParameter",
             "MissingParameter",
             "The request must contain the parameter ReceiptHandle.",
         )
+    text, _, tag = handle.rpartition(":")
     try:
-        receipt = Receipt.parse(handle)
+        receipt = Receipt.parse(text)
     except ValueError:
         receipt = None
-    if receipt is None or receipt.message_id <= 0 or not receipt.token:
+    if receipt is None or receipt.message_id <= 0 or not receipt.token or ":" in receipt.token:
         raise receipt_handle_invalid(f"{handle[:60]!r} is not a receipt handle sluice issued")
+    if tag != queue_tag(queue):
+        raise receipt_handle_invalid(f"the handle was not issued by queue {queue!r}")
     return receipt
 
 
@@ -245,23 +310,31 @@ def change_visibility(call: Call, receipts: list[Receipt], timeout: int) -> list
     ]
 
 
+def _delete_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    found = find_of(call, params)
+    receipt = receipt_of(params.get("ReceiptHandle"), found.policy.name)
+    [error] = delete(call, [receipt])
+    if error is not None:
+        raise error
+    return {}
+
+
 async def delete_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    await policy_of(call, params)
-    receipt = receipt_of(params.get("ReceiptHandle"))
-    [error] = await run_in_threadpool(delete, call, [receipt])
+    return await run_in_threadpool(_delete_one, call, params)
+
+
+def _change_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    found = find_of(call, params)
+    receipt = receipt_of(params.get("ReceiptHandle"), found.policy.name)
+    timeout = _int(params, "VisibilityTimeout", -1, 0, MAX_VISIBILITY)
+    [error] = change_visibility(call, [receipt], timeout)
     if error is not None:
         raise error
     return {}
 
 
 async def change_message_visibility(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    await policy_of(call, params)
-    receipt = receipt_of(params.get("ReceiptHandle"))
-    timeout = _int(params, "VisibilityTimeout", -1, 0, MAX_VISIBILITY)
-    [error] = await run_in_threadpool(change_visibility, call, [receipt], timeout)
-    if error is not None:
-        raise error
-    return {}
+    return await run_in_threadpool(_change_one, call, params)
 
 
 __all__ = ["queue_arn"]

@@ -1,37 +1,22 @@
 """SQS message move tasks (DLQ redrive): StartMessageMoveTask, ListMessageMoveTasks,
-CancelMessageMoveTask. A task runs in the serving process, one step a second at its rate (all
-at once without one); its record and progress live in the store."""
+CancelMessageMoveTask. A task runs in the serving process's
+:class:`~sluice.aws.sqs.movers.MoveTasks` service; its record and progress live in the
+store."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import secrets
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from sluice.aws.errors import AwsError, invalid_parameter
+from sluice.aws.sqs.movers import MoveTasks
 from sluice.aws.sqs.names import name_of_arn, policy_named, queue_arn
 from sluice.aws.wire import Call
-from sluice.store import Store
 from sluice.store.sqs_moves import MoveTask
 
-log = logging.getLogger("sluice.aws")
 MAX_RATE = 500
-_running: set[asyncio.Task[None]] = set()
-"""References to the running tasks, so that they are not collected mid-way."""
-
-
-async def _run(store: Store, task: MoveTask) -> None:
-    try:
-        while True:
-            status = await run_in_threadpool(store.sqs_move_step, task, task.rate)
-            if status != "RUNNING":
-                return
-            await asyncio.sleep(1.0)
-    except Exception:
-        log.exception("message move task %s from %s failed", task.handle, task.source)
 
 
 async def start_message_move_task(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -55,9 +40,9 @@ async def start_message_move_task(call: Call, params: dict[str, Any]) -> dict[st
             "AWS.SimpleQueueService.UnsupportedOperation",
             f"a message move task is already running on {source!r}",
         )
-    running = asyncio.get_running_loop().create_task(_run(store, task))
-    _running.add(running)
-    running.add_done_callback(_running.discard)
+    movers = call.loops["sqs-moves"]
+    assert isinstance(movers, MoveTasks)
+    movers.add(task)
     return {"TaskHandle": handle}
 
 

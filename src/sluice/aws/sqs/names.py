@@ -12,9 +12,12 @@ from sluice.aws.errors import AwsError, missing_parameter, queue_does_not_exist
 from sluice.aws.wire import Call
 from sluice.errors import UnknownQueue
 from sluice.model import QUEUE_NAME, QueuePolicy
+from sluice.store.sqs_queues import SqsQueue
 
 SQS_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 FIFO_SUFFIX = ".fifo"
+DEFAULT_MAX_SIZE = "1048576"
+"""MaximumMessageSize of a queue created through SQS without one: 1 MiB, AWS's default."""
 
 
 def queue_url(call: Call, name: str) -> str:
@@ -35,8 +38,7 @@ def check_new_name(name: object) -> str:
     raise AwsError(
         "InvalidParameterValue",
         "InvalidParameterValue",
-        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length "
-        "(a FIFO queue name ends in .fifo)",
+        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
     )
 
 
@@ -63,16 +65,48 @@ def name_of_arn(arn: object, what: str) -> str:
     return parts[5]
 
 
+class Found(NamedTuple):
+    """A call's queue: its policy and its SQS record (None: declared by sluice)."""
+
+    policy: QueuePolicy
+    record: SqsQueue | None
+
+    @property
+    def settings(self) -> Settings:
+        """The queue's DelaySeconds, ReceiveMessageWaitTimeSeconds, ContentBasedDeduplication
+        and MaximumMessageSize (defaults for a queue declared by sluice)."""
+        if self.record is None:
+            return Settings()
+        given = self.record.attributes
+        return Settings(
+            delay=int(given.get("DelaySeconds", "0")),
+            wait=int(given.get("ReceiveMessageWaitTimeSeconds", "0")),
+            content_dedup=given.get("ContentBasedDeduplication") == "true",
+            max_size=int(given.get("MaximumMessageSize", DEFAULT_MAX_SIZE)),
+        )
+
+
+def find(call: Call, name: str) -> Found:
+    """The queue named ``name`` (one store lookup, mostly answered from the store's copies),
+    or QueueDoesNotExist. Runs in a worker thread."""
+    try:
+        return Found(*call.app.store.sqs_queue(name))
+    except UnknownQueue:
+        raise queue_does_not_exist(name) from None
+
+
+def find_of(call: Call, params: dict[str, Any]) -> Found:
+    """The queue named by ``params["QueueUrl"]`` (see :func:`find`)."""
+    return find(call, name_of_url(params.get("QueueUrl")))
+
+
 async def policy_of(call: Call, params: dict[str, Any]) -> QueuePolicy:
     """The policy of the queue named by ``params["QueueUrl"]``, or QueueDoesNotExist."""
-    return await policy_named(call, name_of_url(params.get("QueueUrl")))
+    return (await run_in_threadpool(find_of, call, params)).policy
 
 
 async def policy_named(call: Call, name: str) -> QueuePolicy:
-    try:
-        return await run_in_threadpool(call.app.store.policy, name)
-    except UnknownQueue:
-        raise queue_does_not_exist(name) from None
+    return (await run_in_threadpool(find, call, name)).policy
 
 
 class Settings(NamedTuple):
@@ -83,19 +117,3 @@ class Settings(NamedTuple):
     content_dedup: bool = False
     max_size: int | None = None
     """MaximumMessageSize of a queue created through SQS (None: the policy's limit)."""
-
-
-async def settings_of(call: Call, policy: QueuePolicy) -> Settings:
-    """The queue's DelaySeconds, ReceiveMessageWaitTimeSeconds and ContentBasedDeduplication
-    (defaults for a queue declared by sluice)."""
-    found = await run_in_threadpool(call.app.store.sqs_queues, [policy.name])
-    record = found.get(policy.name)
-    if record is None:
-        return Settings()
-    given = record.attributes
-    return Settings(
-        delay=int(given.get("DelaySeconds", "0")),
-        wait=int(given.get("ReceiveMessageWaitTimeSeconds", "0")),
-        content_dedup=given.get("ContentBasedDeduplication") == "true",
-        max_size=int(given.get("MaximumMessageSize", "262144")),
-    )

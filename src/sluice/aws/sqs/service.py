@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sluice.aws.sqs import batches, messages, moves, queues
+from sluice.aws.sqs.movers import MoveTasks
 from sluice.aws.wire import SERVICES, Service
 
 SQS = Service(
@@ -40,5 +41,7 @@ SQS = Service(
             "ListMessageMoveTasks",
         }
     ),
+    query_compatible=True,
+    loops={"sqs-moves": lambda app: MoveTasks(app.store)},
 )
 SERVICES["AmazonSQS"] = SQS

@@ -19,18 +19,23 @@ INSERT INTO sluice_schema (version) VALUES (0)
 UPDATE sluice_schema SET version = %s
 
 -- name: put_queue
+-- the last two parameters (both the same flag): keep a dead-letter target already set (by the
+-- SQS API's RedrivePolicy), with its max receives, when the new policy names none
 INSERT INTO sluice_queues
     (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
      dead_letter_target, keep_completed)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (name) DO UPDATE SET
     visibility_timeout = excluded.visibility_timeout,
-    max_receives = excluded.max_receives,
+    max_receives = CASE WHEN %s::boolean AND excluded.dead_letter_target IS NULL
+                             AND sluice_queues.dead_letter_target IS NOT NULL
+                        THEN sluice_queues.max_receives ELSE excluded.max_receives END,
     fifo = excluded.fifo,
     dedup_window = excluded.dedup_window,
     retention = excluded.retention,
     max_message_bytes = excluded.max_message_bytes,
-    dead_letter_target = excluded.dead_letter_target,
+    dead_letter_target = CASE WHEN %s::boolean THEN coalesce(excluded.dead_letter_target,
+        sluice_queues.dead_letter_target) ELSE excluded.dead_letter_target END,
     keep_completed = excluded.keep_completed
 
 -- name: queues
@@ -115,6 +120,12 @@ SELECT pg_advisory_xact_lock_shared(7418500002)
 -- name: groups_exclusive_lock
 SELECT pg_advisory_xact_lock(7418500002)
 
+-- name: groups_fill
+INSERT INTO sluice_groups (queue, group_id)
+SELECT DISTINCT queue, group_id FROM sluice_messages
+WHERE queue = %(queue)s AND group_id IS NOT NULL
+ON CONFLICT DO NOTHING
+
 -- name: insert_group
 INSERT INTO sluice_groups (queue, group_id)
 SELECT * FROM unnest(%(queue)s::text[], %(group_id)s::text[])
@@ -165,7 +176,7 @@ ORDER BY m.priority, m.visible_at
 FOR UPDATE SKIP LOCKED
 
 -- name: claim_candidates_fifo
-SELECT m.id, m.action
+SELECT m.id, m.action, m.group_id
 FROM sluice_groups AS g
 CROSS JOIN LATERAL (
     SELECT h.id FROM sluice_messages AS h
@@ -178,6 +189,21 @@ WHERE g.queue = %(queue)s AND m.visible_at <= %(now)s AND m.receive_count < %(ma
 ORDER BY m.priority, m.id
 LIMIT %(n)s
 FOR UPDATE OF m SKIP LOCKED
+
+-- name: claim_followers_fifo
+-- the first per_group messages of each group (heads included, locked by this claim already),
+-- whether each could be delivered and whether it is in flight
+SELECT f.id, f.action, f.group_id, f.ready, f.held
+FROM unnest(%(groups)s::text[]) AS g(group_id)
+CROSS JOIN LATERAL (
+    SELECT h.id, h.action, h.group_id,
+           h.visible_at <= %(now)s AND h.receive_count < %(max_receives)s AS ready,
+           h.lease IS NOT NULL AND h.visible_at > %(now)s AS held
+    FROM sluice_messages AS h
+    WHERE h.queue = %(queue)s AND h.group_id = g.group_id
+    ORDER BY h.id LIMIT %(per_group)s
+    FOR UPDATE SKIP LOCKED) AS f
+ORDER BY f.group_id, f.id
 
 -- name: claim_ids
 UPDATE sluice_messages AS m

@@ -14,18 +14,23 @@ INSERT INTO sluice_schema (version) VALUES (0)
 UPDATE sluice_schema SET version = ?
 
 -- name: put_queue
+-- the last two parameters (both the same flag): keep a dead-letter target already set (by the
+-- SQS API's RedrivePolicy), with its max receives, when the new policy names none
 INSERT INTO sluice_queues
     (name, visibility_timeout, max_receives, fifo, dedup_window, retention, max_message_bytes,
      dead_letter_target, keep_completed)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
     visibility_timeout = excluded.visibility_timeout,
-    max_receives = excluded.max_receives,
+    max_receives = CASE WHEN ? AND excluded.dead_letter_target IS NULL
+                             AND sluice_queues.dead_letter_target IS NOT NULL
+                        THEN sluice_queues.max_receives ELSE excluded.max_receives END,
     fifo = excluded.fifo,
     dedup_window = excluded.dedup_window,
     retention = excluded.retention,
     max_message_bytes = excluded.max_message_bytes,
-    dead_letter_target = excluded.dead_letter_target,
+    dead_letter_target = CASE WHEN ? THEN coalesce(excluded.dead_letter_target,
+        sluice_queues.dead_letter_target) ELSE excluded.dead_letter_target END,
     keep_completed = excluded.keep_completed
 
 -- name: queues
@@ -100,6 +105,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- name: last_id
 SELECT last_insert_rowid()
 
+-- name: groups_fill
+INSERT OR IGNORE INTO sluice_groups (queue, group_id)
+SELECT DISTINCT queue, group_id FROM sluice_messages
+WHERE queue = :queue AND group_id IS NOT NULL
+
 -- name: insert_group
 INSERT OR IGNORE INTO sluice_groups (queue, group_id) VALUES (:queue, :group_id)
 
@@ -116,7 +126,7 @@ ORDER BY priority, visible_at
 LIMIT :n
 
 -- name: claim_candidates_fifo
-SELECT m.id, m.action
+SELECT m.id, m.action, m.group_id
 FROM sluice_groups AS g
 JOIN sluice_messages AS m ON m.id = (
     SELECT h.id FROM sluice_messages AS h
@@ -127,6 +137,19 @@ WHERE g.queue = :queue AND m.visible_at <= :now AND m.receive_count < :max_recei
 -- groups' heads by priority: inside a group the order stays the id order, whatever the priority
 ORDER BY m.priority, m.id
 LIMIT :n
+
+-- name: claim_followers_fifo
+-- the first :per_group messages of each group (heads included), whether each could be
+-- delivered and whether it is in flight
+SELECT m.id, m.action, m.group_id,
+       m.visible_at <= :now AND m.receive_count < :max_receives AS ready,
+       m.lease IS NOT NULL AND m.visible_at > :now AS held
+FROM json_each(:groups) AS g
+JOIN sluice_messages AS m ON m.id IN (
+    SELECT h.id FROM sluice_messages AS h
+    WHERE h.queue = :queue AND h.group_id = g.value
+    ORDER BY h.id LIMIT :per_group)
+ORDER BY m.group_id, m.id
 
 -- name: claim_ids
 UPDATE sluice_messages
