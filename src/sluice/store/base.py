@@ -73,6 +73,7 @@ from sluice.store import (
 )
 from sluice.store import events as events_store
 from sluice.store.alarms import AlarmVerbs
+from sluice.store.buckets import BucketScanVerbs
 from sluice.store.cancelling import CancelVerbs
 from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.controls import ControlVerbs
@@ -101,7 +102,9 @@ LIMITS_TTL = 1.0
 __all__ = ["Clock", "Row", "Store"]
 
 
-class Store(SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, AlarmVerbs):
+class Store(
+    SqsVerbs, ControlVerbs, CancelVerbs, JoinedVerbs, SearchVerbs, AlarmVerbs, BucketScanVerbs
+):
     """A durable message store: the engine over one database's :class:`Driver`.
 
     Open one with :func:`sluice.store.open_store`; ``SqliteStore`` and ``PostgresStore`` are
