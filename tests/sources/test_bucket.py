@@ -151,6 +151,38 @@ def test_an_object_overwritten_after_its_message_is_left_for_its_new_message(
     app.close()
 
 
+def test_an_object_overwritten_between_the_copy_and_the_delete_is_left(
+    url: str,
+    s3_endpoint: str,
+    s3: Any,
+) -> None:
+    """The delete is conditional (If-Match): a writer that lands between the copy to
+    processed/ and the delete keeps its version, which then gets a message of its own."""
+    loaded: list[str] = []
+    app = make_app(url, s3_endpoint, loaded)
+    watch = app.bucket_watches["load"]
+    s3.put_object(Bucket=BUCKET, Key="input/a.json", Body=b"{}")
+    scanner = BucketScanner(app, watch)
+    scanner.scan(now=0.0)
+
+    def overwrite(**_: Any) -> None:  # another writer, on the wire, just before the delete
+        s3.put_object(Bucket=BUCKET, Key="input/a.json", Body=b'{"new": 1}')
+
+    watch.client.meta.events.register_first("before-call.s3.DeleteObject", overwrite)
+    drain(app)
+    watch.client.meta.events.unregister("before-call.s3.DeleteObject", overwrite)
+    assert loaded == ["input/a.json"]
+    assert keys(s3) == ["input/a.json", "processed/input/a.json"]
+    assert s3.get_object(Bucket=BUCKET, Key="input/a.json")["Body"].read() == b'{"new": 1}'
+    assert s3.get_object(Bucket=BUCKET, Key="processed/input/a.json")["Body"].read() == b"{}"
+    scanner.scan(now=1.0, full=True)
+    drain(app)
+    assert loaded == ["input/a.json"] * 2 and keys(s3) == ["processed/input/a.json"]
+    body = s3.get_object(Bucket=BUCKET, Key="processed/input/a.json")["Body"].read()
+    assert body == b'{"new": 1}'
+    app.close()
+
+
 def record(key: str, etag: str = "abc", event: str = "s3:ObjectCreated:Put") -> dict[str, Any]:
     return {
         "eventName": event,

@@ -1,8 +1,9 @@
 """What a bucket-watched action does around its handler: skip objects already processed, and
 once a message is settled copy its object to ``on_success`` / ``on_dead`` (with a
 ``<key>.reason`` object) and delete the original. S3 has no rename: the copy is conditional
-on the message's etag (``CopySourceIfMatch``), so a version overwritten since its message
-was made is left for its own message. Moves run in the settle hook, after the outcome is
+on the message's etag (``CopySourceIfMatch``) and so is the delete (``If-Match``), so a
+version overwritten since its message was made, even between the copy and the delete, is
+left for its own message. Moves run in the settle hook, after the outcome is
 committed; a worker killed between the commit and the move leaves the object in place, and
 the dedup id keeps it from being enqueued again."""
 
@@ -122,6 +123,30 @@ def _move(watch: BucketWatch, key: str, etag: str, target: str) -> bool:
         if _code(exc) in ("PreconditionFailed", "412", "NoSuchKey", "404"):
             return False
         raise
-    if _head_etag(watch, key) == etag:  # narrow, not close, the overwrite race (no IfMatch)
-        watch.client.delete_object(Bucket=watch.bucket, Key=key)
+    _delete(watch, key, etag)
+    return True
+
+
+UNSUPPORTED = ("NotImplemented", "InvalidArgument", "InvalidRequest", "501")
+"""Answers of servers without conditional deletes (older MinIO, Ceph)."""
+
+
+def _delete(watch: BucketWatch, key: str, etag: str) -> bool:
+    """Delete ``key`` only if it is still at ``etag`` (``If-Match`` on the delete, as AWS S3
+    and moto take it); a version written since stays for its own message. On a server that
+    refuses conditional deletes, check the etag first: that narrows the race, not closes it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        watch.client.delete_object(Bucket=watch.bucket, Key=key, IfMatch=etag)
+        return True
+    except ClientError as exc:
+        if _code(exc) in ("PreconditionFailed", "412", "NoSuchKey", "404"):
+            log.info("%s", codec.encode({"watch": watch.url, "key": key, "left": "overwritten"}))
+            return False
+        if _code(exc) not in UNSUPPORTED:
+            raise
+    if _head_etag(watch, key) != etag:
+        return False
+    watch.client.delete_object(Bucket=watch.bucket, Key=key)
     return True
