@@ -73,6 +73,15 @@ def test_bad_watch_definitions(url: str, s3_endpoint: str) -> None:
         app.watch_bucket("s3://landing/input", name)
     with pytest.raises(ConfigError, match="must differ"):
         app.watch_bucket("s3://landing", name, on_success="x/", on_dead="x")
+    app.watch_bucket("s3://landing", name)
+    with pytest.raises(ConfigError, match="already has a bucket watch"):
+        app.watch_files(".", name)
+    with pytest.raises(ConfigError, match="already has a bucket watch"):
+        app.watch_bucket("s3://other", name)
+    app.action(queue="files", name="on_disk")(lambda body, ctx: None)
+    app.watch_files(".", "on_disk")
+    with pytest.raises(ConfigError, match="already has a file watch"):
+        app.watch_bucket("s3://landing", "on_disk")
     app.queue("short", dedup_window=60)
     app.action(queue="short", name="short")(lambda body, ctx: None)
     with pytest.raises(ConfigError, match="dedup_window=None"):
