@@ -39,5 +39,5 @@ app.watch_bucket(
     endpoint_url=os.environ.get("SLUICE_BUCKET_TEST_ENDPOINT"),
     on_success="processed/",
     on_dead="failed/",
-    reconcile_every=3.0,
+    reconcile_every=float(os.environ.get("SLUICE_BUCKET_TEST_RECONCILE", "10")),
 )
