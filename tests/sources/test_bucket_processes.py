@@ -189,7 +189,7 @@ def test_two_scanners_and_two_workers_load_each_object_once(
     assert (matched, repeated) == (20, 0)
 
     settled(url, tmp_path / "record", len(valid), len(invalid), processes)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 60 + OBJECTS / 20
     while True:  # the moves follow the commits
         done, failed = listing(s3, "processed/"), listing(s3, "failed/")
         if len(done) == len(valid) and len(failed) == 2 * len(invalid):

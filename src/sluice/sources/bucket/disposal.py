@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Literal
 
 from sluice import codec
@@ -86,27 +87,39 @@ def wrap(watch: BucketWatch, action: Action) -> Action:
     return guard(action, lambda body: _to_handle(watch, body), lambda items: settle(watch, items))
 
 
+MOVERS = 8
+"""Objects of one settled batch moved at once (each move is two or three S3 requests)."""
+
+
 def settle(watch: BucketWatch, items: Sequence[Settled]) -> None:
     """Copy the objects of settled messages (acked: to ``on_success``; dead-lettered: to
-    ``on_dead`` with a ``.reason`` object) and delete the originals; a version overwritten
-    since is left in place; a refused body or an S3 error is logged, never raised."""
-    for item in items:
-        target = {"ack": watch.on_success, "dead": watch.on_dead}.get(item.kind)
-        if target is None:
-            continue
-        try:
-            key, etag = watch.version_of(item.message.body)
-            if _move(watch, key, etag, target + key) and item.kind == "dead":
-                reason = (
-                    f"message {item.message.id} dead-lettered after "
-                    f"{item.message.receive_count} receive(s): {item.error or 'no reason given'}\n"
-                )
-                watch.client.put_object(
-                    Bucket=watch.bucket, Key=target + key + ".reason", Body=reason.encode()
-                )
-        except Exception as exc:  # a failed move must not fail the (committed) settle
-            entry = {"watch": watch.url, "message": item.message.id, "not_moved": str(exc)}
-            log.warning("%s", codec.encode(entry))
+    ``on_dead`` with a ``.reason`` object) and delete the originals, up to :data:`MOVERS`
+    at once; a version overwritten since is left in place; a refused body or an S3 error is
+    logged, never raised."""
+    targets = {"ack": watch.on_success, "dead": watch.on_dead}
+    todo = [(item, target) for item in items if (target := targets.get(item.kind)) is not None]
+    if len(todo) < 2:
+        for item, target in todo:
+            _settle_one(watch, item, target)
+        return
+    with ThreadPoolExecutor(min(MOVERS, len(todo)), thread_name_prefix="sluice-move") as pool:
+        list(pool.map(lambda pair: _settle_one(watch, *pair), todo))
+
+
+def _settle_one(watch: BucketWatch, item: Settled, target: str) -> None:
+    try:
+        key, etag = watch.version_of(item.message.body)
+        if _move(watch, key, etag, target + key) and item.kind == "dead":
+            reason = (
+                f"message {item.message.id} dead-lettered after "
+                f"{item.message.receive_count} receive(s): {item.error or 'no reason given'}\n"
+            )
+            watch.client.put_object(
+                Bucket=watch.bucket, Key=target + key + ".reason", Body=reason.encode()
+            )
+    except Exception as exc:  # a failed move must not fail the (committed) settle
+        entry = {"watch": watch.url, "message": item.message.id, "not_moved": str(exc)}
+        log.warning("%s", codec.encode(entry))
 
 
 def _move(watch: BucketWatch, key: str, etag: str, target: str) -> bool:
