@@ -6,7 +6,8 @@ ids are the durable record of what was sent.
 
 The store keeps each watch's scan state (:class:`~sluice.store.buckets.BucketScanState`),
 shared by every scanner of the watch and surviving their restarts. A pass lists only keys
-after the watermark (``StartAfter``), page by page; each page's messages are enqueued and the
+after the watermark (``StartAfter``), 1,000 keys a page; each page's messages (in chunks of
+``chunk_size``) are enqueued and the
 watermark raised to the page's last key in one transaction, so a scanner killed mid-listing
 resumes after the last page it committed, and a restarted scanner lists nothing old. Objects
 written behind the watermark (a lower key, or an old key with a new etag) are found by the
@@ -115,7 +116,7 @@ class BucketScanner:
         kwargs: dict[str, Any] = {
             "Bucket": self.watch.bucket,
             "Prefix": self.watch.prefix,
-            "PaginationConfig": {"PageSize": min(1000, self.watch.chunk_size)},
+            "PaginationConfig": {"PageSize": 1000},  # the most S3 gives: fewest requests
         }
         if start_after:
             kwargs["StartAfter"] = start_after
@@ -164,10 +165,15 @@ class BucketScanner:
             found += len(seen)
             listed.update((one.key, one.etag) for one in seen)
             todo = [one for one in seen if self._sent.get(one.key) != one.etag]
-            if todo or last > watermark:
-                created = self._send(todo, last)
-                enqueued, repeats = enqueued + created, repeats + len(todo) - created
-                watermark = max(watermark, last)
+            size = self.watch.chunk_size
+            for start in range(0, len(todo), size):  # all but the page's last chunk
+                chunk = todo[start : start + size]
+                upto = last if start + size >= len(todo) else chunk[-1].key
+                created = self._send(chunk, upto)
+                enqueued, repeats = enqueued + created, repeats + len(chunk) - created
+            if not todo and last > watermark:
+                self._send([], last)
+            watermark = max(watermark, last)
         if full:
             self._sent = listed  # forget what has left the listing (moved, deleted)
         if enqueued:
