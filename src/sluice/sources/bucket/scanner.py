@@ -6,11 +6,10 @@ ids are the durable record of what was sent.
 
 The store keeps each watch's scan state (:class:`~sluice.store.buckets.BucketScanState`),
 shared by every scanner of the watch and surviving their restarts. A pass lists only keys
-after the watermark (``StartAfter``), 1,000 keys a page; each page's messages (in chunks of
-``chunk_size``) are enqueued and the
-watermark raised to the page's last key in one transaction, so a scanner killed mid-listing
-resumes after the last page it committed, and a restarted scanner lists nothing old. Objects
-written behind the watermark (a lower key, or an old key with a new etag) are found by the
+after the watermark (``StartAfter``), 1,000 keys a page; each chunk of ``chunk_size``
+messages is enqueued and the watermark raised past it in one transaction, so a scanner
+killed mid-listing resumes after the last chunk it committed, and a restarted scanner
+lists nothing old. Objects written behind the watermark (a lower key, or an old key with a new etag) are found by the
 full listing that one scanner (compare-and-set in the store) runs every ``reconcile_every``
 seconds, or sooner by a notification: latency for such objects is bounded by
 ``reconcile_every`` when notifications are lost.
