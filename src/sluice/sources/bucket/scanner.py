@@ -10,9 +10,9 @@ after the watermark (``StartAfter``), 1,000 keys a page; each chunk of ``chunk_s
 messages is enqueued and the watermark raised past it in one transaction, so a scanner
 killed mid-listing resumes after the last chunk it committed, and a restarted scanner
 lists nothing old. Objects written behind the watermark (a lower key, or an old key with
-a new etag) are found by the full listing that one scanner (compare-and-set in the store) runs every ``reconcile_every``
-seconds, or sooner by a notification: latency for such objects is bounded by
-``reconcile_every`` when notifications are lost.
+a new etag) are found by the full listing that one scanner (compare-and-set in the store)
+runs every ``reconcile_every`` seconds, or sooner by a notification: latency for such
+objects is bounded by ``reconcile_every`` when notifications are lost.
 """
 
 from __future__ import annotations
