@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test screenshots browser faketime lint typecheck bench bench-network bench-peers aws-differential aws-bench docs clean
+.PHONY: help venv demo test chaos screenshots browser faketime lint typecheck bench bench-network bench-peers aws-differential aws-bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ faketime: ## make sure libfaketime (the clock-skew tests' skewed processes) is i
 test: $(STAMP) browser faketime ## run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -q -n 2 -m "not serial"
 	$(BIN)/pytest -q -m serial
+
+chaos: $(STAMP) ## the long proofs: the bucket source with 5,000 objects on both stores
+	SLUICE_BUCKET_PROOF_OBJECTS=5000 $(BIN)/pytest -q tests/sources/test_bucket_processes.py
 
 screenshots: $(STAMP) browser ## retake the README's dashboard screenshots (docs/images)
 	SLUICE_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_dashboard.py tests/web/test_dashboard_controls.py \

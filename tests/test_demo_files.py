@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sources.conftest import s3_endpoint  # noqa: F401  (a fixture)
+
 SLUICE = str(Path(sys.executable).with_name("sluice"))
 
 
@@ -77,3 +79,38 @@ def test_files_demo_loads_each_valid_file_once_and_dead_letters_the_invalid(
     assert "dead-lettered after 2 receive(s)" in text
     assert "invalid JSON" in text or "qty must be an integer" in text
     assert not [p for p in (workdir / "input").rglob("*.json") if p.is_file()]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_files_demo_runs_its_handler_unchanged_against_a_bucket(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_endpoint")  # moto on loopback
+
+    url = f"sqlite:///{tmp_path}/files.db"
+    command = [SLUICE, "demo", "files", "--store", url, "--files", "150", "--window", "1"]
+    bucket = ["--bucket", "s3://landing", "--endpoint-url", endpoint]
+    result = subprocess.run(
+        [*command, *bucket],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "s3://landing/" in out and "every valid file loaded once" in out
+    valid, invalid = (int(_figure(out, label)) for label in ("valid files", "invalid files"))
+    assert int(_figure(out, "files loaded")) == valid and invalid > 2
+    assert int(_figure(out, "files in failed/")) == invalid
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="landing", Prefix="failed/")
+    reasons = [
+        o["Key"] for p in pages for o in p.get("Contents", ()) if o["Key"].endswith(".reason")
+    ]
+    text = s3.get_object(Bucket="landing", Key=reasons[0])["Body"].read().decode()
+    assert "dead-lettered after 2 receive(s)" in text

@@ -275,8 +275,7 @@ class Registry:
         body naming anything else is dead-lettered with ``FileRefused``.
         """
         found = self.action_named(action, "watch_files", "register it first")
-        if action in self.file_watches:
-            raise ConfigError(f"action {action!r} already has a file watch")
+        self._check_unwatched(action, "watch_files")
         self._check_forever(found.policy.queue, action, "watch_files")
         watch = FileWatch(
             root=root,  # type: ignore[arg-type]
@@ -321,8 +320,7 @@ class Registry:
         polling lists after the greatest key sent and in full every ``reconcile_every`` s.
         """
         found = self.action_named(action, "watch_bucket", "register it first")
-        if action in self.file_watches or action in self.bucket_watches:
-            raise ConfigError(f"action {action!r} already has a file or bucket watch")
+        self._check_unwatched(action, "watch_bucket")
         self._check_forever(found.policy.queue, action, "watch_bucket")
         watch = BucketWatch(
             bucket=bucket,
@@ -340,6 +338,16 @@ class Registry:
         self.actions[action] = wrap(watch, found)
         self.bucket_watches[action] = watch
         return watch
+
+    def _check_unwatched(self, action: str, what: str) -> None:
+        """``ConfigError`` if ``action`` already has a file or bucket watch: its handler is
+        wrapped by that watch's source, and one message can name only one kind of thing."""
+        for kind, watches in (("file", self.file_watches), ("bucket", self.bucket_watches)):
+            if action in watches:
+                raise ConfigError(
+                    f"{what}: action {action!r} already has a {kind} watch; register "
+                    "another action for this one"
+                )
 
     def _check_forever(self, name: str, action: str, what: str) -> None:
         """``ConfigError`` unless queue ``name`` is declared and keeps dedup ids forever."""

@@ -4,6 +4,7 @@ StartAfter and reconcile, dedup by key + etag, notifications, streamed reads and
 from __future__ import annotations
 
 import os
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,15 @@ def test_bad_watch_definitions(url: str, s3_endpoint: str) -> None:
         app.watch_bucket("s3://landing/input", name)
     with pytest.raises(ConfigError, match="must differ"):
         app.watch_bucket("s3://landing", name, on_success="x/", on_dead="x")
+    app.watch_bucket("s3://landing", name)
+    with pytest.raises(ConfigError, match="already has a bucket watch"):
+        app.watch_files(".", name)
+    with pytest.raises(ConfigError, match="already has a bucket watch"):
+        app.watch_bucket("s3://other", name)
+    app.action(queue="files", name="on_disk")(lambda body, ctx: None)
+    app.watch_files(".", "on_disk")
+    with pytest.raises(ConfigError, match="already has a file watch"):
+        app.watch_bucket("s3://landing", "on_disk")
     app.queue("short", dedup_window=60)
     app.action(queue="short", name="short")(lambda body, ctx: None)
     with pytest.raises(ConfigError, match="dedup_window=None"):
@@ -90,18 +100,21 @@ def test_scan_dedups_by_key_and_etag_across_scanners_and_restarts(
     for key in names:
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"{}")
     one, two = BucketScanner(app, watch), BucketScanner(app, watch)
-    first = one.scan(now=0.0)
+    first = one.scan(now=0.0)  # the first pass is the full listing
     assert first is not None and (first.found, first.enqueued, first.full) == (2, 2, True)
-    again = two.scan(now=0.0)
-    assert again is not None and (again.enqueued, again.repeats) == (0, 2)
+    assert app.store.bucket_scan(watch.id).watermark == "input/sp ace/é ü.json"
+    again = two.scan(now=0.0)  # the watermark is shared: nothing after it
+    assert again is not None and (again.found, again.full) == (0, False)
+    forced = two.scan(now=0.0, full=True)
+    assert forced is not None and (forced.enqueued, forced.repeats) == (0, 2)
     s3.put_object(Bucket=BUCKET, Key="input/z.json", Body=b"{}")  # after the watermark
     s3.put_object(Bucket=BUCKET, Key="input/a.json", Body=b'{"v": 2}')  # behind it, new etag
     step = one.scan(now=1.0)
     assert step is not None and not step.full and (step.found, step.enqueued) == (1, 1)
-    full = one.scan(now=watch.reconcile_every + 1)
+    full = one.scan(now=2.0, full=True)
     assert full is not None and full.full and full.enqueued == 1  # the rewritten a.json
-    restarted = BucketScanner(app, watch).scan(now=0.0)
-    assert restarted is not None and restarted.enqueued == 0
+    restarted = BucketScanner(app, watch).scan(now=0.0)  # lists nothing already sent
+    assert restarted is not None and (restarted.found, restarted.full) == (0, False)
     drain(app)
     assert sorted(loaded) == ["input/a.json", "input/sp ace/é ü.json", "input/z.json"]
     assert keys(s3, "processed/") == sorted(f"processed/{k}" for k in loaded)
@@ -141,9 +154,41 @@ def test_an_object_overwritten_after_its_message_is_left_for_its_new_message(
     s3.put_object(Bucket=BUCKET, Key="input/a.json", Body=b'{"new": 1}')
     drain(app)  # the old version's message is skipped: its etag is gone
     assert loaded == [] and keys(s3, "input/") == ["input/a.json"]
-    scanner.scan(now=10_000.0)
+    scanner.scan(now=1.0, full=True)
     drain(app)
     assert loaded == ["input/a.json"] and keys(s3, "processed/") == ["processed/input/a.json"]
+    app.close()
+
+
+def test_an_object_overwritten_between_the_copy_and_the_delete_is_left(
+    url: str,
+    s3_endpoint: str,
+    s3: Any,
+) -> None:
+    """The delete is conditional (If-Match): a writer that lands between the copy to
+    processed/ and the delete keeps its version, which then gets a message of its own."""
+    loaded: list[str] = []
+    app = make_app(url, s3_endpoint, loaded)
+    watch = app.bucket_watches["load"]
+    s3.put_object(Bucket=BUCKET, Key="input/a.json", Body=b"{}")
+    scanner = BucketScanner(app, watch)
+    scanner.scan(now=0.0)
+
+    def overwrite(**_: Any) -> None:  # another writer, on the wire, just before the delete
+        s3.put_object(Bucket=BUCKET, Key="input/a.json", Body=b'{"new": 1}')
+
+    watch.client.meta.events.register_first("before-call.s3.DeleteObject", overwrite)
+    drain(app)
+    watch.client.meta.events.unregister("before-call.s3.DeleteObject", overwrite)
+    assert loaded == ["input/a.json"]
+    assert keys(s3) == ["input/a.json", "processed/input/a.json"]
+    assert s3.get_object(Bucket=BUCKET, Key="input/a.json")["Body"].read() == b'{"new": 1}'
+    assert s3.get_object(Bucket=BUCKET, Key="processed/input/a.json")["Body"].read() == b"{}"
+    scanner.scan(now=1.0, full=True)
+    drain(app)
+    assert loaded == ["input/a.json"] * 2 and keys(s3) == ["processed/input/a.json"]
+    body = s3.get_object(Bucket=BUCKET, Key="processed/input/a.json")["Body"].read()
+    assert body == b'{"new": 1}'
     app.close()
 
 
@@ -207,26 +252,71 @@ def test_a_malformed_notification_stores_nothing(
     app.close()
 
 
-def test_a_missing_bucket_and_an_unreachable_endpoint_name_bucket_and_endpoint(
+def test_a_missing_bucket_is_named_recorded_backed_off_and_retried(
     url: str,
     s3_endpoint: str,
-    tmp_path: Path,
 ) -> None:
     app = make_app(url, s3_endpoint, [])
-    scanner = BucketScanner(app, app.bucket_watches["load"])  # BUCKET was never created
+    watch = app.bucket_watches["load"]
+    scanner = BucketScanner(app, watch)  # BUCKET was never created
     with pytest.raises(BucketUnreachable, match=f"s3://{BUCKET} at {s3_endpoint}.*NoSuchBucket"):
         scanner.scan(now=0.0)
     assert scanner.scan(now=0.1) is None  # backing off
     assert scanner.failures == 1 and "create the bucket" in (scanner.last_error or "")
+    with pytest.raises(BucketUnreachable):
+        scanner.scan(now=1.0)
+    stored = app.store.bucket_scan(watch.id)
+    assert stored.failures == 2 and f"s3://{BUCKET}" in (stored.error or "")
+    assert scanner.scan(now=2.0) is None  # 2 s after the second failure
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=BUCKET)
+    assert scanner.scan(now=5.0) is not None  # retried: it works now
+    stored = app.store.bucket_scan(watch.id)
+    assert (stored.failures, stored.error, scanner.failures) == (0, None, 0)
     app.close()
+
+
+def test_wrong_credentials_are_named_without_the_secret(
+    url: str, s3_endpoint: str, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto checks credentials once its auth is switched on (``/moto-api/reset-auth``):
+    then any key it has not issued through IAM is an InvalidAccessKeyId, as AWS answers."""
+    app = make_app(url, s3_endpoint, [])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG0")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-value")
+    scanner = BucketScanner(app, app.bucket_watches["load"])
+    try:
+        moto_auth(s3_endpoint, "0")
+        with pytest.raises(BucketUnreachable) as raised:
+            scanner.scan(now=0.0)
+    finally:
+        moto_auth(s3_endpoint, "inf")
+    text = str(raised.value)
+    assert f"s3://{BUCKET} at {s3_endpoint}" in text and "InvalidAccessKeyId" in text
+    assert "AWS_ACCESS_KEY_ID" in text and "very-secret-value" not in text
+    assert "very-secret-value" not in (app.store.bucket_scan(scanner.watch.id).error or "")
+    app.close()
+
+
+def moto_auth(endpoint: str, after: str) -> None:
+    request = urllib.request.Request(
+        endpoint + "/moto-api/reset-auth",
+        data=after.encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    urllib.request.urlopen(request).close()
+
+
+def test_an_unreachable_endpoint_is_named(tmp_path: Path) -> None:
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     app = App(f"sqlite:///{os.fspath(tmp_path)}/other.db")
     app.queue("files", dedup_window=None)
     app.action(queue="files", name="load")(lambda body, ctx: None)
     watch = app.watch_bucket(f"s3://{BUCKET}", "load", endpoint_url=dead)
     unreachable = BucketScanner(app, watch)
-    with pytest.raises(BucketUnreachable, match=f"s3://{BUCKET} at {dead}"):
+    with pytest.raises(BucketUnreachable, match=f"s3://{BUCKET} at {dead}.*EndpointConnection"):
         unreachable.scan(now=0.0)
+    assert app.store.bucket_scan(watch.id).failures == 1
     app.close()
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from sluice import App
 from sluice.web import create_app
+from tests.sources.conftest import CREDENTIALS
 from tests.web.conftest import ADMIN, JSON, READ, TOKENS, LiveServer, client_for
 
 
@@ -75,3 +76,30 @@ def test_notifications_need_an_admin_token_and_a_known_watch(
     with client_for(server, ADMIN) as admin:
         assert admin.post("/v1/sources/s3/nope", json=body, headers=JSON).status_code == 404
     assert app.store.peek("files") == []
+
+
+def test_a_failing_bucket_watch_shows_in_healthz_and_metrics(
+    live: tuple[App, LiveServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    from sluice.sources.bucket import BucketScanner
+    from sluice.sources.bucket.scanner import BucketUnreachable
+
+    app, server = live
+    with client_for(server, None) as anonymous:
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+    with pytest.raises(BucketUnreachable):
+        BucketScanner(app, app.bucket_watches["load"]).scan()  # nothing listens on port 9
+    with client_for(server, None) as anonymous, client_for(server, READ) as reader:
+        public = anonymous.get("/healthz")
+        detailed = reader.get("/healthz").json()
+        scraped = reader.get("/metrics").text
+    assert public.status_code == 200 and public.json()["status"] == "degraded"
+    [entry] = public.json()["failing"]
+    assert (entry["action"], entry["failures"]) == ("load", 1) and "error" not in entry
+    error = detailed["failing"][0]["error"]
+    assert "s3://landing at http://127.0.0.1:9" in error and "EndpointConnection" in error
+    labels = 'action="load",bucket="s3://landing"'
+    assert f"sluice_bucket_scan_failures{{{labels}}} 1.0" in scraped
+    assert f"sluice_bucket_scan_enqueued_total{{{labels}}} 0.0" in scraped

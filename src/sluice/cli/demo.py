@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sluice.cli import cli, redact_all
+from sluice.errors import ConfigError
 
 if TYPE_CHECKING:
     from sluice.app import App
@@ -242,6 +243,13 @@ def actions(url: str, rows: int, tenants: int, steps: int) -> None:
 @click.option(
     "--workdir", default="files-demo", show_default=True, help="The watched root (emptied first)."
 )
+@click.option(
+    "--bucket",
+    default=None,
+    help="Drop the files into this S3 bucket (s3://NAME) instead of --workdir: the same "
+    "handler loads them (credentials: boto3's chain; the story's keys are emptied first).",
+)
+@click.option("--endpoint-url", default=None, help="An S3-compatible server (MinIO...).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option(
     "--window",
@@ -250,18 +258,34 @@ def actions(url: str, rows: int, tenants: int, steps: int) -> None:
     show_default=True,
     help="Seconds a batch waits to fill up to 100 files.",
 )
-def files(url: str, files: int, workdir: str, workers: int, window: float) -> None:
+def files(
+    url: str,
+    files: int,
+    workdir: str,
+    bucket: str | None,
+    endpoint_url: str | None,
+    workers: int,
+    window: float,
+) -> None:
     """JSON files dropped in bursts: input/**.json loaded in batches, invalid ones to failed/."""
-    from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from sluice.demos import files as story
+    from sluice.demos.drops import Bucket, Directory, Drop
+    from sluice.sources.bucket.watch import parse_bucket
 
+    drop: Drop = Directory(workdir)
+    if bucket is not None:
+        try:
+            parse_bucket(bucket)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+        drop = Bucket(bucket, endpoint_url)
     console = Console()
     console.print(
         f"[bold]file ingestion[/bold] on {redact_all(url)}: {files:,} files in bursts into "
-        f"{workdir}/, 2 watchers, {workers} worker processes, batches of {story.BATCH} files "
+        f"{drop.where}, 2 watchers, {workers} worker processes, batches of {story.BATCH} files "
         f"or {window:g} s"
     )
     with Progress(
@@ -282,9 +306,7 @@ def files(url: str, files: int, workdir: str, workers: int, window: float) -> No
                 description=f"files settled ({failed:,} failed)",
             )
 
-        summary = story.run(
-            url, files, Path(workdir), workers=workers, window=window, on_progress=show
-        )
+        summary = story.run(url, files, drop, workers=workers, window=window, on_progress=show)
     _files_summary(console, summary)
     if not summary.ok:
         raise SystemExit(1)

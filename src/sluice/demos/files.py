@@ -3,16 +3,17 @@ in batches of up to 100 files or ``window`` seconds, each batch into a ``file_ro
 through one connection (``ctx.transaction``, committed with the batch's acks); an invalid file
 is retried once, then dead-lettered into ``failed/`` without holding up the others.
 
-Files of mixed kinds are written in bursts into a work directory while two ``sluice
-scheduler`` processes (the watchers: both scan, dedup ids keep each file to one message) and
-worker processes run. Loaded files move to ``processed/``.
+Files of mixed kinds are written in bursts into a work directory, or an S3-compatible
+bucket (:mod:`sluice.demos.drops`), while two ``sluice scheduler`` processes (the watchers:
+both scan, dedup ids keep each file to one message) and worker processes run. Loaded files
+move to ``processed/``. The handler is the same for both: it reads through
+``ctx.open_object``.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice import App, Context, FileRefused, Message, Partial, codec
+from sluice.demos.drops import Directory, Drop, from_env
 
 QUEUE = "files"
 ACTION = "load_files"
@@ -32,8 +34,9 @@ SHARES = (("valid", 0.80), ("invalid", 0.05), ("other", 0.15))
 """What the writer drops: loadable JSON, broken or ill-shaped JSON, files that do not match."""
 
 
-def make_app(url: str | None, root: str | Path, window: float = 55.0) -> App:
-    """The story's app: the ``files`` queue, the batch action and the watch on ``root``."""
+def make_app(url: str | None, drop: str | Path | Drop, window: float = 55.0) -> App:
+    """The story's app: the ``files`` queue, the batch action and the watch on ``drop`` (a
+    directory, or a :class:`~sluice.demos.drops.Bucket`)."""
     app = App(url)
     app.queue(QUEUE, visibility_timeout=60, max_receives=MAX_RECEIVES, dedup_window=None)
     app.action(
@@ -45,7 +48,7 @@ def make_app(url: str | None, root: str | Path, window: float = 55.0) -> App:
         retry_base=1.0,
         retry_cap=2.0,
     )(load_files)
-    app.watch_files(root, ACTION, on_success="processed/", on_dead="failed/", settle=1.0)
+    (Directory(drop) if isinstance(drop, str | Path) else drop).watch(app, ACTION)
     return app
 
 
@@ -75,13 +78,15 @@ def rows_of(content: bytes) -> list[tuple[str, int, float]]:
 
 def load_files(messages: list[Message], ctx: Context) -> Partial:
     """Validate each file and load the rows of the valid ones through the batch's one
-    connection; the invalid ones are retried, then dead-lettered."""
+    connection; the invalid ones are retried, then dead-lettered. A file in a directory or
+    an object in a bucket: ``ctx.open_object`` reads either."""
     failed: dict[int, str] = {}
     loaded: list[tuple[str, int, str, int, float]] = []
     for message in messages:
-        path = message.body["path"]
-        try:  # the watch's root-confined, version-checked path, never one joined from the body
-            rows = rows_of(ctx.file_path(message).read_bytes())
+        path = message.body.get("path") or message.body.get("key")
+        try:  # the watch's confined, version-checked file or object, never a path joined here
+            with ctx.open_object(message) as stream:
+                rows = rows_of(stream.read())
         except (OSError, ValueError, FileRefused) as exc:
             failed[message.id] = f"{path}: {exc}"
             continue
@@ -101,14 +106,15 @@ _app: App | None = None
 
 def __getattr__(name: str) -> Any:
     """``sluice.demos.files:app``, built on first use from ``$SLUICE_FILES_URL``,
-    ``$SLUICE_FILES_ROOT`` and ``$SLUICE_FILES_WINDOW`` (the processes the story starts)."""
+    ``$SLUICE_FILES_ROOT`` (or ``$SLUICE_FILES_BUCKET`` and ``$SLUICE_FILES_ENDPOINT``) and
+    ``$SLUICE_FILES_WINDOW`` (the processes the story starts)."""
     global _app
     if name != "app":
         raise AttributeError(name)
     if _app is None:
         _app = make_app(
             os.environ.get("SLUICE_FILES_URL"),
-            os.environ.get("SLUICE_FILES_ROOT", "files-demo"),
+            from_env(os.environ),
             float(os.environ.get("SLUICE_FILES_WINDOW", "55")),
         )
     return _app
@@ -125,10 +131,12 @@ class Written:
     rows: int
 
 
-def one_file(n: int, rng: random.Random) -> tuple[str, str, bytes, int]:
-    """(kind, relative path, content, rows) of the ``n``-th file."""
+def one_file(n: int, rng: random.Random, stamp: str = "") -> tuple[str, str, bytes, int]:
+    """(kind, relative path, content, rows) of the ``n``-th file (``stamp``: a folder that
+    makes this run's input keys new to a bucket whose dedup ids remember earlier runs)."""
     kind = rng.choices([k for k, _ in SHARES], [w for _, w in SHARES])[0]
-    folder = f"input/{rng.choice(['eu', 'us', 'apac'])}/" if n % 2 else "input/"
+    region = f"{rng.choice(['eu', 'us', 'apac'])}/" if n % 2 else ""
+    folder = f"input/{stamp}{region}"
     if kind == "valid":
         rows = [
             {
@@ -151,17 +159,17 @@ def one_file(n: int, rng: random.Random) -> tuple[str, str, bytes, int]:
     return kind, other[n % 4], b"sku,qty\nA,1\n", 0
 
 
-def write_bursts(root: Path, files: int, bursts: int, pause: float, seed: int = 11) -> Written:
+def write_bursts(
+    drop: Drop, files: int, bursts: int, pause: float, seed: int = 11, stamp: str = ""
+) -> Written:
     """Write ``files`` files in ``bursts`` bursts, ``pause`` seconds apart."""
     rng = random.Random(seed)
     written = Written({}, {}, {}, 0)
     per_burst = -(-files // bursts)
     for start in range(0, files, per_burst):
         for n in range(start, min(files, start + per_burst)):
-            kind, path, content, rows = one_file(n, rng)
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            kind, path, content, rows = one_file(n, rng, stamp)
+            drop.write(path, content)
             getattr(written, kind)[path] = content
             written.rows += rows
         if start + per_burst < files:
@@ -208,7 +216,7 @@ Progress = Callable[[int, int, int], object]
 def run(
     url: str,
     files: int,
-    workdir: Path,
+    workdir: Path | Drop,
     *,
     workers: int = 2,
     schedulers: int = 2,
@@ -218,13 +226,13 @@ def run(
     on_progress: Progress | None = None,
     timeout: float | None = None,
 ) -> Summary:
-    """Write ``files`` files in bursts into ``workdir`` while watchers and workers run, wait
-    until every matching file is in ``processed/`` or ``failed/``, and tally."""
-    root = workdir.absolute()
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    viewer = make_app(url, root, window)
+    """Write ``files`` files in bursts into ``workdir`` (a directory or a bucket) while
+    watchers and workers run, wait until every matching file is in ``processed/`` or
+    ``failed/``, and tally."""
+    drop = Directory(workdir) if isinstance(workdir, Path) else workdir
+    drop.reset()
+    stamp = "" if isinstance(drop, Directory) else f"run-{int(time.time())}/"
+    viewer = make_app(url, drop, window)
     store = viewer.store
     store.purge(QUEUE)
     store.purge(QUEUE + ".dlq")
@@ -237,7 +245,7 @@ def run(
     env = {
         **os.environ,
         "SLUICE_FILES_URL": url,
-        "SLUICE_FILES_ROOT": str(root),
+        **drop.env(),
         "SLUICE_FILES_WINDOW": repr(window),
     }
     target = "sluice.demos.files:app"
@@ -261,12 +269,12 @@ def run(
     ]
     started = time.monotonic()
     try:
-        written = write_bursts(root, files, bursts, pause)
+        written = write_bursts(drop, files, bursts, pause, stamp=stamp)
         matching = len(written.valid) + len(written.invalid)
         deadline = time.monotonic() + (timeout or 4 * window + 120 + files / 50)
         while True:
-            done = _count(root / "processed", ".json")
-            failed = _count(root / "failed", ".reason")
+            done = drop.count("processed/", ".json")
+            failed = drop.count("failed/", ".reason")
             if on_progress is not None:
                 on_progress(done + failed, matching, failed)
             if done + failed >= matching:
@@ -294,24 +302,20 @@ def run(
         ).fetchone()
     dead = store.stats([QUEUE])[0].dlq_depth
     others = {**written.other}
-    untouched = sum(
-        1
-        for path, content in others.items()
-        if (root / path).is_file() and (root / path).read_bytes() == content
-    )
+    untouched = sum(1 for path, content in others.items() if drop.read(path) == content)
     viewer.close()
     return Summary(
         written=len(written.valid) + len(written.invalid) + len(others),
         matching=matching,
         valid=len(written.valid),
         invalid=len(written.invalid),
-        processed=_count(root / "processed", ".json"),
+        processed=drop.count("processed/", ".json"),
         files_loaded=loaded,
         rows_expected=written.rows,
         rows_loaded=rows,
         duplicate_rows=rows - distinct_rows,
         dead_lettered=dead,
-        failed_dir=_count(root / "failed", ".reason"),
+        failed_dir=drop.count("failed/", ".reason"),
         other=len(others),
         untouched=untouched,
         schedulers=schedulers,
@@ -319,7 +323,3 @@ def run(
         window=window,
         seconds=seconds,
     )
-
-
-def _count(top: Path, suffix: str) -> int:
-    return sum(1 for p in top.rglob(f"*{suffix}") if p.is_file()) if top.exists() else 0

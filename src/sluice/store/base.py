@@ -73,6 +73,7 @@ from sluice.store import (
 )
 from sluice.store import events as events_store
 from sluice.store.alarms import AlarmVerbs
+from sluice.store.buckets import BucketScanVerbs
 from sluice.store.cancelling import CancelVerbs
 from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.completed import CompletedVerbs
@@ -116,6 +117,7 @@ class Store(
     AlarmVerbs,
     CompletedVerbs,
     HeaderVerbs,
+    BucketScanVerbs,
 ):
     """A durable message store: the engine over one database's :class:`Driver`.
 

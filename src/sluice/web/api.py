@@ -36,6 +36,7 @@ from sluice.errors import (
 )
 from sluice.model import MAX_PRIORITY, NewMessage, QueuePolicy, is_dlq, validate_queue_name
 from sluice.observe import tracing
+from sluice.sources.bucket.status import failing
 from sluice.store import redact
 from sluice.store.cancelling import unknown_message
 from sluice.store.search import MessageFilter
@@ -454,6 +455,12 @@ class _Api:
             # Anyone may ask: the answer names the kind of fault, never the store's address.
             detail = f"the store did not answer ({type(exc).__name__}; see the server log)"
             return json_response({"status": "unavailable", "detail": detail}, 503)
+        # A failing source leaves the API serving (200) but says so; the error (it names the
+        # bucket and endpoint) only to a caller with a token, or to anyone when none is set.
+        detailed = not self.tokens or scope_of(request.headers.get("authorization"), self.tokens)
+        sources = await run_in_threadpool(failing, self.app, self.app.store, bool(detailed))
+        if sources:
+            return json_response({"status": "degraded", "failing": sources})
         return json_response({"status": "ok"})
 
     async def metrics(self, request: Request) -> Response:

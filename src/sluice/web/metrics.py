@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from sluice.app import App
 from sluice.model import DURATION_BUCKETS
+from sluice.sources.bucket.status import watch_states
 
 RECENT_RUNS = 50
 """How many of the newest runs the run gauges look at."""
@@ -92,6 +93,7 @@ class StoreCollector(Collector):
         yield from _action_metrics(self.app)
         yield from _run_metrics(self.app)
         yield from _clock_metrics(self.app)
+        yield from _bucket_metrics(self.app)
 
 
 def _action_metrics(app: App) -> Iterable[Metric]:
@@ -178,6 +180,33 @@ def _clock_metrics(app: App) -> Iterable[Metric]:
     )
     error.add_metric(process, offset.error)
     yield from (seconds, error)
+
+
+def _bucket_metrics(app: App) -> Iterable[Metric]:
+    """Each bucket watch's scan health, as its scanners (any process) recorded it."""
+    states = watch_states(app, app.store)
+    if not states:
+        return
+    labels = ["action", "bucket"]
+    failures = GaugeMetricFamily(
+        "sluice_bucket_scan_failures",
+        "Listings of the watched bucket failed in a row (0: the last one worked).",
+        labels=labels,
+    )
+    passed = GaugeMetricFamily(
+        "sluice_bucket_scan_last_success_timestamp_seconds",
+        "When a listing of the watched bucket last worked (recorded every 30 s at most).",
+        labels=labels,
+    )
+    sent = CounterMetricFamily(
+        "sluice_bucket_scan_enqueued", "Messages the watch's scans have created.", labels=labels
+    )
+    for watch, state in states:
+        names = [watch.action, watch.url]
+        failures.add_metric(names, state.failures)
+        passed.add_metric(names, state.passed_at or 0.0)
+        sent.add_metric(names, state.sent)
+    yield from (failures, passed, sent)
 
 
 def registry_for(app: App) -> CollectorRegistry:

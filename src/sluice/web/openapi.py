@@ -35,6 +35,16 @@ def _nullable(kind: str) -> Schema:
     return {"type": [kind, "null"]}
 
 
+FAILING_SOURCE: Schema = {  # a source whose last pass failed; bucket and error to token holders
+    "source": {"enum": ["s3"]},
+    "action": {"type": "string"},
+    "failures": {"type": "integer", "minimum": 0},
+    "failing_since": _nullable("number"),
+    "bucket": {"type": "string"},
+    "error": _nullable("string"),
+}
+
+
 STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
@@ -247,7 +257,15 @@ SCHEMAS: dict[str, Schema] = {
     "Redriven": _object({"queue": STRING, "redriven": COUNT}),
     "Purged": _object({"queue": STRING, "purged": COUNT}),
     "Health": _object(
-        {"status": {"enum": ["ok", "unavailable"]}, "detail": STRING}, optional=("detail",)
+        {
+            "status": {"enum": ["ok", "degraded", "unavailable"]},
+            "detail": STRING,
+            "failing": {
+                "type": "array",
+                "items": _object(FAILING_SOURCE, optional=("bucket", "error")),
+            },
+        },
+        optional=("detail", "failing"),
     ),
 }
 

@@ -86,17 +86,24 @@ class Context:
         return watch.path_of(message.body)
 
     def open_object(self, message: Message | None = None) -> BinaryIO:
-        """A binary stream of the object a bucket-watched action's message names (default:
-        this call's first), read as consumed, never loaded whole; close it when done.
-        ``FileRefused`` (dead-letters the message) for an object the watch does not take or
-        one overwritten since the message was made; ``FileNotFoundError`` if it is gone."""
+        """A binary stream of what a watched action's message names (default: this call's
+        first), read as consumed, never loaded whole; close it when done. For a bucket watch
+        the object version, for a file watch the file at :meth:`file_path`, so one handler
+        serves both sources. ``FileRefused`` (dead-letters the message) for an object or file
+        the watch does not take or one overwritten since the message was made;
+        ``FileNotFoundError`` if it is gone."""
         from sluice.sources.bucket.disposal import open_object
 
         message = self.message if message is None else message
         watch = self.app.bucket_watches.get(message.action)
-        if watch is None:
-            raise SluiceError(f"action {message.action!r} has no bucket watch (app.watch_bucket)")
-        return open_object(watch, message.body)
+        if watch is not None:
+            return open_object(watch, message.body)
+        if message.action in self.app.file_watches:
+            return self.file_path(message).open("rb")
+        raise SluiceError(
+            f"action {message.action!r} has no bucket or file watch "
+            "(app.watch_bucket, app.watch_files)"
+        )
 
     def now(self) -> float:
         """The store's time (epoch seconds; the database's on PostgreSQL): the time base of

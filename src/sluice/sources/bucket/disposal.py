@@ -1,8 +1,9 @@
 """What a bucket-watched action does around its handler: skip objects already processed, and
 once a message is settled copy its object to ``on_success`` / ``on_dead`` (with a
 ``<key>.reason`` object) and delete the original. S3 has no rename: the copy is conditional
-on the message's etag (``CopySourceIfMatch``), so a version overwritten since its message
-was made is left for its own message. Moves run in the settle hook, after the outcome is
+on the message's etag (``CopySourceIfMatch``) and so is the delete (``If-Match``), so a
+version overwritten since its message was made, even between the copy and the delete, is
+left for its own message. Moves run in the settle hook, after the outcome is
 committed; a worker killed between the commit and the move leaves the object in place, and
 the dedup id keeps it from being enqueued again."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Literal
 
 from sluice import codec
@@ -85,27 +87,39 @@ def wrap(watch: BucketWatch, action: Action) -> Action:
     return guard(action, lambda body: _to_handle(watch, body), lambda items: settle(watch, items))
 
 
+MOVERS = 8
+"""Objects of one settled batch moved at once (each move is two or three S3 requests)."""
+
+
 def settle(watch: BucketWatch, items: Sequence[Settled]) -> None:
     """Copy the objects of settled messages (acked: to ``on_success``; dead-lettered: to
-    ``on_dead`` with a ``.reason`` object) and delete the originals; a version overwritten
-    since is left in place; a refused body or an S3 error is logged, never raised."""
-    for item in items:
-        target = {"ack": watch.on_success, "dead": watch.on_dead}.get(item.kind)
-        if target is None:
-            continue
-        try:
-            key, etag = watch.version_of(item.message.body)
-            if _move(watch, key, etag, target + key) and item.kind == "dead":
-                reason = (
-                    f"message {item.message.id} dead-lettered after "
-                    f"{item.message.receive_count} receive(s): {item.error or 'no reason given'}\n"
-                )
-                watch.client.put_object(
-                    Bucket=watch.bucket, Key=target + key + ".reason", Body=reason.encode()
-                )
-        except Exception as exc:  # a failed move must not fail the (committed) settle
-            entry = {"watch": watch.url, "message": item.message.id, "not_moved": str(exc)}
-            log.warning("%s", codec.encode(entry))
+    ``on_dead`` with a ``.reason`` object) and delete the originals, up to :data:`MOVERS`
+    at once; a version overwritten since is left in place; a refused body or an S3 error is
+    logged, never raised."""
+    targets = {"ack": watch.on_success, "dead": watch.on_dead}
+    todo = [(item, target) for item in items if (target := targets.get(item.kind)) is not None]
+    if len(todo) < 2:
+        for item, target in todo:
+            _settle_one(watch, item, target)
+        return
+    with ThreadPoolExecutor(min(MOVERS, len(todo)), thread_name_prefix="sluice-move") as pool:
+        list(pool.map(lambda pair: _settle_one(watch, *pair), todo))
+
+
+def _settle_one(watch: BucketWatch, item: Settled, target: str) -> None:
+    try:
+        key, etag = watch.version_of(item.message.body)
+        if _move(watch, key, etag, target + key) and item.kind == "dead":
+            reason = (
+                f"message {item.message.id} dead-lettered after "
+                f"{item.message.receive_count} receive(s): {item.error or 'no reason given'}\n"
+            )
+            watch.client.put_object(
+                Bucket=watch.bucket, Key=target + key + ".reason", Body=reason.encode()
+            )
+    except Exception as exc:  # a failed move must not fail the (committed) settle
+        entry = {"watch": watch.url, "message": item.message.id, "not_moved": str(exc)}
+        log.warning("%s", codec.encode(entry))
 
 
 def _move(watch: BucketWatch, key: str, etag: str, target: str) -> bool:
@@ -122,6 +136,30 @@ def _move(watch: BucketWatch, key: str, etag: str, target: str) -> bool:
         if _code(exc) in ("PreconditionFailed", "412", "NoSuchKey", "404"):
             return False
         raise
-    if _head_etag(watch, key) == etag:  # narrow, not close, the overwrite race (no IfMatch)
-        watch.client.delete_object(Bucket=watch.bucket, Key=key)
+    _delete(watch, key, etag)
+    return True
+
+
+UNSUPPORTED = ("NotImplemented", "InvalidArgument", "InvalidRequest", "501")
+"""Answers of servers without conditional deletes (older MinIO, Ceph)."""
+
+
+def _delete(watch: BucketWatch, key: str, etag: str) -> bool:
+    """Delete ``key`` only if it is still at ``etag`` (``If-Match`` on the delete, as AWS S3
+    and moto take it); a version written since stays for its own message. On a server that
+    refuses conditional deletes, check the etag first: that narrows the race, not closes it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        watch.client.delete_object(Bucket=watch.bucket, Key=key, IfMatch=etag)
+        return True
+    except ClientError as exc:
+        if _code(exc) in ("PreconditionFailed", "412", "NoSuchKey", "404"):
+            log.info("%s", codec.encode({"watch": watch.url, "key": key, "left": "overwritten"}))
+            return False
+        if _code(exc) not in UNSUPPORTED:
+            raise
+    if _head_etag(watch, key) != etag:
+        return False
+    watch.client.delete_object(Bucket=watch.bucket, Key=key)
     return True

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.errors import ConfigError, FileRefused
+from sluice.store import redact
+
+RETRIES = {"max_attempts": 2, "mode": "standard"}
+"""boto's own retries of one call; a scan that still fails is retried by the scanner, later."""
 
 
 def parse_bucket(url: object) -> str:
@@ -103,9 +107,15 @@ class BucketWatch:
         return f"s3://{self.bucket}"
 
     @property
+    def id(self) -> str:
+        """The watch's name in the store (its scan state): action, bucket, prefix, suffix."""
+        return f"{self.action}:{self.url}/{self.prefix}*{self.suffix}"
+
+    @property
     def where(self) -> str:
-        """The bucket and endpoint, for error messages."""
-        return f"bucket {self.url} at {self.endpoint_url or 'the AWS default endpoint'}"
+        """The bucket and endpoint, for error messages (any password in the url redacted)."""
+        endpoint = redact(self.endpoint_url) if self.endpoint_url else None
+        return f"bucket {self.url} at {endpoint or 'the AWS default endpoint'}"
 
     @property
     def client(self) -> Any:
@@ -118,7 +128,11 @@ class BucketWatch:
                     raise ConfigError(
                         "watch_bucket needs boto3: pip install 'sluice[s3]'"
                     ) from None
-                self._client.append(boto3.client("s3", endpoint_url=self.endpoint_url))
+                from botocore.config import Config
+
+                config = Config(connect_timeout=5, read_timeout=30, retries=RETRIES)
+                client = boto3.client("s3", endpoint_url=self.endpoint_url, config=config)
+                self._client.append(client)
             return self._client[0]
 
     @property

@@ -819,3 +819,37 @@ WITH gone AS (
     FROM (SELECT DISTINCT queue FROM recorded) AS k
 )
 SELECT g.id FROM gone AS g CROSS JOIN woken
+-- name: bucket_scan_init
+INSERT INTO sluice_bucket_scans (watch) VALUES (%(watch)s) ON CONFLICT (watch) DO NOTHING
+
+-- name: bucket_scan_get
+SELECT watch, watermark, next_full, sent, failures, error, failing_since, passed_at
+FROM sluice_bucket_scans WHERE watch = %(watch)s
+
+-- name: bucket_scans
+SELECT watch, watermark, next_full, sent, failures, error, failing_since, passed_at
+FROM sluice_bucket_scans ORDER BY watch
+
+-- name: bucket_full_take
+UPDATE sluice_bucket_scans SET next_full = %(next)s
+WHERE watch = %(watch)s AND next_full <= %(now)s
+RETURNING watch
+
+-- name: bucket_advance
+UPDATE sluice_bucket_scans
+SET watermark = greatest(watermark, %(watermark)s::text COLLATE "C"),
+    sent = sent + %(sent)s
+WHERE watch = %(watch)s
+
+-- name: bucket_passed
+UPDATE sluice_bucket_scans
+SET failures = 0, error = NULL, failing_since = NULL, passed_at = %(now)s
+WHERE watch = %(watch)s
+
+-- name: bucket_failed
+UPDATE sluice_bucket_scans
+SET failures = failures + 1, error = %(error)s,
+    failing_since = coalesce(failing_since, %(now)s),
+    next_full = CASE WHEN %(full)s THEN 0 ELSE next_full END
+WHERE watch = %(watch)s
+RETURNING failures

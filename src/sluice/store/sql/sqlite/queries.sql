@@ -706,3 +706,36 @@ WHERE message_id IN (SELECT value FROM json_each(?))
 -- name: headers_gc
 DELETE FROM sluice_headers
 WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = message_id)
+-- name: bucket_scan_init
+INSERT INTO sluice_bucket_scans (watch) VALUES (:watch) ON CONFLICT (watch) DO NOTHING
+
+-- name: bucket_scan_get
+SELECT watch, watermark, next_full, sent, failures, error, failing_since, passed_at
+FROM sluice_bucket_scans WHERE watch = :watch
+
+-- name: bucket_scans
+SELECT watch, watermark, next_full, sent, failures, error, failing_since, passed_at
+FROM sluice_bucket_scans ORDER BY watch
+
+-- name: bucket_full_take
+UPDATE sluice_bucket_scans SET next_full = :next
+WHERE watch = :watch AND next_full <= :now
+RETURNING watch
+
+-- name: bucket_advance
+UPDATE sluice_bucket_scans
+SET watermark = CASE WHEN watermark < :watermark THEN :watermark ELSE watermark END,
+    sent = sent + :sent
+WHERE watch = :watch
+
+-- name: bucket_passed
+UPDATE sluice_bucket_scans
+SET failures = 0, error = NULL, failing_since = NULL, passed_at = :now
+WHERE watch = :watch
+
+-- name: bucket_failed
+UPDATE sluice_bucket_scans
+SET failures = failures + 1, error = :error, failing_since = coalesce(failing_since, :now),
+    next_full = CASE WHEN :full THEN 0 ELSE next_full END
+WHERE watch = :watch
+RETURNING failures
