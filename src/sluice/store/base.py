@@ -41,7 +41,6 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sluice import codec
 from sluice.errors import UnknownQueue
 from sluice.model import (
     ActionLimit,
@@ -71,15 +70,14 @@ from sluice.store import (
     schema,
     sql,
 )
-from sluice.store import events as events_store
 from sluice.store.alarms import AlarmVerbs
 from sluice.store.buckets import BucketScanVerbs
+from sluice.store.bus import BusVerbs
 from sluice.store.cancelling import CancelVerbs
 from sluice.store.clock import ClockOffset, ServerClock
 from sluice.store.completed import CompletedVerbs
 from sluice.store.controls import ControlVerbs
 from sluice.store.driver import Driver, Params
-from sluice.store.events import ArchivedEvent, Route
 from sluice.store.headers import HeaderVerbs
 from sluice.store.joining import JoinedVerbs
 from sluice.store.rollups import RollupVerbs
@@ -118,6 +116,7 @@ class Store(
     CompletedVerbs,
     HeaderVerbs,
     BucketScanVerbs,
+    BusVerbs,
 ):
     """A durable message store: the engine over one database's :class:`Driver`.
 
@@ -425,51 +424,6 @@ class Store(
         ``cancelled`` and fires nothing more. Return how many messages moved."""
         with self._driver.write() as db:
             return runs.cancel(self, db, run_id, self.clock())
-
-    # -- the event bus -------------------------------------------------------------------------
-    def publish(
-        self, events: Sequence[Mapping[str, Any]], at: Sequence[float], routes: Sequence[Route]
-    ) -> list[bool]:
-        """Archive ``events`` (EventBridge envelopes; ``at`` their times as epoch seconds)
-        and apply the ``routes`` of the new ones, in one transaction. An event whose id is
-        archived already is neither stored nor routed again. Return, per event, if it was new."""
-        with self._driver.write() as db:
-            now = self.clock()
-            new = events_store.archive(self, db, events, at, now)
-            fresh = {e["id"] for e, ok in zip(events, new, strict=True) if ok}
-            events_store.route(self, db, [r for r in routes if r.event_id in fresh], now)
-        return new
-
-    def route(self, routes: Sequence[Route], force: bool = False) -> list[int | None]:
-        """Enqueue the messages of routes not taken before (every one with ``force``), in one
-        transaction; per route, the new message id or None (routed before)."""
-        with self._driver.write() as db:
-            return events_store.route(self, db, routes, self.clock(), force)
-
-    def events(
-        self,
-        since: float,
-        until: float,
-        limit: int = 1000,
-        after: tuple[float, str] | None = None,
-    ) -> list[tuple[float, ArchivedEvent]]:
-        """Archived events with ``since <= time < until`` in time order, ``limit`` at a time,
-        after the ``(time, id)`` position ``after``; each with its time."""
-        after_at, after_id = after if after is not None else (since, "")
-        window = {"since": since, "until": until, "after_at": after_at, "after_id": after_id}
-        with self._driver.read() as db:
-            rows = self._sql(db, "events_between", {**window, "n": limit})
-        return [
-            (float(at), ArchivedEvent(id_, codec.loads(envelope), float(published)))
-            for id_, at, envelope, published in rows
-        ]
-
-    def forget_events(self, before: float) -> int:
-        """Drop archived events published before ``before`` (and their route records)."""
-        with self._driver.write() as db:
-            gone = len(self._sql(db, "events_forget", {"before": before}))
-            self._sql(db, "routes_forget", {"before": before})
-        return gone
 
     # -- action statistics (for metrics) -------------------------------------------------------
     def put_action_stats(self, worker: str, stats: Sequence[ActionStats]) -> None:
