@@ -23,7 +23,7 @@ WINDOWS = {"hour": (3600.0, 60.0), "day": (86400.0, 900.0)}
 
 def window(name: str | None) -> tuple[float, float]:
     """The (span, step) of a window name (default: the hour); ``ConfigError`` for another."""
-    found = WINDOWS.get(name or "hour")
+    found = WINDOWS.get("hour" if name is None else name)
     if found is None:
         raise ConfigError(f"unknown chart window {name!r}: use one of {', '.join(WINDOWS)}")
     return found
