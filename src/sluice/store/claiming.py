@@ -34,8 +34,7 @@ def claim(
         with driver.read() as db:
             return _claim_each(store, db, policies, n, store.clock(), lease, None)
     with driver.write() as db:
-        now = store.clock()  # read inside the transaction: on SQLite, under the write lock
-        budget = _budgets(store, db, now)
+        budget, now = _budgets(store, db)
         claimed = _claim_each(store, db, policies, n, now, lease, budget, per_group)
         if budget is not None and budget.tokens:
             tokens = [{"action": a, "tokens": t} for a, t in budget.tokens.items()]
@@ -132,14 +131,19 @@ def _with_followers(
     return ids
 
 
-def _budgets(store: Store, db: Any, now: float) -> Budgets | None:
+def _budgets(store: Store, db: Any) -> tuple[Budgets | None, float]:
+    """The budgets of the limited actions (None: no limits) and the claim's time, read inside
+    the transaction after the limits' lock (on SQLite, under the write lock): a claim that
+    waited for the lock spends tokens at its own time, never before the claim it waited for."""
     if not store._sql(db, "limits"):
-        return None
+        return None, store.clock()
     # Locked (on PostgreSQL) so concurrent claimers spend the same slots and tokens in turn.
     rows = [LimitRow(*row) for row in store._sql(db, "limits_locked")]
+    now = store.clock()
     limited = [row.action for row in rows if row.concurrency is not None]
     in_flight = dict(store._sql(db, "in_flight_by_action", (now, limited)))
-    return budgets(((row.limit(), row.tokens, row.refilled_at) for row in rows), in_flight, now)
+    limits = ((row.limit(), row.tokens, row.refilled_at) for row in rows)
+    return budgets(limits, in_flight, now), now
 
 
 def exhaust(store: Store, db: Any, params: dict[str, Any], now: float) -> int:
