@@ -14,7 +14,7 @@ import pytest
 
 from sluice import NewMessage
 from sluice.model import QueuePolicy
-from sluice.store import open_store, sqlite
+from sluice.store import open_store, sqlite, sqlite_lock
 from sluice.store.base import Store
 from sluice.store.sqlite_lock import writer_queue
 from sluice.store.sqlite_wake import Listener, wake_dir
@@ -95,3 +95,21 @@ def test_a_writer_killed_holding_the_turn_lets_the_others_go_on(tmp_path: Path) 
     holder.wait()
     assert got.wait(30)
     taker.join()
+
+
+def test_a_thread_waiting_on_the_turn_holders_thread_goes_on_after_a_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_lock, "TURN_WAIT", 0.2)
+    queue = writer_queue(str(tmp_path / "nested.db"))
+    done = threading.Event()
+
+    def other_write() -> None:
+        with queue.turn():  # the holder below waits for this one: it must not wait forever
+            done.set()
+
+    with queue.turn():
+        helper = threading.Thread(target=other_write)
+        helper.start()
+        assert done.wait(30)
+    helper.join()

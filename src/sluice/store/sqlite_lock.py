@@ -20,6 +20,9 @@ from contextlib import contextmanager
 
 from sluice.store.sqlite_wake import wake_dir
 
+TURN_WAIT = 5.0
+"""Seconds a thread waits for its process's other writers before going on to SQLite's lock."""
+
 
 class WriterQueue:
     """One per process and file. Reentrant in a thread: a thread already holding the turn
@@ -34,8 +37,13 @@ class WriterQueue:
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        """Hold the file's write turn for the body."""
-        with self._thread_lock:
+        """Hold the file's write turn for the body. A thread that waits ``TURN_WAIT`` for the
+        other threads of its process goes on without the turn, to SQLite's own lock: a thread
+        holding the turn while it waits for another thread's write must not stall them all."""
+        if not self._thread_lock.acquire(timeout=TURN_WAIT):
+            yield
+            return
+        try:
             fd = self._open()
             if fd is None:  # the lock file cannot be made here: SQLite's busy handler only
                 yield
@@ -49,6 +57,8 @@ class WriterQueue:
                 self._depth -= 1
                 if self._depth == 0:
                     fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
     def _open(self) -> int | None:
         if self._fd is None:
