@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
+import os
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sluice import App, aio
+from sluice import App, aio_pool
 
 N = 1000
-ROUNDS = 3
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 
 
 def _app(url: str) -> App:
@@ -39,10 +42,15 @@ def sync_rate(app: App) -> float:
     return N / (time.perf_counter() - start)
 
 
-async def unadmitted(app: App, body: Any) -> int:
-    """The former hop (no admission semaphore): the same-run baseline of the stall."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(aio._executor(), functools.partial(app.enqueue, "job", body))
+async def one_hop(app: App, body: Any) -> int:
+    """One thread hop per call (the former enqueue_async): the same-run baseline."""
+    return await aio_pool.hop(app.enqueue, "job", body)
+
+
+async def noop(body: Any) -> int:
+    """The floor: a coroutine that only yields (what gathering 1,000 costs the loop)."""
+    await asyncio.sleep(0)
+    return 0
 
 
 async def idle_stall(seconds: float = 0.5) -> float:
@@ -56,7 +64,29 @@ async def idle_stall(seconds: float = 0.5) -> float:
     return worst * 1000
 
 
-async def async_run(app: App, admitted: bool = True) -> tuple[float, float]:
+class GcPauses:
+    """The longest cyclic-GC pause while active (ms): the interpreter's, not sluice's."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.longest = max(self.longest, (time.perf_counter() - self._began) * 1000)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self)
+
+
+async def async_run(call: Callable[[Any], Awaitable[int]]) -> tuple[float, float, float]:
+    """(calls/s, worst stall ms, longest GC pause ms) of N gathered ``call(i)``."""
     worst = 0.0
     done = False
 
@@ -71,39 +101,42 @@ async def async_run(app: App, admitted: bool = True) -> tuple[float, float]:
 
     ticker = asyncio.create_task(probe())
     await asyncio.sleep(0.01)
-    start = time.perf_counter()
-    call = app.enqueue_async if admitted else functools.partial(unadmitted, app)
-    await asyncio.gather(*(call("job", i) if admitted else call(i) for i in range(N)))
-    elapsed = time.perf_counter() - start
+    with GcPauses() as pauses:
+        start = time.perf_counter()
+        await asyncio.gather(*(call(i) for i in range(N)))
+        elapsed = time.perf_counter() - start
     done = True
     await ticker
-    return N / elapsed, worst * 1000
+    return N / elapsed, worst * 1000, pauses.longest
 
 
 def main() -> None:
     if "--threads" in sys.argv:  # the async pool's size (and admission), for experiments
         at = sys.argv.index("--threads")
-        aio.THREADS = int(sys.argv[at + 1])
+        aio_pool.THREADS = int(sys.argv[at + 1])
         del sys.argv[at : at + 2]
-    pg = (
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else "postgresql://postgres@127.0.0.1:5432/sluice_txn_bench"
-    )
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    pg = args[0] if args else "postgresql://postgres@127.0.0.1:5432/sluice_txn_bench"
     with tempfile.TemporaryDirectory() as tmp:
         for name, url in (("sqlite", f"sqlite:///{tmp}/bench.db"), ("postgres", pg)):
             app = _app(url)
             sync_rate(app)  # warm-up
+            if "--freeze" in sys.argv:  # start-up objects out of the collector's way
+                gc.freeze()
             for _ in range(ROUNDS):
                 idle = asyncio.run(idle_stall())
-                print(f"{name:8} idle loop, probe alone: worst stall {idle:5.1f} ms")
                 sync = sync_rate(app)
-                for admitted in (False, True):
-                    rate, stall = asyncio.run(async_run(app, admitted))
-                    label = "admitted" if admitted else "unadmitted"
+                print(f"{name:8} idle loop {idle:4.1f} ms; sync enqueue {sync:6.0f}/s", flush=True)
+                calls = {
+                    "gather floor": noop,
+                    "one hop/call": functools.partial(one_hop, app),
+                    "enqueue_async": functools.partial(app.enqueue_async, "job"),
+                }
+                for label, call in calls.items():
+                    rate, stall, pause = asyncio.run(async_run(call))
                     print(
-                        f"{name:8} sync {sync:7.0f}/s  async {label:10} {rate:7.0f}/s  "
-                        f"ratio {rate / sync:4.2f}  worst stall {stall:5.1f} ms",
+                        f"{name:8} {label:14} {rate:7.0f}/s  x sync {rate / sync:5.2f}  "
+                        f"worst stall {stall:5.1f} ms (longest GC pause {pause:4.1f} ms)",
                         flush=True,
                     )
             app.close()

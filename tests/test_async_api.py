@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sluice import App, MessageTooLarge, UnknownAction
+from sluice import App, MessageTooLarge, RunSealed, UnknownAction
 
 
 @pytest.fixture
@@ -50,6 +50,55 @@ def test_async_verbs_return_what_the_sync_ones_do(app: App) -> None:
 
     asyncio.run(main())
     assert app.store.backlog("work", 1000) == 56
+
+
+def test_concurrent_calls_share_transactions_and_keep_their_own_results(app: App) -> None:
+    sealed = app.start_run("sealed")
+    sealed.seal()
+    open_run = app.start_run("open")
+
+    calls: list[tuple[str, Any, dict[str, Any]]] = [("item", i, {}) for i in range(600)]
+    calls[10] = ("item", "x" * 500, {})  # too large: fails alone
+    calls[20] = ("nope", 1, {})  # unknown action: fails alone
+    calls[30] = ("item", 30, {"run": sealed})  # the store refuses its group for this one
+    calls[40] = ("item", 40, {"run": open_run})
+    calls[50] = calls[51] = ("item", "same", {"dedup_id": "d"})
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(app.enqueue_async(a, b, **o) for a, b, o in calls), return_exceptions=True
+        )
+
+    results = asyncio.run(main())
+    assert isinstance(results[10], MessageTooLarge)
+    assert isinstance(results[20], UnknownAction)
+    assert isinstance(results[30], RunSealed)
+    assert results[50] == results[51]
+    ids = [r for i, r in enumerate(results) if i not in (10, 20, 30, 51)]
+    assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 596
+    assert app.store.backlog("work", 1000) == 596
+    stored = {m.id: m.body for m in app.store.get(ids)}
+    assert stored[results[0]] == 0 and stored[results[599]] == 599
+    assert app.run_state(open_run).total == 1 and app.run_state(sealed).total == 0
+    # Shared transactions, one store time each: calls 256-599 came in two groups (of up to
+    # 256; the first group, refused for call 30, was written again one message at a time).
+    times = {m.enqueued_at for m in app.store.get(results[256:])}
+    assert len(times) <= 2
+
+
+def test_a_cancelled_caller_does_not_fail_the_others(app: App) -> None:
+    async def main() -> list[Any]:
+        tasks = [asyncio.ensure_future(app.enqueue_async("item", i)) for i in range(20)]
+        await asyncio.sleep(0)
+        tasks[3].cancel()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert isinstance(results[3], asyncio.CancelledError)
+    assert all(isinstance(r, int) for i, r in enumerate(results) if i != 3)
+    # The cancelled call's message may still have been written (as with a sync call cut off
+    # after its commit): the other 19 are stored either way.
+    assert app.store.backlog("work", 1000) in (19, 20)
 
 
 def _free_port() -> int:

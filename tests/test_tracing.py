@@ -4,6 +4,7 @@ the message), through the HTTP API too; nothing stored or started while tracing 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,6 +85,34 @@ def test_a_handler_span_is_a_child_of_the_enqueue(url: str, spans: InMemorySpanE
     assert all(s.parent.span_id == sent[1].context.span_id for s in tries if s.parent)
     inside = _named(spans, "inside")
     assert {s.parent.span_id for s in inside if s.parent} == {s.context.span_id for s in process}
+
+
+def test_concurrent_async_enqueues_each_get_their_requests_span(
+    url: str, spans: InMemorySpanExporter
+) -> None:
+    app = _app(url)
+    tracer = trace.get_tracer("test")
+
+    async def request(n: int) -> tuple[int, int]:
+        with tracer.start_as_current_span(f"request {n}") as span:
+            return span.get_span_context().span_id, await app.enqueue_async("job", n)
+
+    async def main() -> list[tuple[int, int]]:  # one group commit for the ten
+        return await asyncio.gather(*(request(n) for n in range(10)))
+
+    try:
+        requests = asyncio.run(main())
+        app.work(stop_when_idle=True, grace=5)
+    finally:
+        app.close()
+    sent = {s.attributes["messaging.message.id"]: s for s in _named(spans, "send job")}
+    process = {s.attributes["messaging.message.id"]: s for s in _named(spans, "process job")}
+    for parent, message_id in requests:
+        producer = sent[str(message_id)]
+        assert producer.parent is not None and producer.parent.span_id == parent
+        consumer = process[str(message_id)]
+        assert consumer.parent is not None
+        assert consumer.parent.span_id == producer.context.span_id
 
 
 def test_the_http_api_continues_the_callers_trace(url: str, spans: InMemorySpanExporter) -> None:

@@ -1,5 +1,6 @@
 """The async API: the sync verbs run on a bounded thread pool, so an event loop never
-blocks on the store and there is one implementation of every verb.
+blocks on the store and there is one implementation of every verb. Concurrent
+``enqueue_async`` calls share transactions (:mod:`sluice.aio_group`).
 
 One hop per call costs a thread handoff (measured in ``bench/async_api.py``); the pool's
 size bounds the store connections async callers hold at once.
@@ -8,14 +9,11 @@ size bounds the store connections async callers hold at once.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
-import threading
-import weakref
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
+from sluice.aio_group import group_commit
+from sluice.aio_pool import hop
 from sluice.store.bridge import LoopBridge
 from sluice.store.joining import async_native, is_async
 
@@ -23,47 +21,6 @@ if TYPE_CHECKING:
     from sluice.app import App
     from sluice.model import RunState
     from sluice.runs import Run, RunRef
-
-T = TypeVar("T")
-THREADS = 4
-"""Threads for async calls (per process): enough to overlap round trips, few enough to stay
-under the PostgreSQL pool's size."""
-
-_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(THREADS, thread_name_prefix="sluice-async")
-        return _pool
-
-
-_admission: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _gate(loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
-    """The loop's admission to the pool: at most :data:`THREADS` calls handed over at once."""
-    gate = _admission.get(loop)
-    if gate is None:
-        gate = _admission[loop] = asyncio.Semaphore(THREADS)
-    return gate
-
-
-async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop.
-
-    Calls are admitted through a semaphore the size of the pool: a burst of a thousand
-    waits on it as plain waiters instead of a thousand executor futures and wake-ups."""
-    loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()  # the caller's (a trace's current span, say)
-    work = functools.partial(context.run, call, *args, **kwargs)
-    async with _gate(loop):
-        return await loop.run_in_executor(_executor(), work)
 
 
 async def _bridged(options: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +39,8 @@ class AsyncVerbs:
         """:meth:`App.enqueue`, without blocking the event loop. ``connection=`` also takes
         a psycopg ``AsyncConnection`` or a SQLAlchemy ``AsyncConnection`` / ``AsyncSession``
         (PostgreSQL): the message is written in its open transaction."""
+        if options.get("connection") is None:  # shares a transaction with concurrent calls
+            return await group_commit(cast("App", self)).enqueue(action, body, options)
         return await hop(cast("App", self).enqueue, action, body, **await _bridged(options))
 
     async def enqueue_many_async(self, action: str, items: Iterable[Any], **options: Any) -> int:

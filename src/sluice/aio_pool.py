@@ -1,0 +1,54 @@
+"""The async API's thread pool: a bounded pool per process and, per event loop, an admission
+semaphore the pool's size, so an event loop never blocks on the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+THREADS = 4
+"""Threads for async calls (per process): enough to overlap round trips, few enough to stay
+under the PostgreSQL pool's size."""
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(THREADS, thread_name_prefix="sluice-async")
+        return _pool
+
+
+_admission: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate(loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+    """The loop's admission to the pool: at most :data:`THREADS` calls handed over at once."""
+    gate = _admission.get(loop)
+    if gate is None:
+        gate = _admission[loop] = asyncio.Semaphore(THREADS)
+    return gate
+
+
+async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop.
+
+    Calls are admitted through a semaphore the size of the pool: a burst of a thousand
+    waits on it as plain waiters instead of a thousand executor futures and wake-ups."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()  # the caller's (a trace's current span, say)
+    work = functools.partial(context.run, call, *args, **kwargs)
+    async with _gate(loop):
+        return await loop.run_in_executor(_executor(), work)
