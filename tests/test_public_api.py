@@ -30,6 +30,7 @@ EXPECTED = [
     "MessageError",
     "MessageFailed",
     "MessageFilter",
+    "MessageFinished",
     "MessageIsDead",
     "MessagePage",
     "MessageStatus",

@@ -115,6 +115,35 @@ def test_concurrent_async_enqueues_each_get_their_requests_span(
         assert consumer.parent.span_id == producer.context.span_id
 
 
+def test_a_handlers_follow_up_gets_its_own_producer_span(
+    url: str, spans: InMemorySpanExporter
+) -> None:
+    app = App(url)
+    app.queue("jobs")
+
+    @app.action(queue="jobs")
+    def parent(body: Any, ctx: Any) -> None:
+        ctx.enqueue("child", body + 1)
+
+    @app.action(queue="jobs")
+    def child(body: Any, ctx: Any) -> None:
+        pass
+
+    try:
+        app.enqueue("parent", 1)
+        app.work(stop_when_idle=True, grace=5)
+    finally:
+        app.close()
+    [process_parent] = _named(spans, "process parent")
+    [send_child] = _named(spans, "send child")
+    [process_child] = _named(spans, "process child")
+    assert send_child.kind is trace.SpanKind.PRODUCER
+    assert send_child.parent is not None
+    assert send_child.parent.span_id == process_parent.context.span_id
+    assert process_child.parent is not None
+    assert process_child.parent.span_id == send_child.context.span_id
+
+
 def test_the_http_api_continues_the_callers_trace(url: str, spans: InMemorySpanExporter) -> None:
     app = _app(url)
     token = "admin-token-0123456789"

@@ -136,7 +136,12 @@ class UnknownMessage(SluiceError, LookupError):
     (an acknowledged message is deleted)."""
 
 
-class MessageIsDead(SluiceError):
+class MessageFinished(SluiceError):
+    """The message has finished (succeeded, dead or cancelled: its completion record says
+    so), so there is nothing to cancel."""
+
+
+class MessageIsDead(MessageFinished):
     """The message is a dead letter: it has finished, so it cannot be cancelled (purge or
     redrive its dead-letter queue instead)."""
 

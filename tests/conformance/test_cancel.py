@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sluice.errors import MessageIsDead, UnknownMessage
+from sluice.errors import MessageFinished, MessageIsDead, UnknownMessage
 from sluice.model import NewMessage, Outcome, RunSpec
 from sluice.store import Store
 from tests.conformance.helpers import ack_all, declare, put
@@ -67,3 +67,14 @@ def test_unknown_finished_and_dead_messages_are_errors(store: Store) -> None:
     with pytest.raises(MessageIsDead, match=r"is a dead letter in q\.dlq"):
         store.cancel(dead)
     assert [m.queue for m in store.get([dead])] == ["q.dlq"]
+
+
+def test_a_finished_message_with_a_record_says_how_it_finished(store: Store) -> None:
+    declare(store, "kept", keep_completed=60)
+    [done, gone] = put(store, "kept", "done", "gone")
+    assert store.cancel(gone) == "waiting"
+    ack_all(store, store.claim(["kept"], 1))
+    with pytest.raises(MessageFinished, match=rf"message {done} has already finished \(succeeded"):
+        store.cancel(done)
+    with pytest.raises(MessageFinished, match=rf"message {gone} has already finished \(cancelled"):
+        store.cancel(gone)

@@ -1,4 +1,5 @@
-"""``DELETE /v1/messages/{id}`` over a real server: admin only, 404 unknown, 409 dead."""
+"""``DELETE /v1/messages/{id}`` over a real server: admin only, 404 unknown, 409 dead or
+finished."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 
 from sluice import App
 from sluice.model import NewMessage, Outcome
+from tests.conformance.helpers import declare
 
 
 def test_cancel_a_message_over_http(
@@ -27,6 +29,19 @@ def test_cancel_a_message_over_http(
     web_app.store.complete([Outcome.dead(claimed.receipt, "bad")])
     dead = admin.delete(f"/v1/messages/{first}")
     assert dead.status_code == 409 and dead.json()["error"] == "message_dead"
+
+
+def test_cancel_a_finished_message_with_a_record_over_http(
+    web_app: App, admin: httpx.Client
+) -> None:
+    declare(web_app.store, "kept", keep_completed=60)
+    [done] = [e.id for e in web_app.store.enqueue([NewMessage("kept", 1, "echo")])]
+    [claimed] = web_app.store.claim(["kept"], 1)
+    assert claimed.receipt is not None
+    web_app.store.complete([Outcome.ack(claimed.receipt)])
+    answer = admin.delete(f"/v1/messages/{done}")
+    assert answer.status_code == 409 and answer.json()["error"] == "message_finished"
+    assert f"message {done} has already finished (succeeded" in answer.json()["detail"]
 
 
 def test_submit_takes_a_priority_and_refuses_a_bad_one(web_app: App, admin: httpx.Client) -> None:

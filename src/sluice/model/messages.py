@@ -125,9 +125,8 @@ class Outcome:
         result: Any = None,
         queue: str | None = None,
     ) -> Outcome:
-        return cls(
-            receipt, "ack", children=children, once=once, units=units, result=result, queue=queue
-        )
+        # Positional: a worker builds one per message, and keywords cost a fifth more.
+        return cls(receipt, "ack", 0.0, None, children, once, units, result, queue)
 
     @classmethod
     def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:

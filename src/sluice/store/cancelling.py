@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, cast
 
-from sluice.errors import MessageIsDead, UnknownMessage
+from sluice.errors import MessageFinished, MessageIsDead, SluiceError, UnknownMessage
 from sluice.model import is_dlq
 from sluice.store import completed, runs
 
@@ -25,7 +26,8 @@ class CancelVerbs:
         cancelled run's messages are); return what it was doing. An in-flight message's
         handler may finish, but its ack (or retry) is refused as stale, so it is neither
         acknowledged nor retried, and the children it enqueued are not stored.
-        ``UnknownMessage`` if no live message has the id; ``MessageIsDead`` for a dead letter."""
+        ``UnknownMessage`` if no message has the id, ``MessageFinished`` if its completion
+        record says it finished (``MessageIsDead`` for a dead letter)."""
         store = cast("Store", self)
         if isinstance(message_id, bool) or not 0 < message_id <= MAX_ID:
             raise unknown_message(message_id)
@@ -41,13 +43,29 @@ class CancelVerbs:
                 if lease is not None and visible_at > now:
                     return "in_flight"
                 return "delayed" if visible_at > now else "waiting"
-        found = store.get([message_id])
-        if found and is_dlq(found[0].queue):
-            raise MessageIsDead(
-                f"message {message_id} is a dead letter in {found[0].queue}: it has finished, "
-                "so it cannot be cancelled (purge or redrive the dead-letter queue instead)"
-            )
-        raise unknown_message(message_id)
+        raise finished_error(store, message_id)
+
+
+def finished_error(store: Store, message_id: int) -> SluiceError:
+    """Why no live message ``message_id`` could be cancelled: it is a dead letter, its
+    completion record says how it finished, or nothing is known of it."""
+    found = store.get([message_id])
+    if found and is_dlq(found[0].queue):
+        return MessageIsDead(
+            f"message {message_id} is a dead letter in {found[0].queue}: it has finished, "
+            "so it cannot be cancelled (purge or redrive the dead-letter queue instead)"
+        )
+    try:
+        status = store.status(message_id)
+    except UnknownMessage:
+        return unknown_message(message_id)
+    if not status.finished or status.finished_at is None:  # it came back: a race, retry
+        return unknown_message(message_id)
+    at = datetime.fromtimestamp(status.finished_at, UTC).isoformat(timespec="seconds")
+    return MessageFinished(
+        f"message {message_id} has already finished ({status.state} at {at}, in queue "
+        f"{status.queue}): there is nothing to cancel"
+    )
 
 
 def unknown_message(message_id: int) -> UnknownMessage:

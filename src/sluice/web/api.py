@@ -22,6 +22,7 @@ from sluice.app import App
 from sluice.errors import (
     ConfigError,
     MessageError,
+    MessageFinished,
     MessageIsDead,
     MessageTooLarge,
     RunSealed,
@@ -186,6 +187,8 @@ def _api_error(exc: SluiceError) -> ApiError:
         return ApiError(404, "not_found", str(exc))
     if isinstance(exc, MessageIsDead):
         return ApiError(409, "message_dead", str(exc))
+    if isinstance(exc, MessageFinished):
+        return ApiError(409, "message_finished", str(exc))
     if isinstance(exc, MessageTooLarge):
         return ApiError(413, "too_large", str(exc))
     if isinstance(exc, RunSealed):

@@ -276,7 +276,10 @@ ERRORS = {
     "change from another origin, or (without tokens) a Host that is not loopback.",
     415: "The body is not sent as application/json (or application/*+json).",
     404: "No such action, queue, run or message.",
-    409: "The run is sealed, or the message is a dead letter (it cannot be cancelled).",
+    409: (
+        "The run is sealed, or the message has finished (a dead letter, or succeeded or "
+        "cancelled per its completion record): it cannot be cancelled."
+    ),
     413: "The body is above the queue's max_message_bytes; nothing was stored.",
     501: "The feature is not available in this sluice.",
     503: "The store is unavailable.",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sluice.errors import ConfigError, SluiceError
 from sluice.model import Message, NewMessage
+from sluice.observe import tracing
 from sluice.runs import RunRef
 
 if TYPE_CHECKING:
@@ -192,8 +193,19 @@ class Context:
     ) -> None:
         """Enqueue a follow-up message, committed together with this call's ack. With
         ``run=ctx.run`` it joins this message's run and stage (fan-out): the stage is not
-        accounted for until the children are."""
-        message = self.app.new_message(
-            action, body, group=group, dedup_id=dedup_id, delay=delay, run=run, priority=priority
-        )
+        accounted for until the children are. While tracing, a producer span (a child of the
+        handler's) marks the send; the message carries it to its own handler."""
+        queue = self.app.action_named(action).policy.queue
+        with tracing.producer(action, queue) as span:
+            message = self.app.new_message(
+                action,
+                body,
+                group=group,
+                dedup_id=dedup_id,
+                delay=delay,
+                run=run,
+                priority=priority,
+            )
+            if span is not None:  # written with the ack, so its id is not known yet
+                span.set_attribute("sluice.written_with_ack", True)
         self.children.append(message)
