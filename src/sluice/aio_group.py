@@ -122,10 +122,9 @@ class GroupCommit:
 
     def _message(self, call: _Call) -> NewMessage:
         """The call's message, built inside its producer span (the trace context it carries)."""
-        app = self._app
-        queue = app.action_named(call.action).policy.queue
-        call.span = call.exits.enter_context(tracing.producer(call.action, queue))
-        return app.new_message(call.action, call.body, **call.options)
+        sending = self._app.sending(call.action, call.body, **call.options)
+        call.span, message = call.exits.enter_context(sending)
+        return message
 
 
 def _end_span(call: _Call) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -112,6 +113,14 @@ class App(Registry, AsyncVerbs):
         run_id, done = self.store.start_keyed_run(spec, message)
         return (None if run_id is None else Run(run_id, self.store)), done
 
+    @contextmanager
+    def sending(self, action: str, body: Any, **options: Any) -> Iterator[tuple[Any, NewMessage]]:
+        """The message of one enqueue (:meth:`new_message`'s arguments), built inside its
+        producer span (None while tracing is off), so the message carries the span's
+        context; the span ends when the block does."""
+        with tracing.producer(action, self.action_named(action).policy.queue) as span:
+            yield span, self.new_message(action, body, **options)
+
     def enqueue(
         self,
         action: str,
@@ -128,16 +137,8 @@ class App(Registry, AsyncVerbs):
         hit). ``priority``: 0 (the default) is claimed first, larger numbers later. With
         ``connection`` (the caller's open connection to the store's database), it is written
         inside the caller's transaction: its commit publishes it, a rollback leaves nothing."""
-        with tracing.producer(action, self.action_named(action).policy.queue) as span:
-            message = self.new_message(
-                action,
-                body,
-                group=group,
-                dedup_id=dedup_id,
-                delay=delay,
-                run=run,
-                priority=priority,
-            )
+        options = {"group": group, "dedup_id": dedup_id, "delay": delay, "priority": priority}
+        with self.sending(action, body, run=run, **options) as (span, message):
             if connection is not None:
                 done = self.store.enqueue_in(connection, [message])[0].id
             else:

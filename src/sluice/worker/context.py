@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sluice.errors import ConfigError, SluiceError
 from sluice.model import Message, NewMessage
-from sluice.observe import tracing
 from sluice.runs import RunRef
 
 if TYPE_CHECKING:
@@ -195,17 +194,8 @@ class Context:
         ``run=ctx.run`` it joins this message's run and stage (fan-out): the stage is not
         accounted for until the children are. While tracing, a producer span (a child of the
         handler's) marks the send; the message carries it to its own handler."""
-        queue = self.app.action_named(action).policy.queue
-        with tracing.producer(action, queue) as span:
-            message = self.app.new_message(
-                action,
-                body,
-                group=group,
-                dedup_id=dedup_id,
-                delay=delay,
-                run=run,
-                priority=priority,
-            )
+        options = {"group": group, "dedup_id": dedup_id, "delay": delay, "priority": priority}
+        with self.app.sending(action, body, run=run, **options) as (span, message):
             if span is not None:  # written with the ack, so its id is not known yet
                 span.set_attribute("sluice.written_with_ack", True)
         self.children.append(message)
