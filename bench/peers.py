@@ -78,7 +78,8 @@ def ensure_venv() -> None:
 
 
 def peer_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "SLUICE_PEERS_PG": PEERS_PG, **extra}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLUICE_PEERS_PG": PEERS_PG, **extra}
+    return sluice_bench.deployed(env)  # the peers' modules compiled ahead too, as sluice's
 
 
 def peer_run(args: list[str], env: dict[str, str]) -> str:
@@ -179,7 +180,8 @@ def drain_raw(workdir: Path, messages: int, backend: str, batch_size: int) -> fl
     subprocess.run([sys.executable, script, "fill", url, str(messages)], check=True, cwd=ROOT)
     command = [sys.executable, script, "work", url, str(batch_size)]
     started = time.perf_counter()
-    procs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE) for _ in range(2)]
+    env = sluice_bench.deployed(dict(os.environ))
+    procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE) for _ in range(2)]
     outputs = [proc.communicate(timeout=DEADLINE)[0] for proc in procs]
     took = time.perf_counter() - started
     taken = sum(int(out) for out in outputs)

@@ -1,5 +1,7 @@
 """sluice: a durable work queue with SQS semantics on SQLite or PostgreSQL."""
 
+from typing import TYPE_CHECKING
+
 from sluice.app import App
 from sluice.errors import (
     Backoff,
@@ -31,6 +33,7 @@ from sluice.errors import (
     UnknownSchedule,
     WrongConnection,
 )
+from sluice.lazy import lazy_names
 from sluice.model import (
     ActionLimit,
     ActionPolicy,
@@ -55,12 +58,17 @@ from sluice.runs import Run
 from sluice.sources.bucket import BucketWatch
 from sluice.sources.events import Rule
 from sluice.sources.files import FileWatch
-from sluice.sources.scheduler import Scheduler
 from sluice.store import Store, open_store
 from sluice.store.search import MessageFilter, MessagePage
 from sluice.worker.actions import Action, Settled
 from sluice.worker.context import Context
 from sluice.worker.runtime import Worker
+
+if TYPE_CHECKING:
+    from sluice.sources.scheduler import Scheduler
+
+# Imported on first use: the scheduler service pulls in croniter, which a worker never needs.
+__getattr__ = lazy_names(__name__, {"Scheduler": "sluice.sources.scheduler"})
 
 __version__ = "0.1.0"
 

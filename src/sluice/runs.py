@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,7 +91,7 @@ def run_spec(
         raise ConfigError(f"stages must be a non-empty list of action names, got {stages!r}")
     targets = tuple(_target(registry, action) for action in stages) if stages else (None,)
     return RunSpec(
-        id or secrets.token_hex(8),
+        id or os.urandom(8).hex(),
         name,
         targets,
         on_complete=None if on_complete is None else _target(registry, on_complete),

@@ -11,26 +11,54 @@ span is started, so a deployment without tracing pays one function call per enqu
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-try:
-    from opentelemetry import context as otel_context
-    from opentelemetry import propagate, trace
-except ImportError:  # the extra is not installed: every function below is a no-op
-    trace = None  # type: ignore[assignment]
-
 if TYPE_CHECKING:
     from sluice.model import Message, Outcome
 
-INSTALLED = trace is not None
+# OpenTelemetry's modules, imported on first need (importing them costs a worker's start
+# some 25 ms): a tracer provider can only be set by code that imported them already, or by
+# the environment variable that names one.
+trace: Any = None
+propagate: Any = None
+otel_context: Any = None
+PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
+
+
+def _installed() -> bool:
+    try:
+        return importlib.util.find_spec("opentelemetry.trace") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+INSTALLED = _installed()
+"""Whether the ``sluice[otel]`` extra (OpenTelemetry's API) is installed."""
 SYSTEM = "sluice"
+
+
+def _load() -> None:
+    global trace, propagate, otel_context
+    otel_context = importlib.import_module("opentelemetry.context")
+    propagate = importlib.import_module("opentelemetry.propagate")
+    trace = importlib.import_module("opentelemetry.trace")
 
 
 def active() -> bool:
     """Whether spans are recorded: OpenTelemetry installed and a tracer provider set."""
-    return INSTALLED and not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    if trace is None:
+        if not INSTALLED:
+            return False
+        if "opentelemetry.trace" not in sys.modules and PROVIDER_VARIABLE not in os.environ:
+            return False  # nothing imported OpenTelemetry, so no provider is set
+        _load()
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 def _tracer() -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ def _claim_each(
     claim may share a fresh random lease token (PostgreSQL's do; SQLite draws one per row): a
     receipt is (message id, token), so it is still unique."""
     claimed: list[Message] = []
-    token = secrets.token_hex(16)
+    token = os.urandom(16).hex()
     for policy in policies:
         want = n - len(claimed)
         if want <= 0:

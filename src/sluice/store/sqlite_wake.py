@@ -11,7 +11,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
 import select
 import socket
 import tempfile
@@ -37,7 +36,7 @@ class Listener:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if os.stat(directory).st_uid != os.getuid():
             raise PermissionError(f"{directory} belongs to another user")
-        self.path = os.path.join(directory, f"{os.getpid()}-{secrets.token_hex(4)}")
+        self.path = os.path.join(directory, f"{os.getpid()}-{os.urandom(4).hex()}")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.sock.bind(self.path)

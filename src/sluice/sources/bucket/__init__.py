@@ -8,6 +8,15 @@ whose key starts with a prefix and ends with a suffix, deduplicated by key + eta
   ``on_dead`` and delete the original once its outcome is committed.
 """
 
-from sluice.sources.bucket.scanner import BucketScanner as BucketScanner
+from typing import TYPE_CHECKING
+
+from sluice.lazy import lazy_names
 from sluice.sources.bucket.watch import BucketWatch as BucketWatch
 from sluice.sources.bucket.watch import ObjectSeen as ObjectSeen
+
+if TYPE_CHECKING:
+    from sluice.sources.bucket.scanner import BucketScanner as BucketScanner
+
+_SCANNER = "sluice.sources.bucket.scanner"
+# The scanner is imported on first use: a worker imports the watch (a declaration), never scans.
+__getattr__ = lazy_names(__name__, {"BucketScanner": _SCANNER})

@@ -9,7 +9,18 @@ prefix and a name suffix, deduplicated by path + size + mtime.
 - :mod:`.confine`: path and file operations that never follow a symlink below the root.
 """
 
-from sluice.sources.files.scanner import FileScanner as FileScanner
-from sluice.sources.files.scanner import FileSeen as FileSeen
-from sluice.sources.files.scanner import ScanResult as ScanResult
+from typing import TYPE_CHECKING
+
+from sluice.lazy import lazy_names
 from sluice.sources.files.watch import FileWatch as FileWatch
+
+if TYPE_CHECKING:
+    from sluice.sources.files.scanner import FileScanner as FileScanner
+    from sluice.sources.files.scanner import FileSeen as FileSeen
+    from sluice.sources.files.scanner import ScanResult as ScanResult
+
+_SCANNER = "sluice.sources.files.scanner"
+# The scanner is imported on first use: a worker imports the watch (a declaration), never scans.
+__getattr__ = lazy_names(
+    __name__, {"FileScanner": _SCANNER, "FileSeen": _SCANNER, "ScanResult": _SCANNER}
+)
