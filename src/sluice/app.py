@@ -89,16 +89,11 @@ class App(Registry, AsyncVerbs):
             )
             if len(raw) > limit:
                 body = {REF: self.blobs.put(raw, run_id), "bytes": len(raw)}
+        # Positional (queue, body, action, group, dedup_id, delay, not_before, run_id,
+        # run_stage, priority, headers): a bulk load builds one per item.
+        headers = tracing.inject()
         return NewMessage(
-            queue,
-            body,
-            action=action,
-            group=group,
-            dedup_id=dedup_id,
-            delay=delay,
-            run_id=run_id,
-            priority=priority,
-            headers=tracing.inject(),
+            queue, body, action, group, dedup_id, delay, None, run_id, None, priority, headers
         )
 
     def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:

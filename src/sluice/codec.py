@@ -71,7 +71,7 @@ def encode_bytes(body: Any) -> bytes:
         ) from exc
     # NaN and infinities come out as null, deep nesting needs many brackets: look closer only then
     if (b"null" in raw and orjson.loads(raw) != body) or (
-        raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _too_deep(body)
+        len(raw) > MAX_DEPTH and raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _too_deep(body)
     ):
         fault = fault_in(body)
         if fault is not None:

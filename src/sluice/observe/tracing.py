@@ -40,6 +40,7 @@ def _installed() -> bool:
 
 INSTALLED = _installed()
 """Whether the ``sluice[otel]`` extra (OpenTelemetry's API) is installed."""
+_NAMED_IN_ENVIRONMENT = PROVIDER_VARIABLE in os.environ  # read once: active() runs per message
 SYSTEM = "sluice"
 
 
@@ -55,7 +56,7 @@ def active() -> bool:
     if trace is None:
         if not INSTALLED:
             return False
-        if "opentelemetry.trace" not in sys.modules and PROVIDER_VARIABLE not in os.environ:
+        if "opentelemetry.trace" not in sys.modules and not _NAMED_IN_ENVIRONMENT:
             return False  # nothing imported OpenTelemetry, so no provider is set
         _load()
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)

@@ -31,33 +31,27 @@ def prepare(store: Store, messages: Sequence[NewMessage], now: float) -> list[Ro
         raw = codec.encode_bytes(message.body)
         if len(raw) > policy.max_message_bytes:
             raise MessageTooLarge(len(raw), policy.max_message_bytes, policy.name)
-        if message.delay < 0:
-            raise MessageError(f"message {index}: delay must be >= 0, got {message.delay}")
-        check_priority(message.priority, index)
-        visible_at = now + message.delay
+        delay, priority = message.delay, message.priority
+        if delay < 0:
+            raise MessageError(f"message {index}: delay must be >= 0, got {delay}")
+        if priority.__class__ is not int or not 0 <= priority <= MAX_PRIORITY:
+            check_priority(priority, index)
+        visible_at = now + delay
         if message.not_before is not None:
             visible_at = max(visible_at, message.not_before)
         group = message.group
-        if policy.fifo and group is None:
+        if group is None and policy.fifo:
             group = DEFAULT_GROUP
         expires = None
         if message.dedup_id is not None:
             expires = INFINITY if policy.dedup_window is None else now + policy.dedup_window
+        headers = message.headers
+        # tuple.__new__: a NamedTuple's own __new__ is a Python call, a bulk load makes one per
+        # message (fields in Row's order).
+        text = None if headers is None else header_text(headers, index)
+        row = (policy.name, message.action, raw.decode(), group, message.dedup_id, message.run_id)
         rows.append(
-            Row(
-                policy.name,
-                message.action,
-                raw.decode(),
-                group,
-                message.dedup_id,
-                message.run_id,
-                now,
-                visible_at,
-                expires,
-                message.run_stage,
-                message.priority,
-                None if message.headers is None else header_text(message.headers, index),
-            )
+            tuple.__new__(Row, (*row, now, visible_at, expires, message.run_stage, priority, text))
         )
     return rows
 

@@ -39,6 +39,11 @@ class Row(NamedTuple):
         """The values of the message table's insert columns, in their order."""
         return (*self[:8], self.run_stage, self.priority)
 
+    def with_stage(self, stage: int) -> Row:
+        """This row counting towards ``stage`` of its run (``_replace``, at a third the cost:
+        a bulk load re-stages every row)."""
+        return tuple.__new__(Row, (*self[:9], stage, *self[10:]))
+
 
 class LimitRow(NamedTuple):
     """A row of the ``limits`` queries."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -298,7 +299,7 @@ def assign_stages(store: Store, db: Any, rows: Sequence[Row]) -> list[Row]:
                 if not found:
                     raise UnknownRun(f"no run has id {row.run_id!r}")
                 stage = current[row.run_id] = int(found[0][0])
-            row = row._replace(run_stage=stage)
+            row = row.with_stage(stage)
         out.append(row)
     return out
 
@@ -307,8 +308,9 @@ def count_new(store: Store, db: Any, rows: Iterable[Row], now: float, inside: bo
     """Add newly stored messages to their stages' totals. From outside a handler (``inside``
     False) a sealed or finished stage refuses them with :class:`RunSealed`."""
     tallies = Tallies()
-    for row in rows:
-        tallies.add(row.run_id, row.run_stage, total=1)
+    totals = Counter((row.run_id, row.run_stage or 0) for row in rows if row.run_id is not None)
+    for key, total in totals.items():
+        tallies[key] = Tally(total=total)
     if tallies:
         apply(store, db, tallies, now, refuse_sealed=not inside)
 
