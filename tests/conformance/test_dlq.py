@@ -59,6 +59,22 @@ def test_expire_dead_letters_exhausted_messages_even_while_others_are_claimable(
     assert [m.id for m in store.dlq_list("q")] == [crashy]
 
 
+def test_of_two_short_claims_in_a_row_one_dead_letters_the_exhausted(
+    store: Store, clock: FakeClock
+) -> None:
+    declare(store, max_receives=1, visibility_timeout=10)
+    [crashy] = put(store, "q", "crashy")
+    store.claim(["q"], 1)
+    clock.advance(11)  # out of receives, visible again
+    put(store, "q", "a")
+    # The claim that finds a message hands it over first and leaves the sweep to the next.
+    assert [m.body for m in store.claim(["q"], 10)] == ["a"]
+    assert store.dlq_list("q") == []
+    put(store, "q", "b")
+    assert [m.body for m in store.claim(["q"], 10)] == ["b"]
+    assert [m.id for m in store.dlq_list("q")] == [crashy]
+
+
 def test_outcome_dead_dead_letters_at_once_with_its_reason(store: Store) -> None:
     declare(store, max_receives=5)
     put(store, "q", "poison")

@@ -136,6 +136,7 @@ class Store(
         self._kept: dict[str, float] = {}  # queue -> keep_completed, of the policies above
         self._sqs_records: dict[str, tuple[float, SqsQueue | None]] = {}
         self._has_limits = False
+        self._exhaust_due: set[str] = set()  # queues whose last short claim skipped the sweep
         self._limits_read_at = -LIMITS_TTL
 
     # -- the engine's own primitives (used by the modules by job) ------------------------------

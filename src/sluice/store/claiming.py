@@ -77,9 +77,21 @@ def _claim_each(
             rows = _claim_picked(store, db, policy, params, budget)
         rows.sort(key=lambda row: row[0])
         claimed.extend(message_from_row(row, claimed=True) for row in rows)
-        if len(rows) < want and policy.max_receives is not None:
+        if len(rows) < want and policy.max_receives is not None and _sweep_now(store, policy, rows):
             exhaust(store, db, {**params, "scan": CLAIM_SCAN}, now)
     return claimed
+
+
+def _sweep_now(store: Store, policy: QueuePolicy, rows: Sequence[Any]) -> bool:
+    """Whether a short claim dead-letters the queue's visible messages that are out of
+    receives now. A claim that found messages leaves the sweep to the queue's next short
+    claim, so a waiting consumer gets them without the sweep's round trips (three on
+    PostgreSQL); of two short claims in a row, one always sweeps."""
+    if rows and policy.name not in store._exhaust_due:
+        store._exhaust_due.add(policy.name)
+        return False
+    store._exhaust_due.discard(policy.name)
+    return True
 
 
 def _claim_picked(
