@@ -157,7 +157,7 @@ async def _input(request: Request) -> tuple[bytes, dict[str, Any]]:
 
 class Wire:
     """The AWS endpoint of one app: its ``POST /`` route and the background loops of the
-    services (started by their first use, stopped by :meth:`stop`)."""
+    services (started by :meth:`start` or their first use, stopped by :meth:`stop`)."""
 
     def __init__(self, app: App, api_open: bool) -> None:
         self.app = app
@@ -170,6 +170,12 @@ class Wire:
     def route(self) -> Route:
         """The ``POST /`` route answering the AWS JSON protocol."""
         return Route("/", self.endpoint, methods=["POST"])
+
+    def start(self) -> None:
+        """Start the background loops (on the running event loop): they pick up the work the
+        store holds for them, such as the message move tasks of a server that stopped."""
+        for loop in self.loops.values():
+            loop.start()
 
     async def stop(self) -> None:
         """Stop the background loops."""

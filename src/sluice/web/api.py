@@ -121,6 +121,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        wire.start()
         try:
             yield
         finally:

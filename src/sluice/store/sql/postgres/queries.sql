@@ -586,8 +586,9 @@ WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = a.message_id)
 
 -- name: sqs_move_put
 INSERT INTO sluice_sqs_move_tasks
-    (handle, source, destination, rate, status, moved, to_move, started_at)
-VALUES (%(handle)s, %(source)s, %(destination)s, %(rate)s, 'RUNNING', 0, %(to_move)s, %(now)s)
+    (handle, source, destination, rate, status, moved, to_move, started_at, next_at)
+VALUES (%(handle)s, %(source)s, %(destination)s, %(rate)s, 'RUNNING', 0, %(to_move)s, %(now)s,
+        %(now)s)
 
 -- name: sqs_move_list
 SELECT handle, source, destination, rate, status, moved, to_move, started_at
@@ -597,6 +598,19 @@ ORDER BY started_at DESC, handle LIMIT %(n)s
 -- name: sqs_move_get
 SELECT handle, source, destination, rate, status, moved, to_move, started_at
 FROM sluice_sqs_move_tasks WHERE handle = %(handle)s
+
+-- name: sqs_move_take
+-- the task's step, if it is active and due: the compare-and-set on next_at that makes one
+-- process of many take it
+UPDATE sluice_sqs_move_tasks SET next_at = %(next_at)s
+WHERE handle = %(handle)s AND status IN ('RUNNING', 'CANCELLING') AND next_at <= %(now)s
+RETURNING source, destination, rate, status
+
+-- name: sqs_move_due
+SELECT status, next_at FROM sluice_sqs_move_tasks WHERE handle = %(handle)s
+
+-- name: sqs_move_active
+SELECT handle FROM sluice_sqs_move_tasks WHERE status IN ('RUNNING', 'CANCELLING') ORDER BY handle
 
 -- name: sqs_move_step
 UPDATE sluice_sqs_move_tasks
