@@ -557,6 +557,10 @@ ON CONFLICT (name) DO UPDATE SET
 SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues
 WHERE name = ANY(%(names)s)
 
+-- name: sqs_queue_lock
+SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues
+WHERE name = %(name)s FOR UPDATE
+
 -- name: sqs_queue_forget
 DELETE FROM sluice_sqs_queues WHERE name = %(name)s
 

@@ -476,6 +476,9 @@ ON CONFLICT (name) DO UPDATE SET
 SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues
 WHERE name IN (SELECT value FROM json_each(:names))
 
+-- name: sqs_queue_lock
+SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues WHERE name = :name
+
 -- name: sqs_queue_forget
 DELETE FROM sluice_sqs_queues WHERE name = :name
 
