@@ -73,3 +73,14 @@ def test_attributes_are_edited_in_one_transaction(store: Store) -> None:
     assert store.sqs_queues(["declared"])["declared"].attributes == {"Max": "9", "Policy": "{}"}
     with pytest.raises(UnknownQueue):
         store.sqs_edit_attributes("nope", lambda a: a, {})
+
+
+def test_a_delete_takes_the_attributes_on_a_queue_that_keeps_completions(store: Store) -> None:
+    store.put_queue(QueuePolicy("k", keep_completed=60))
+    attributes = {"k": {"DataType": "String", "StringValue": "v"}}
+    [sent] = store.sqs_enqueue([NewMessage("k", "a")], [(attributes, "d")])
+    [held] = store.claim(["k"], 1)
+    assert held.receipt is not None
+    assert store.sqs_delete([held.receipt, held.receipt]) == [held.receipt]  # the 2nd: stale
+    assert store.sqs_attributes([sent.id]) == {}
+    assert store.stats(["k"])[0].depth == 0

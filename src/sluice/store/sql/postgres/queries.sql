@@ -581,6 +581,18 @@ ON CONFLICT (message_id) DO NOTHING
 -- name: sqs_attributes_get
 SELECT message_id, attributes, md5 FROM sluice_sqs_attributes WHERE message_id = ANY(%(ids)s)
 
+-- name: sqs_ack_plain
+-- ack_fenced_plain of messages received through SQS, with their SQS attributes: one statement
+WITH gone AS (
+    DELETE FROM sluice_messages AS m
+    USING unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
+    WHERE m.id = r.id AND m.lease = r.lease AND m.run_id IS NULL
+    RETURNING m.id
+), forgot AS (
+    DELETE FROM sluice_sqs_attributes WHERE message_id IN (SELECT id FROM gone)
+)
+SELECT id FROM gone
+
 -- name: sqs_attributes_forget
 DELETE FROM sluice_sqs_attributes WHERE message_id = ANY(%(ids)s)
 
