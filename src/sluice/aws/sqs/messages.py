@@ -93,7 +93,12 @@ def _fifo_ids(
     group = entry.get("MessageGroupId")
     dedup = entry.get("MessageDeduplicationId")
     if not policy.fifo:
-        return None, None  # accepted and ignored, as SQS does on standard (fair) queues
+        if dedup:  # refused, as SQS does; a group id is accepted (SQS's fair queues), ignored
+            raise invalid_parameter(
+                f"Value {str(dedup)[:128]} for parameter MessageDeduplicationId is invalid. "
+                "Reason: The request includes a parameter that is not valid for this queue type."
+            )
+        return None, None
     if not isinstance(group, str) or not group:
         raise AwsError(
             "MissingParameter",
