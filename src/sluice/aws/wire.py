@@ -188,8 +188,9 @@ async def _input(receive: Receive, headers: Mapping[str, str]) -> tuple[bytes, d
 
 
 class Wire:
-    """The AWS endpoint of one app: its ``POST /`` route and the background loops of the
-    services (started by :meth:`start` or their first use, stopped by :meth:`stop`)."""
+    """The AWS endpoint of one app (an ASGI app for ``POST /``, see :class:`WireFront`) and the
+    background loops of the services (started by :meth:`start` or their first use, stopped by
+    :meth:`stop`)."""
 
     def __init__(self, app: App, api_open: bool) -> None:
         self.app = app
