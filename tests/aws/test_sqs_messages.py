@@ -148,3 +148,32 @@ def test_body_limits_and_nothing_stored(sqs: Any) -> None:
         sqs.send_message(QueueUrl=queue, MessageBody="bad \ufffe char")
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "1"
+
+
+def test_a_standard_queue_refuses_a_deduplication_id_and_ignores_a_group(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    with pytest.raises(sqs.exceptions.ClientError) as refused:
+        sqs.send_message(QueueUrl=url, MessageBody="a", MessageDeduplicationId="d1")
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameterValue"
+    assert error["Message"] == (
+        "Value d1 for parameter MessageDeduplicationId is invalid. Reason: The request includes "
+        "a parameter that is not valid for this queue type."
+    )
+    batch = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "ok", "MessageBody": "b", "MessageGroupId": "fair"},
+            {"Id": "no", "MessageBody": "c", "MessageDeduplicationId": "d2"},
+        ],
+    )
+    assert [e["Id"] for e in batch["Successful"]] == ["ok"]
+    [failed] = batch["Failed"]
+    assert (failed["Id"], failed["Code"], failed["SenderFault"]) == (
+        "no",
+        "InvalidParameterValue",
+        True,
+    )
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+    [message] = got["Messages"]  # nothing stored of the refused ones
+    assert message["Body"] == "b" and "MessageGroupId" not in message["Attributes"]

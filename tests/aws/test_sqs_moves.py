@@ -11,6 +11,7 @@ import pytest
 from sluice.aws.sqs.movers import MoveTasks
 from sluice.model import NewMessage, QueuePolicy
 from sluice.store import Store
+from tests.conftest import FakeClock
 from tests.worker.fakes import FakeTiming, until
 
 
@@ -71,13 +72,16 @@ def test_move_to_a_destination_at_a_rate_and_cancel(sqs: Any) -> None:
         sqs.cancel_message_move_task(TaskHandle=handle)
 
 
-def test_the_move_service_steps_each_task_once_a_second_of_its_clock(store: Store) -> None:
+def test_the_move_service_steps_each_task_once_a_second_of_its_clock(
+    store: Store, clock: FakeClock
+) -> None:
     store.put_queue(QueuePolicy("from", max_receives=None))
     store.put_queue(QueuePolicy("to", max_receives=None))
     store.enqueue([NewMessage("from", i) for i in range(5)])
 
     async def body() -> None:
         timing = FakeTiming()
+        timing.clock = clock  # the store's clock: steps are due on it
         movers = MoveTasks(store, timing)
         task = store.sqs_move_start("h", "from", "to", 2)
         assert task is not None
@@ -95,5 +99,42 @@ def test_the_move_service_steps_each_task_once_a_second_of_its_clock(store: Stor
         assert movers.active  # idle, waiting for the next task
         await movers.stop()
         assert not movers.active
+
+    asyncio.run(body())
+
+
+def test_two_services_adopt_a_stored_task_and_share_its_steps(
+    store: Store, clock: FakeClock
+) -> None:
+    store.put_queue(QueuePolicy("from", max_receives=None))
+    store.put_queue(QueuePolicy("to", max_receives=None))
+    store.enqueue([NewMessage("from", i) for i in range(6)])
+    # started by a server that is gone: nothing in memory steps it
+    assert store.sqs_move_start("left", "from", "to", 2) is not None
+
+    async def body() -> None:
+        timing = FakeTiming()
+        timing.clock = clock
+        servers = [MoveTasks(store, timing, adopt_every=5.0) for _ in range(2)]
+        for server in servers:
+            server.start()
+        moved = []
+        for _ in range(3):
+            for server in servers:
+                await until(server.stepped.is_set, "a pass")
+                server.stepped.clear()
+            [now] = store.sqs_move_tasks("from", 1)
+            moved.append(now.moved)
+            if now.status == "RUNNING":
+                assert all(server.running == ["left"] for server in servers)
+            await until(lambda: len(timing.sleeping) == 2, "both waiting")
+            await timing.advance(1.0)
+        # both servers adopted it, and each second only one of them moved its 2 messages
+        assert moved == [2, 4, 6]
+        for server in servers:  # the one that lost the last step learns at its next try
+            await until(server.stepped.is_set, "a pass")
+        await until(lambda: all(s.running == [] for s in servers), "both done")
+        for server in servers:
+            await server.stop()
 
     asyncio.run(body())

@@ -53,3 +53,34 @@ def test_message_attributes_live_and_die_with_their_message(store: Store) -> Non
     store.complete([Outcome.ack(held.receipt)])  # acked by sluice: housekeeping tidies up
     store.housekeep()
     assert store.sqs_attributes([third.id]) == {}
+
+
+def test_attributes_are_edited_in_one_transaction(store: Store) -> None:
+    store.sqs_put_queue(QueuePolicy("q"), {"DelaySeconds": "3"}, {"t": "1"})
+    store.sqs_edit_attributes("q", lambda a: a | {"Policy": "{}"}, {"unused": "x"})
+    record = store.sqs_queues(["q"])["q"]
+    assert (record.attributes, record.tags) == ({"DelaySeconds": "3", "Policy": "{}"}, {"t": "1"})
+
+    def refuse(attributes: dict[str, str]) -> dict[str, str]:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        store.sqs_edit_attributes("q", refuse, {})
+    assert store.sqs_queues(["q"])["q"].attributes == {"DelaySeconds": "3", "Policy": "{}"}
+    # a queue declared by sluice has no record yet: the edit starts from ``first``
+    store.put_queue(QueuePolicy("declared"))
+    store.sqs_edit_attributes("declared", lambda a: a | {"Policy": "{}"}, {"Max": "9"})
+    assert store.sqs_queues(["declared"])["declared"].attributes == {"Max": "9", "Policy": "{}"}
+    with pytest.raises(UnknownQueue):
+        store.sqs_edit_attributes("nope", lambda a: a, {})
+
+
+def test_a_delete_takes_the_attributes_on_a_queue_that_keeps_completions(store: Store) -> None:
+    store.put_queue(QueuePolicy("k", keep_completed=60))
+    attributes = {"k": {"DataType": "String", "StringValue": "v"}}
+    [sent] = store.sqs_enqueue([NewMessage("k", "a")], [(attributes, "d")])
+    [held] = store.claim(["k"], 1)
+    assert held.receipt is not None
+    assert store.sqs_delete([held.receipt, held.receipt]) == [held.receipt]  # the 2nd: stale
+    assert store.sqs_attributes([sent.id]) == {}
+    assert store.stats(["k"])[0].depth == 0

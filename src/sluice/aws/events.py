@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from sluice import codec
 from sluice.aws.errors import AwsError
-from sluice.aws.wire import SERVICES, Call, Service
+from sluice.aws.wire import SERVICES, Call, Service, in_thread
 from sluice.errors import MessageError
 
 NAMESPACE = "com.amazonaws.events"
@@ -116,7 +114,7 @@ async def put_events(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 error = "InvalidArgument", str(exc)
         results.append({} if error is None else {"ErrorCode": error[0], "ErrorMessage": error[1]})
     if built:
-        ids = await run_in_threadpool(bus.publish, [envelope for _, envelope in built])
+        ids = await in_thread(bus.publish, [envelope for _, envelope in built])
         for (position, _), event_id in zip(built, ids, strict=True):
             results[position] = {"EventId": event_id}
     failed = sum(1 for result in results if "ErrorCode" in result)

@@ -48,6 +48,15 @@ def serve(target: str, host: str | None, port: int, log_level: str) -> None:
     signal.signal(signal.SIGTERM, _stopped)
     try:
         api = create_app(app, tokens)
-        uvicorn.run(api, host=host or LOOPBACK, port=port, log_level=log_level)
+        # httptools parses HTTP in C (with h11, uvicorn's fallback, the server spent more CPU
+        # per SQS message); uvloop gave no steady gain in the same runs (docs/benchmarks.md)
+        uvicorn.run(
+            api,
+            host=host or LOOPBACK,
+            port=port,
+            log_level=log_level,
+            http="httptools",
+            loop="asyncio",
+        )
     finally:
         app.close()

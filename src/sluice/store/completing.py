@@ -28,7 +28,7 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     if store._policies_read_at is None:  # claims keep store._kept fresh; a first call reads
         store._policy_map()
     if driver.autocommit and tx is None and _all_plain_acks(outcomes):
-        outcomes = _ack_plain(store, outcomes, now)
+        outcomes = ack_plain(store, outcomes, now)
         if not outcomes:
             return []
         children = [[] for _ in outcomes]
@@ -50,7 +50,7 @@ def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
     return all(o.kind == "ack" and not (o.children or o.once or o.units) for o in outcomes)
 
 
-def _keeping(kept: Mapping[str, float], acks: Sequence[Outcome]) -> bool:
+def keeping(kept: Mapping[str, float], acks: Sequence[Outcome]) -> bool:
     """Whether any of these acks may be on a queue that keeps completion records."""
     return bool(kept) and not all(o.queue is not None and o.queue not in kept for o in acks)
 
@@ -59,13 +59,15 @@ def _receipts(outcomes: Sequence[Outcome]) -> Pairs:
     return Pairs([o.receipt.message_id for o in outcomes], [o.receipt.token for o in outcomes])
 
 
-def _ack_plain(store: Store, acks: Sequence[Outcome], now: float) -> list[Outcome]:
-    """Ack plain messages with one autocommit statement (which writes the completion records
-    too when some may be on a kept queue); return the acks left for the general path:
-    messages of runs (their counters move in the same transaction) and stale receipts."""
+def ack_plain(
+    store: Store, acks: Sequence[Outcome], now: float, query: str = "ack_fenced_plain"
+) -> list[Outcome]:
+    """Ack plain messages with one autocommit statement (``query``, which may delete more
+    with them; ``ack_fenced_plain_kept``, which writes the completion records too, when some
+    may be on a kept queue); return the acks left for the general path: messages of runs
+    (their counters move in the same transaction) and stale receipts."""
     params: dict[str, Any] = {"receipts": _receipts(acks)}
-    query = "ack_fenced_plain"
-    if _keeping(store._kept, acks):
+    if keeping(store._kept, acks):
         query = "ack_fenced_plain_kept"
         texts = [completed.result_json(o.result) for o in acks]
         params.update(

@@ -87,11 +87,25 @@ def move(
     or each back to the queue it died in (then only those that know it), with a fresh
     receive count; return how many."""
     now = store.clock()
+    with store._driver.write() as db:
+        return move_in(store, db, dlq, ids, error_contains, dest, n, now)
+
+
+def move_in(
+    store: Store,
+    db: Any,
+    dlq: str,
+    ids: Sequence[int] | None,
+    error_contains: str | None,
+    dest: str | None,
+    n: int | None,
+    now: float,
+) -> int:
+    """:func:`move` in ``db``'s transaction."""
     picked = None if ids is None else list(ids)
     wanted = {"dlq": dlq, "ids": picked, "contains": error_contains, "dest": dest, "n": n}
-    with store._driver.write() as db:
-        chosen = [RedriveCandidate(*row) for row in store._sql(db, "redrive_candidates", wanted)]
-        return move_chosen(store, db, dlq, chosen, dest, now)
+    chosen = [RedriveCandidate(*row) for row in store._sql(db, "redrive_candidates", wanted)]
+    return move_chosen(store, db, dlq, chosen, dest, now)
 
 
 def move_chosen(

@@ -3,6 +3,7 @@ in the same transaction as the message and read back on receive."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,13 +50,18 @@ class SqsMessageVerbs:
     def sqs_delete(self, receipts: Sequence[Receipt]) -> list[Receipt]:
         """Acknowledge (delete) the messages of fresh receipts with their SQS attributes;
         return the stale receipts, which changed nothing. One transaction on SQLite (one
-        write lock); on PostgreSQL the one-statement ack and one more statement."""
+        write lock); on PostgreSQL one statement that deletes both (the general path, and one
+        more statement, only for messages of runs, stale receipts and kept queues)."""
         store = cast("Store", self)
         outcomes = [Outcome.ack(r) for r in receipts]
         if store._driver.autocommit:
-            stale = store.complete(outcomes)
-            with store._driver.auto() as db:
-                _forget(store, db, receipts, stale)
+            kept = completing.keeping(store._kept, outcomes)
+            rest = completing.ack_plain(store, outcomes, store.clock(), "sqs_ack_plain")
+            stale = store.complete(rest)
+            left = receipts if kept else [o.receipt for o in rest]
+            if len(left) > len(stale):
+                with store._driver.auto() as db:
+                    _forget(store, db, left, stale)
             return stale
         with store._driver.write() as db:
             stale = completing.complete(store, outcomes, tx=db)
@@ -64,6 +70,10 @@ class SqsMessageVerbs:
 
 
 def _forget(store: Store, db: Any, receipts: Sequence[Receipt], stale: Sequence[Receipt]) -> None:
-    gone = [r.message_id for r in receipts if r not in set(stale)]
+    """Delete the attributes of the messages that ``receipts`` deleted: those not answered
+    stale (a receipt given twice is stale the second time only)."""
+    applied = Counter(receipts)
+    applied.subtract(stale)
+    gone = [r.message_id for r, n in applied.items() if n > 0]
     if gone:
         store._sql(db, "sqs_attributes_forget", {"ids": gone})

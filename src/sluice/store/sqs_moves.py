@@ -1,5 +1,6 @@
 """Store verbs of the SQS API's message move tasks: a task's record and its steps, each step
-moving up to ``n`` messages of the source queue in one transaction."""
+taken by compare-and-set and moving up to the task's rate of messages of the source queue in
+the same transaction, so a crash between steps loses or repeats nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sluice.store import housekeeping
 if TYPE_CHECKING:
     from sluice.store.base import Store
 
-__all__ = ["MoveTask", "SqsMoveVerbs"]
+__all__ = ["MoveStep", "MoveTask", "SqsMoveVerbs"]
 
 ACTIVE = ("RUNNING", "CANCELLING")
 
@@ -26,6 +27,14 @@ class MoveTask(NamedTuple):
     moved: int
     to_move: int
     started_at: float
+
+
+class MoveStep(NamedTuple):
+    """What a step left: the task's status and the seconds until its next step (None: it
+    has ended)."""
+
+    status: str
+    wait: float | None
 
 
 class SqsMoveVerbs:
@@ -53,20 +62,33 @@ class SqsMoveVerbs:
             store._sql(db, "sqs_move_put", row)
             return _task(store._sql(db, "sqs_move_get", {"handle": handle})[0])
 
-    def sqs_move_step(self, task: MoveTask, n: int | None) -> str:
-        """Move up to ``n`` messages (None: all) unless the task is being cancelled; the
-        task's status afterwards (COMPLETED once the source has no more to move)."""
+    def sqs_move_step(self, handle: str, every: float) -> MoveStep:
+        """Take the step of task ``handle`` if it is active and due, and in the same
+        transaction move up to its rate of messages (all without one), or end it if it is being
+        cancelled. Its next step is due ``every`` seconds later; a step another process took
+        first changes nothing and answers when the next one is due."""
+        store = cast("Store", self)
+        now = store.clock()
+        due = {"handle": handle, "now": now, "next_at": now + every}
+        with store._driver.write() as db:
+            taken = store._sql(db, "sqs_move_take", due)
+            if not taken:
+                return _not_taken(store._sql(db, "sqs_move_due", {"handle": handle}), now)
+            source, destination, rate, status = taken[0]
+            moved = 0
+            if status == "RUNNING":
+                n = None if rate is None else int(rate)
+                moved = housekeeping.move_in(store, db, source, None, None, destination, n, now)
+            status = "RUNNING" if rate is not None and moved == int(rate) else "COMPLETED"
+            step = {"handle": handle, "count": moved, "status": status}
+            [(status,)] = store._sql(db, "sqs_move_step", step)
+        return MoveStep(str(status), every if status == "RUNNING" else None)
+
+    def sqs_move_active(self) -> list[str]:
+        """The handles of the tasks still running or being cancelled."""
         store = cast("Store", self)
         with store._driver.read() as db:
-            [row] = store._sql(db, "sqs_move_get", {"handle": task.handle})
-        moved = 0
-        if MoveTask(*row).status == "RUNNING":
-            moved = housekeeping.move(store, task.source, dest=task.destination, n=n)
-        status = "RUNNING" if n is not None and moved == n else "COMPLETED"
-        step = {"handle": task.handle, "count": moved, "status": status}
-        with store._driver.write() as db:
-            found = store._sql(db, "sqs_move_step", step)
-        return str(found[0][0]) if found else "CANCELLED"
+            return [str(handle) for (handle,) in store._sql(db, "sqs_move_active")]
 
     def sqs_move_tasks(self, source: str, n: int) -> list[MoveTask]:
         """The ``n`` most recent tasks of ``source``, newest first."""
@@ -81,6 +103,15 @@ class SqsMoveVerbs:
             if not store._sql(db, "sqs_move_cancel", {"handle": handle}):
                 return None
             return _task(store._sql(db, "sqs_move_get", {"handle": handle})[0])
+
+
+def _not_taken(rows: Any, now: float) -> MoveStep:
+    if not rows:
+        return MoveStep("GONE", None)
+    status, next_at = rows[0]
+    if status not in ACTIVE:
+        return MoveStep(str(status), None)
+    return MoveStep(str(status), max(float(next_at) - now, 0.0))
 
 
 def _task(row: Any) -> MoveTask:

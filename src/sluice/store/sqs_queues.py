@@ -3,7 +3,7 @@ beside it, and dropping a queue with its dead-letter queue."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -59,6 +59,32 @@ class SqsQueueVerbs:
         store._policies[policy.name] = policy
         store._policies[policy.dlq.name] = policy.dlq
         store._sqs_records.pop(policy.name, None)
+
+    def sqs_edit_attributes(
+        self,
+        name: str,
+        edit: Callable[[dict[str, str]], dict[str, str]],
+        first: Mapping[str, str],
+    ) -> None:
+        """Replace the SQS attributes of queue ``name`` by ``edit(attributes)`` in one
+        transaction that holds its record (locked on PostgreSQL), so that two edits at once
+        never lose one; ``first``: the attributes of a queue that has no record yet (declared
+        by sluice). An exception raised by ``edit`` changes nothing. ``UnknownQueue`` if there
+        is no such queue."""
+        store = cast("Store", self)
+        store.policy(name)
+        with store._driver.write() as db:
+            rows = store._sql(db, "sqs_queue_lock", {"name": name})
+            record = _sqs_queue(rows[0]) if rows else None
+            attributes = edit(dict(record.attributes) if record else dict(first))
+            row = {
+                "name": name,
+                "attributes": codec.dumps(attributes).decode(),
+                "tags": codec.dumps(record.tags if record else {}).decode(),
+                "now": store.clock(),
+            }
+            store._sql(db, "sqs_queue_put", row)
+        store._sqs_records.pop(name, None)
 
     def declare_queue(self, policy: QueuePolicy) -> None:
         """Create or update the queue and its DLQ as :meth:`put_queue` does, except that a

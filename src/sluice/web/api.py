@@ -113,7 +113,7 @@ def create_app(
     from sluice.aws import events as _events  # noqa: F401  (registers EventBridge PutEvents)
     from sluice.aws.auth import check_keys
     from sluice.aws.sqs import service as _sqs  # noqa: F401  (registers the SQS service)
-    from sluice.aws.wire import Wire
+    from sluice.aws.wire import Wire, WireFront
 
     check_keys()
 
@@ -122,6 +122,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        wire.start()
         try:
             yield
         finally:
@@ -162,10 +163,12 @@ def create_app(
             Route(path, api.guard(scope, handler, frozenset(query)), methods=[method])
             for path, method, scope, handler, query in routes
         ]
-        + [wire.route()]
         + (dashboard.routes() if with_dashboard else []),
         exception_handlers={HTTPException: _http_error},
-        middleware=[Middleware(BrowserGuard, open_api=not tokens)],
+        middleware=[
+            Middleware(BrowserGuard, open_api=not tokens),
+            Middleware(WireFront, wire=wire),
+        ],
         lifespan=lifespan,
     )
 

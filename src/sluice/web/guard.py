@@ -8,6 +8,7 @@ loopback, and DNS rebinding gives a foreign name a loopback address. Both are re
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -32,9 +33,10 @@ SECURITY_HEADERS = [
 ]
 
 
+@functools.lru_cache(maxsize=1024)
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or address, IPv6 with or without brackets) is only reachable
-    from this machine."""
+    from this machine. Remembered: every request of an open API asks it of its Host."""
     host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -63,6 +65,7 @@ def check_exposure(host: str | None, tokens: Tokens) -> str | None:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _host_name(authority: str) -> str:
     """``example.com`` of ``example.com:8000``, ``::1`` of ``[::1]:8000``."""
     return urlsplit(f"//{authority}").hostname or ""

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from sluice.aws.errors import AwsError
 from sluice.aws.sqs import md5, messages
 from sluice.aws.sqs.names import Found, find_of
-from sluice.aws.wire import Call
+from sluice.aws.wire import Call, in_thread
 from sluice.model import Receipt
 
 MAX_ENTRIES = 10
@@ -111,7 +109,7 @@ def _check_total(found: Found, given: list[dict[str, Any]]) -> None:
 
 
 async def send_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await run_in_threadpool(_send_batch, call, params)
+    return await in_thread(_send_batch, call, params)
 
 
 def _receipts(
@@ -142,7 +140,7 @@ def _delete_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def delete_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await run_in_threadpool(_delete_batch, call, params)
+    return await in_thread(_delete_batch, call, params)
 
 
 def _change_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -176,4 +174,4 @@ def _change_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def change_message_visibility_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await run_in_threadpool(_change_batch, call, params)
+    return await in_thread(_change_batch, call, params)

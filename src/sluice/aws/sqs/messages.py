@@ -9,13 +9,11 @@ import hashlib
 import time
 from typing import Any, NamedTuple
 
-from starlette.concurrency import run_in_threadpool
-
 from sluice.aws.errors import AwsError, invalid_parameter, receipt_handle_invalid
 from sluice.aws.identity import queue_tag, receipt_handle
 from sluice.aws.sqs import md5
 from sluice.aws.sqs.names import Found, find_of, queue_arn
-from sluice.aws.wire import Call
+from sluice.aws.wire import Call, in_thread
 from sluice.errors import MessageTooLarge
 from sluice.model import Message, NewMessage, QueuePolicy, Receipt
 
@@ -95,7 +93,12 @@ def _fifo_ids(
     group = entry.get("MessageGroupId")
     dedup = entry.get("MessageDeduplicationId")
     if not policy.fifo:
-        return None, None  # accepted and ignored, as SQS does on standard (fair) queues
+        if dedup:  # refused, as SQS does; a group id is accepted (SQS's fair queues), ignored
+            raise invalid_parameter(
+                f"Value {str(dedup)[:128]} for parameter MessageDeduplicationId is invalid. "
+                "Reason: The request includes a parameter that is not valid for this queue type."
+            )
+        return None, None
     if not isinstance(group, str) or not group:
         raise AwsError(
             "MissingParameter",
@@ -144,7 +147,7 @@ def _send(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await run_in_threadpool(_send, call, params)
+    return await in_thread(_send, call, params)
 
 
 def _record(call: Call, message: Message, wanted: set[str], now: float) -> dict[str, Any]:
@@ -210,11 +213,11 @@ def _first(
 
 
 async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    found, n, lease, wait, records = await run_in_threadpool(_first, call, params)
+    found, n, lease, wait, records = await in_thread(_first, call, params)
     name = found.policy.name
     deadline = time.monotonic() + wait
     while not records and (left := deadline - time.monotonic()) > 0:
-        records = await run_in_threadpool(_wait_and_claim, call, params, name, n, lease, left)
+        records = await in_thread(_wait_and_claim, call, params, name, n, lease, left)
     return {"Messages": records} if records else {}
 
 
@@ -320,7 +323,7 @@ def _delete_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def delete_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await run_in_threadpool(_delete_one, call, params)
+    return await in_thread(_delete_one, call, params)
 
 
 def _change_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +337,7 @@ def _change_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def change_message_visibility(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await run_in_threadpool(_change_one, call, params)
+    return await in_thread(_change_one, call, params)
 
 
 __all__ = ["queue_arn"]

@@ -8,12 +8,10 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from sluice.aws.errors import AwsError, invalid_parameter
 from sluice.aws.sqs.movers import MoveTasks
 from sluice.aws.sqs.names import name_of_arn, policy_named, queue_arn
-from sluice.aws.wire import Call
+from sluice.aws.wire import Call, in_thread
 from sluice.store.sqs_moves import MoveTask
 
 MAX_RATE = 500
@@ -33,7 +31,7 @@ async def start_message_move_task(call: Call, params: dict[str, Any]) -> dict[st
         raise invalid_parameter(f"MaxNumberOfMessagesPerSecond must be from 1 to {MAX_RATE}")
     handle = secrets.token_urlsafe(24)
     store = call.app.store
-    task = await run_in_threadpool(store.sqs_move_start, handle, source, target, rate)
+    task = await in_thread(store.sqs_move_start, handle, source, target, rate)
     if task is None:
         raise AwsError(
             "UnsupportedOperation",
@@ -68,7 +66,7 @@ async def list_message_move_tasks(call: Call, params: dict[str, Any]) -> dict[st
     n = params.get("MaxResults", 1)
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10:
         raise invalid_parameter("MaxResults must be from 1 to 10")
-    tasks = await run_in_threadpool(call.app.store.sqs_move_tasks, source, n)
+    tasks = await in_thread(call.app.store.sqs_move_tasks, source, n)
     return {"Results": [_view(call, t) for t in tasks]}
 
 
@@ -76,7 +74,7 @@ async def cancel_message_move_task(call: Call, params: dict[str, Any]) -> dict[s
     handle = params.get("TaskHandle")
     if not isinstance(handle, str) or not handle:
         raise invalid_parameter("TaskHandle is required")
-    task = await run_in_threadpool(call.app.store.sqs_move_cancel, handle)
+    task = await in_thread(call.app.store.sqs_move_cancel, handle)
     if task is None:
         raise AwsError(
             "ResourceNotFoundException",

@@ -6,10 +6,8 @@ import re
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
-
 from sluice.aws.errors import AwsError, missing_parameter, queue_does_not_exist
-from sluice.aws.wire import Call
+from sluice.aws.wire import Call, in_thread
 from sluice.errors import UnknownQueue
 from sluice.model import QUEUE_NAME, QueuePolicy
 from sluice.store.sqs_queues import SqsQueue
@@ -102,11 +100,11 @@ def find_of(call: Call, params: dict[str, Any]) -> Found:
 
 async def policy_of(call: Call, params: dict[str, Any]) -> QueuePolicy:
     """The policy of the queue named by ``params["QueueUrl"]``, or QueueDoesNotExist."""
-    return (await run_in_threadpool(find_of, call, params)).policy
+    return (await in_thread(find_of, call, params)).policy
 
 
 async def policy_named(call: Call, name: str) -> QueuePolicy:
-    return (await run_in_threadpool(find, call, name)).policy
+    return (await in_thread(find, call, name)).policy
 
 
 class Settings(NamedTuple):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sluice.aws.sqs import batches, messages, moves, queues
+from sluice.aws.sqs import batches, messages, moves, permissions, queues
 from sluice.aws.sqs.movers import MoveTasks
 from sluice.aws.wire import SERVICES, Service
 
@@ -19,6 +19,8 @@ SQS = Service(
         "TagQueue": queues.tag_queue,
         "UntagQueue": queues.untag_queue,
         "ListQueueTags": queues.list_queue_tags,
+        "AddPermission": permissions.add_permission,
+        "RemovePermission": permissions.remove_permission,
         "ListDeadLetterSourceQueues": queues.list_dead_letter_source_queues,
         "SendMessage": messages.send_message,
         "ReceiveMessage": messages.receive_message,

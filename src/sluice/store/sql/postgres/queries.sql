@@ -557,6 +557,10 @@ ON CONFLICT (name) DO UPDATE SET
 SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues
 WHERE name = ANY(%(names)s)
 
+-- name: sqs_queue_lock
+SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues
+WHERE name = %(name)s FOR UPDATE
+
 -- name: sqs_queue_forget
 DELETE FROM sluice_sqs_queues WHERE name = %(name)s
 
@@ -577,6 +581,18 @@ ON CONFLICT (message_id) DO NOTHING
 -- name: sqs_attributes_get
 SELECT message_id, attributes, md5 FROM sluice_sqs_attributes WHERE message_id = ANY(%(ids)s)
 
+-- name: sqs_ack_plain
+-- ack_fenced_plain of messages received through SQS, with their SQS attributes: one statement
+WITH gone AS (
+    DELETE FROM sluice_messages AS m
+    USING unnest(%(receipts_0)s::bigint[], %(receipts_1)s::text[]) AS r(id, lease)
+    WHERE m.id = r.id AND m.lease = r.lease AND m.run_id IS NULL
+    RETURNING m.id
+), forgot AS (
+    DELETE FROM sluice_sqs_attributes WHERE message_id IN (SELECT id FROM gone)
+)
+SELECT id FROM gone
+
 -- name: sqs_attributes_forget
 DELETE FROM sluice_sqs_attributes WHERE message_id = ANY(%(ids)s)
 
@@ -586,8 +602,9 @@ WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = a.message_id)
 
 -- name: sqs_move_put
 INSERT INTO sluice_sqs_move_tasks
-    (handle, source, destination, rate, status, moved, to_move, started_at)
-VALUES (%(handle)s, %(source)s, %(destination)s, %(rate)s, 'RUNNING', 0, %(to_move)s, %(now)s)
+    (handle, source, destination, rate, status, moved, to_move, started_at, next_at)
+VALUES (%(handle)s, %(source)s, %(destination)s, %(rate)s, 'RUNNING', 0, %(to_move)s, %(now)s,
+        %(now)s)
 
 -- name: sqs_move_list
 SELECT handle, source, destination, rate, status, moved, to_move, started_at
@@ -597,6 +614,19 @@ ORDER BY started_at DESC, handle LIMIT %(n)s
 -- name: sqs_move_get
 SELECT handle, source, destination, rate, status, moved, to_move, started_at
 FROM sluice_sqs_move_tasks WHERE handle = %(handle)s
+
+-- name: sqs_move_take
+-- the task's step, if it is active and due: the compare-and-set on next_at that makes one
+-- process of many take it
+UPDATE sluice_sqs_move_tasks SET next_at = %(next_at)s
+WHERE handle = %(handle)s AND status IN ('RUNNING', 'CANCELLING') AND next_at <= %(now)s
+RETURNING source, destination, rate, status
+
+-- name: sqs_move_due
+SELECT status, next_at FROM sluice_sqs_move_tasks WHERE handle = %(handle)s
+
+-- name: sqs_move_active
+SELECT handle FROM sluice_sqs_move_tasks WHERE status IN ('RUNNING', 'CANCELLING') ORDER BY handle
 
 -- name: sqs_move_step
 UPDATE sluice_sqs_move_tasks

@@ -476,6 +476,9 @@ ON CONFLICT (name) DO UPDATE SET
 SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues
 WHERE name IN (SELECT value FROM json_each(:names))
 
+-- name: sqs_queue_lock
+SELECT name, attributes, tags, created_at, updated_at FROM sluice_sqs_queues WHERE name = :name
+
 -- name: sqs_queue_forget
 DELETE FROM sluice_sqs_queues WHERE name = :name
 
@@ -505,8 +508,9 @@ WHERE NOT EXISTS (SELECT 1 FROM sluice_messages AS m WHERE m.id = message_id)
 
 -- name: sqs_move_put
 INSERT INTO sluice_sqs_move_tasks
-    (handle, source, destination, rate, status, moved, to_move, started_at)
-VALUES (:handle, :source, :destination, :rate, 'RUNNING', 0, :to_move, :now)
+    (handle, source, destination, rate, status, moved, to_move, started_at, next_at)
+VALUES (:handle, :source, :destination, :rate, 'RUNNING', 0, :to_move, :now,
+        :now)
 
 -- name: sqs_move_list
 SELECT handle, source, destination, rate, status, moved, to_move, started_at
@@ -515,6 +519,19 @@ FROM sluice_sqs_move_tasks WHERE source = :source ORDER BY started_at DESC, hand
 -- name: sqs_move_get
 SELECT handle, source, destination, rate, status, moved, to_move, started_at
 FROM sluice_sqs_move_tasks WHERE handle = :handle
+
+-- name: sqs_move_take
+-- the task's step, if it is active and due: the compare-and-set on next_at that makes one
+-- process of many take it
+UPDATE sluice_sqs_move_tasks SET next_at = :next_at
+WHERE handle = :handle AND status IN ('RUNNING', 'CANCELLING') AND next_at <= :now
+RETURNING source, destination, rate, status
+
+-- name: sqs_move_due
+SELECT status, next_at FROM sluice_sqs_move_tasks WHERE handle = :handle
+
+-- name: sqs_move_active
+SELECT handle FROM sluice_sqs_move_tasks WHERE status IN ('RUNNING', 'CANCELLING') ORDER BY handle
 
 -- name: sqs_move_step
 UPDATE sluice_sqs_move_tasks
