@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sluice.errors import UnknownQueue
+from sluice.errors import UnknownMessage, UnknownQueue
 from sluice.model import NewMessage, Outcome, QueuePolicy
 from sluice.store import Store
 
@@ -84,3 +84,16 @@ def test_a_delete_takes_the_attributes_on_a_queue_that_keeps_completions(store: 
     assert store.sqs_delete([held.receipt, held.receipt]) == [held.receipt]  # the 2nd: stale
     assert store.sqs_attributes([sent.id]) == {}
     assert store.stats(["k"])[0].depth == 0
+
+
+def test_a_delete_naming_its_queue_records_only_where_the_queue_keeps(store: Store) -> None:
+    store.put_queue(QueuePolicy("k", keep_completed=60))
+    store.put_queue(QueuePolicy("p"))
+    [kept, plain] = [e.id for e in store.enqueue([NewMessage("k", "a"), NewMessage("p", "b")])]
+    held = {m.queue: m.receipt for m in store.claim(["k", "p"], 2)}
+    assert held["k"] is not None and held["p"] is not None
+    assert store.sqs_delete([held["p"]], "p") == []
+    assert store.sqs_delete([held["k"]], "k") == []
+    assert store.status(kept).state == "succeeded"
+    with pytest.raises(UnknownMessage):
+        store.status(plain)  # deleted, and its queue keeps no record

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from sluice.model import NewMessage, Outcome
 from sluice.store import Store
+from sluice.store.inserting import PLAIN_MAX  # the bound of PostgreSQL's one-statement path
 from tests.conformance.helpers import ack_all, declare, put
 from tests.conftest import FakeClock
 
@@ -117,3 +121,31 @@ def test_children_of_an_ack_are_enqueued_in_the_same_transaction(store: Store) -
     [spawned] = store.claim(["next"], 1)
     assert spawned.body == {"from": message.id}
     assert spawned.action == "follow"
+
+
+def test_plain_batches_small_and_large_keep_input_order_across_queues(store: Store) -> None:
+    declare(store, "a")
+    declare(store, "b")
+    for size in (5, PLAIN_MAX, PLAIN_MAX + 1):
+        batch = [NewMessage("ab"[n % 2], n, "act", priority=n % 3) for n in range(size)]
+        done = store.enqueue(batch)
+        ids = [e.id for e in done]
+        assert ids == sorted(ids) and len(set(ids)) == size and all(e.created for e in done)
+        claimed = {m.id: m for m in store.claim(["a", "b"], 1000)}
+        assert [(claimed[i].queue, claimed[i].body) for i in ids] == [
+            (m.queue, m.body) for m in batch
+        ]
+        ack_all(store, list(claimed.values()))
+
+
+def test_a_plain_enqueue_wakes_a_waiter_of_its_queue(store: Store) -> None:
+    declare(store, "w")
+    woke: list[float] = []
+    waiter = threading.Thread(target=lambda: woke.append(store.wait_for_work(["w"], 30)))
+    waiter.start()
+    time.sleep(0.3)  # the waiter is listening
+    sent = time.monotonic()
+    store.enqueue([NewMessage("w", 1, "act")])
+    waiter.join(30)
+    assert woke == [True]
+    assert time.monotonic() - sent < 10  # woken by the write, not the 30 s timeout

@@ -260,6 +260,8 @@ class Store(
             return []
         now = self.clock()
         rows = self._prepare(messages, now)
+        if checkpoint is None and inserting.plain(self, rows):
+            return inserting.insert_plain(self, rows)
         with self._driver.write() as db:
             done = self._insert(db, rows, now)
             if checkpoint is not None:

@@ -47,13 +47,15 @@ class SqsMessageVerbs:
             rows = store._sql(db, "sqs_attributes_get", {"ids": list(ids)})
         return {int(row[0]): (codec.loads(row[1]), row[2]) for row in rows}
 
-    def sqs_delete(self, receipts: Sequence[Receipt]) -> list[Receipt]:
+    def sqs_delete(self, receipts: Sequence[Receipt], queue: str | None = None) -> list[Receipt]:
         """Acknowledge (delete) the messages of fresh receipts with their SQS attributes;
         return the stale receipts, which changed nothing. One transaction on SQLite (one
         write lock); on PostgreSQL one statement that deletes both (the general path, and one
-        more statement, only for messages of runs, stale receipts and kept queues)."""
+        more statement, only for messages of runs, stale receipts and kept queues).
+        ``queue``: the receipts' queue, when known (the SQS API checks each handle's), so a
+        queue keeping no records stays on the fast path beside one that keeps them."""
         store = cast("Store", self)
-        outcomes = [Outcome.ack(r) for r in receipts]
+        outcomes = [Outcome.ack(r, queue=queue) for r in receipts]
         if store._driver.autocommit:
             kept = completing.keeping(store._kept, outcomes)
             rest = completing.ack_plain(store, outcomes, store.clock(), "sqs_ack_plain")

@@ -129,7 +129,7 @@ def _delete_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     queue = find_of(call, params).policy.name
     failed: list[dict[str, Any]] = []
     found = _receipts(queue, entries(params), failed)
-    errors = messages.delete(call, [r for _, r, _ in found])
+    errors = messages.delete(call, queue, [r for _, r, _ in found])
     done = []
     for (entry_id, _, _), error in zip(found, errors, strict=True):
         if error is None:

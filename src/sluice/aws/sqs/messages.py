@@ -292,8 +292,8 @@ def stale_error(call: Call, receipt: Receipt) -> AwsError | None:
     )
 
 
-def delete(call: Call, receipts: list[Receipt]) -> list[AwsError | None]:
-    stale = set(call.app.store.sqs_delete(receipts))
+def delete(call: Call, queue: str, receipts: list[Receipt]) -> list[AwsError | None]:
+    stale = set(call.app.store.sqs_delete(receipts, queue))
     return [stale_error(call, r) if r in stale else None for r in receipts]
 
 
@@ -316,7 +316,7 @@ def change_visibility(call: Call, receipts: list[Receipt], timeout: int) -> list
 def _delete_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     found = find_of(call, params)
     receipt = receipt_of(params.get("ReceiptHandle"), found.policy.name)
-    [error] = delete(call, [receipt])
+    [error] = delete(call, found.policy.name, [receipt])
     if error is not None:
         raise error
     return {}

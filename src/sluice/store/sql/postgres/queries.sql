@@ -110,6 +110,23 @@ ON CONFLICT (queue, dedup_id) DO UPDATE SET
 WHERE sluice_dedup.expires_at <= %(now)s
 RETURNING queue, dedup_id
 
+-- name: insert_plain
+-- A few plain messages (no dedup id, run, FIFO group or headers) in one autocommit statement:
+-- their ids (in input order), the rows and the wake-up, one round trip in all.
+WITH new AS MATERIALIZED (
+    SELECT nextval('sluice_message_ids') AS id, u.*
+    FROM unnest(%(queues)s::text[], %(actions)s::text[], %(bodies)s::text[],
+                %(enqueued)s::float8[], %(visible)s::float8[], %(priorities)s::int2[])
+         WITH ORDINALITY AS u(queue, action, body, enqueued_at, visible_at, priority, ord)
+), stored AS (
+    INSERT INTO sluice_messages (id, queue, action, body, enqueued_at, visible_at, priority)
+    SELECT id, queue, action, body, enqueued_at, visible_at, priority FROM new
+)
+SELECT new.id FROM new
+CROSS JOIN (SELECT count(pg_notify('sluice_work', q)) FROM (SELECT DISTINCT queue AS q FROM new)
+            AS queues) AS woken
+ORDER BY new.ord
+
 -- name: copy_messages
 COPY sluice_messages (id, queue, action, body, group_id, dedup_id, run_id, enqueued_at,
                       visible_at, run_stage, priority) FROM STDIN
