@@ -82,18 +82,22 @@ class Claimer(Service):
                 wake.clear()
                 await self._timing.wait(wake, self._wait_time())
                 continue
-            claim = self.store.claim_with_headers if tracing.active() else self.store.claim
-            claimed = await self._store_call(claim, self.queues, want)
+            claimed = await self._store_call(self._claim(), self.queues, want)
+            if not claimed:
+                if self.stop_when_idle and await self.idle():
+                    return
+                claimed = await self._wait_for_work(want)
             for message in claimed:  # taken even if stop began: shutdown releases them
                 self.take(message)
             if claimed:
                 self._limited, self._limited_wait = False, LIMITED_WAIT_MIN
-                continue
-            if self.stop_when_idle and await self.idle():
-                return
-            await self._wait_for_work()
 
-    async def _wait_for_work(self) -> None:
+    def _claim(self) -> Callable[[Sequence[str], int], list[Message]]:
+        return self.store.claim_with_headers if tracing.active() else self.store.claim
+
+    async def _wait_for_work(self, want: int) -> list[Message]:
+        """Wait for work, then claim up to ``want`` (capacity only grows while waiting) in the
+        same store call: a woken worker's pickup takes one thread hop, not two."""
         if self._limited:
             # Work is visible but the claim got none: global limits are full. Claiming again
             # at once would spin (on SQLite, on the write lock): wait for one of our calls to
@@ -101,11 +105,21 @@ class Claimer(Service):
             self.dispatcher.wake.clear()
             await self._timing.wait(self.dispatcher.wake, self._limited_wait)
             self._limited_wait = min(self._limited_wait * 2, LIMITED_WAIT_MAX)
-        self._limited = await self._store_call(
-            self.store.wait_for_work, self.queues, self._wait_time()
-        )
+        wait = self._wait_time()
+        got: tuple[bool, list[Message]] = await self._store_call(self._wait_then_claim, want, wait)
+        self._limited, claimed = got
         if not self._limited:
             self._limited_wait = LIMITED_WAIT_MIN
+        return claimed
+
+    def _wait_then_claim(self, want: int, wait: float) -> tuple[bool, list[Message]]:
+        """(whether work is visible but none was claimed, what a claim after the wait got),
+        run on a store thread."""
+        woke = self.store.wait_for_work(self.queues, wait)
+        if not woke or self._stopping.is_set():
+            return woke, []
+        claimed = self._claim()(self.queues, want)
+        return not claimed, claimed
 
     def take(self, message: Message) -> None:
         """Hold a claimed message's lease and queue it for its action (a claim check's body
