@@ -40,7 +40,7 @@ class _Call:
     options: dict[str, Any]
     future: asyncio.Future[int]
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
-    exits: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    exits: contextlib.ExitStack | None = None  # the producer span's, while tracing
     span: Any = None  # the producer span (None: tracing is off)
     message: NewMessage | None = None
     outcome: tuple[bool, Any] | None = None
@@ -122,6 +122,9 @@ class GroupCommit:
 
     def _message(self, call: _Call) -> NewMessage:
         """The call's message, built inside its producer span (the trace context it carries)."""
+        if not tracing.active():  # no span to hold open: fewer objects per call
+            return self._app.new_message(call.action, call.body, **call.options)
+        call.exits = contextlib.ExitStack()
         sending = self._app.sending(call.action, call.body, **call.options)
         call.span, message = call.exits.enter_context(sending)
         return message
@@ -129,6 +132,8 @@ class GroupCommit:
 
 def _end_span(call: _Call) -> None:
     assert call.outcome is not None
+    if call.exits is None:
+        return
     ok, value = call.outcome
     if ok:
         tracing.enqueued(call.span, value)
