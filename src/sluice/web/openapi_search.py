@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sluice.store.search import MAX_PAGE, STATES
 from sluice.web.http import MAX_ID, MAX_TEXT
-from sluice.web.openapi import MESSAGE, Schema, _object, _operation, _query, _ref
+from sluice.web.openapi_schemas import MESSAGE, Schema, _object, _operation, _query, _ref
 
 _TEXT: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
 _SECONDS: Schema = {"type": "number", "minimum": 0, "maximum": 10 * 365 * 86400}
