@@ -319,6 +319,18 @@ def alternate(
                 fig.sluice.append(claim_rate(main, queue, deadline, fill=fill_main))
 
 
+def against_fresh_and_before(
+    name: str, before: str, minimum: float, target: str
+) -> tuple[Figure, Figure]:
+    """A claim rate's two figures: against a fresh queue in another store (the target) and
+    against the same queue before the phase changed it (a diagnostic)."""
+    fresh = Figure(
+        name, base_name="fresh queue (other store, alternated)", minimum=minimum, target=target
+    )
+    same = Figure(name, base_name=before, minimum=minimum, target="diagnostic", diagnostic=True)
+    return fresh, same
+
+
 def phase_churn(backend: Backend, report: Report, args: argparse.Namespace) -> None:
     queue = "churn"
     url = backend.fresh()
@@ -326,18 +338,11 @@ def phase_churn(backend: Backend, report: Report, args: argparse.Namespace) -> N
     store = open_bench_store(url, queue)
     ref = open_bench_store(ref_url, queue)
     deadline = time.monotonic() + args.timeout
-    fig = Figure(
+    fig, same = against_fresh_and_before(
         f"claim {BATCH} + ack after {args.churn:,} passed through",
-        base_name="fresh queue (other store, alternated)",
+        "same queue before the churn",
         minimum=0.8,
         target="within 20% of fresh",
-    )
-    same = Figure(
-        fig.name,
-        base_name="same queue before the churn",
-        minimum=0.8,
-        target="diagnostic",
-        diagnostic=True,
     )
     report.figures += [fig, same]
     try:
@@ -390,18 +395,11 @@ def phase_backlog(backend: Backend, report: Report, args: argparse.Namespace) ->
     store = open_bench_store(url)
     ref = open_bench_store(ref_url)
     deadline = time.monotonic() + args.timeout
-    fig = Figure(
+    fig, same = against_fresh_and_before(
         f"claim {BATCH} + ack with {args.backlog:,} waiting",
-        base_name="fresh queue (other store, alternated)",
+        "same queue before the fill",
         minimum=0.5,
         target="slowdown <= 2x",
-    )
-    same = Figure(
-        fig.name,
-        base_name="same queue before the fill",
-        minimum=0.5,
-        target="diagnostic",
-        diagnostic=True,
     )
     report.figures += [fig, same]
     try:

@@ -53,34 +53,29 @@ class GroupCommit:
     def __init__(self, app: App) -> None:
         self._app = app
         self._pending: list[_Call] = []
-        self._draining = False
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # the writer, while it drains
 
     async def enqueue(self, action: str, body: Any, options: dict[str, Any]) -> int:
         """``app.enqueue(action, body, **options)`` in the next group; its message id."""
         loop = asyncio.get_running_loop()
         call = _Call(action, body, options, loop.create_future())
         self._pending.append(call)
-        if not self._draining:
-            self._draining = True
+        if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())  # referenced: tasks are weak
         return await call.future
 
     async def _drain(self) -> None:
-        try:
-            while self._pending:
-                group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-                try:
-                    await hop(self._write, group)
-                except BaseException as exc:  # the hop itself failed (cancelled, say)
-                    for call in group:
-                        call.outcome = call.outcome or (False, exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                finally:
-                    _settle(group)
-        finally:
-            self._draining = False
+        while self._pending:
+            group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+            try:
+                await hop(self._write, group)
+            except BaseException as exc:  # the hop itself failed (cancelled, say)
+                for call in group:
+                    call.outcome = call.outcome or (False, exc)
+                if not isinstance(exc, Exception):
+                    raise
+            finally:
+                _settle(group)
 
     def _write(self, group: list[_Call]) -> None:
         """On the pool's thread: build every call's message, store them in one transaction

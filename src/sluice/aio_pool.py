@@ -9,7 +9,7 @@ import functools
 import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,13 +42,18 @@ def _gate(loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
     return gate
 
 
+async def run_in(pool: Executor, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call(*args, **kwargs)`` on ``pool``, in the caller's context (a trace's current
+    span, say), awaited without blocking the loop."""
+    context = contextvars.copy_context()
+    work = functools.partial(context.run, call, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(pool, work)
+
+
 async def hop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``call(*args, **kwargs)`` on the async pool, awaited without blocking the loop.
 
     Calls are admitted through a semaphore the size of the pool: a burst of a thousand
     waits on it as plain waiters instead of a thousand executor futures and wake-ups."""
-    loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()  # the caller's (a trace's current span, say)
-    work = functools.partial(context.run, call, *args, **kwargs)
-    async with _gate(loop):
-        return await loop.run_in_executor(_executor(), work)
+    async with _gate(asyncio.get_running_loop()):
+        return await run_in(_executor(), call, *args, **kwargs)

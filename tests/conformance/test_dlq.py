@@ -46,13 +46,19 @@ def test_expired_leases_count_towards_max_receives(store: Store, clock: FakeCloc
     assert [a.error for a in dead.attempts] == ["lease expired", "lease expired"]
 
 
-def test_expire_dead_letters_exhausted_messages_even_while_others_are_claimable(
-    store: Store, clock: FakeClock
-) -> None:
+def _exhausted(store: Store, clock: FakeClock) -> int:
+    """A message out of receives and visible again (its one lease passed); its id."""
     declare(store, max_receives=1, visibility_timeout=10)
     [crashy] = put(store, "q", "crashy")
     store.claim(["q"], 1)
     clock.advance(11)
+    return crashy
+
+
+def test_expire_dead_letters_exhausted_messages_even_while_others_are_claimable(
+    store: Store, clock: FakeClock
+) -> None:
+    crashy = _exhausted(store, clock)
     put(store, "q", *range(5))
     assert len(store.claim(["q"], 5)) == 5
     assert store.expire() == 1
@@ -62,10 +68,7 @@ def test_expire_dead_letters_exhausted_messages_even_while_others_are_claimable(
 def test_of_two_short_claims_in_a_row_one_dead_letters_the_exhausted(
     store: Store, clock: FakeClock
 ) -> None:
-    declare(store, max_receives=1, visibility_timeout=10)
-    [crashy] = put(store, "q", "crashy")
-    store.claim(["q"], 1)
-    clock.advance(11)  # out of receives, visible again
+    crashy = _exhausted(store, clock)
     put(store, "q", "a")
     # The claim that finds a message hands it over first and leaves the sweep to the next.
     assert [m.body for m in store.claim(["q"], 10)] == ["a"]

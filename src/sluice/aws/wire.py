@@ -6,9 +6,6 @@ or an :class:`~sluice.aws.errors.AwsError`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from sluice import codec
+from sluice.aio_pool import run_in
 from sluice.app import App
 from sluice.aws.auth import Principal, RequestInfo, authorize
 from sluice.aws.errors import AwsError, internal, unavailable
@@ -66,9 +64,7 @@ async def in_thread(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` in a thread of the AWS pool, in the caller's context. A plain
     executor: anyio's worker threads (starlette's ``run_in_threadpool``) cost about 15% more
     CPU per call, paid once or twice by every AWS request."""
-    context = contextvars.copy_context()
-    call = functools.partial(context.run, function, *args)
-    return await asyncio.get_running_loop().run_in_executor(_POOL, call)
+    return await run_in(_POOL, function, *args)
 
 
 def threaded(function: Callable[[Call, dict[str, Any]], dict[str, Any]]) -> Operation:
