@@ -29,7 +29,7 @@ def test_handoff_sends_every_row_once_while_workers_are_killed(tmp_path: Path) -
             "--store",
             f"sqlite:///{tmp_path}/h.db",
             "--rows",
-            "1500",
+            "800",
             "--kill-every",
             "1",
             "--workdir",
@@ -43,7 +43,7 @@ def test_handoff_sends_every_row_once_while_workers_are_killed(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert _figure(out, "rows acked") == 1500
-    assert _figure(out, "rows received by the API") == 1500
+    assert _figure(out, "rows acked") == 800
+    assert _figure(out, "rows received by the API") == 800
     assert _figure(out, "duplicates recorded by the API") == 0
     assert _figure(out, "workers SIGKILLed") >= 1

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 ROOT = Path(__file__).parent.parent.parent
 SLUICE = str(Path(sys.executable).with_name("sluice"))
 TARGET = "tests.sources.cron_app:app"
-TICKS = 30
+TICKS = 12
+"""Ticks of a one-second schedule the three schedulers race for (each a chance to fire twice)."""
 
 
 def start(command: list[str], url: str, record: Path, log: Path) -> subprocess.Popen[bytes]:
