@@ -19,6 +19,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sluice.aio_batch import Coalescer, Outcome
 from sluice.aio_pool import hop
 from sluice.errors import SluiceError, StoreError
 from sluice.observe import tracing
@@ -38,7 +39,6 @@ class _Call:
     action: str
     body: Any
     options: dict[str, Any]
-    future: asyncio.Future[int]
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
     exits: contextlib.ExitStack | None = None  # the producer span's, while tracing
     span: Any = None  # the producer span (None: tracing is off)
@@ -47,39 +47,22 @@ class _Call:
 
 
 class GroupCommit:
-    """The pending ``enqueue_async`` calls of one app on one event loop; one writer drains
+    """The pending ``enqueue_async`` calls of one app; one writer per event loop drains
     them, a group per transaction, while later calls queue up behind it."""
 
     def __init__(self, app: App) -> None:
         self._app = app
-        self._pending: list[_Call] = []
-        self._task: asyncio.Task[None] | None = None  # the writer, while it drains
+        self._calls: Coalescer[_Call] = Coalescer(self._write, hop, MAX_GROUP)
 
     async def enqueue(self, action: str, body: Any, options: dict[str, Any]) -> int:
         """``app.enqueue(action, body, **options)`` in the next group; its message id."""
-        loop = asyncio.get_running_loop()
-        call = _Call(action, body, options, loop.create_future())
-        self._pending.append(call)
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())  # referenced: tasks are weak
-        return await call.future
+        message_id: int = await self._calls.submit(_Call(action, body, options))
+        return message_id
 
-    async def _drain(self) -> None:
-        while self._pending:
-            group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-            try:
-                await hop(self._write, group)
-            except BaseException as exc:  # the hop itself failed (cancelled, say)
-                for call in group:
-                    call.outcome = call.outcome or (False, exc)
-                if not isinstance(exc, Exception):
-                    raise
-            finally:
-                _settle(group)
-
-    def _write(self, group: list[_Call]) -> None:
+    def _write(self, group: list[_Call]) -> list[Outcome]:
         """On the pool's thread: build every call's message, store them in one transaction
-        (or one by one when the store refuses the group for one of them), end the spans."""
+        (or one by one when the store refuses the group for one of them), end the spans;
+        each call's outcome."""
         made = []
         for n, call in enumerate(group, 1):
             if self._build(call):
@@ -98,6 +81,7 @@ class GroupCommit:
                 call.outcome = (True, done.id)
         for call in made:
             call.context.run(_end_span, call)
+        return [call.outcome or (False, RuntimeError("no outcome")) for call in group]
 
     def _alone(self, call: _Call) -> tuple[bool, Any]:
         assert call.message is not None
@@ -135,19 +119,6 @@ def _end_span(call: _Call) -> None:
         call.exits.close()
     else:
         call.exits.__exit__(type(value), value, value.__traceback__)
-
-
-def _settle(group: list[_Call]) -> None:
-    """Hand each call its outcome (on the loop: the futures are the loop's)."""
-    for call in group:
-        if call.future.done():  # the caller was cancelled
-            continue
-        if call.outcome is None:  # cannot happen: every path above sets one
-            call.future.set_exception(RuntimeError("enqueue group ended without an outcome"))
-        elif call.outcome[0]:
-            call.future.set_result(call.outcome[1])
-        else:
-            call.future.set_exception(call.outcome[1])
 
 
 _groups: weakref.WeakKeyDictionary[

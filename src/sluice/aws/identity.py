@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 
@@ -28,8 +29,10 @@ def queue_arn(name: str) -> str:
     return f"arn:aws:sqs:{region()}:{account()}:{name}"
 
 
+@functools.lru_cache(maxsize=4096)
 def queue_tag(queue: str) -> str:
-    """8 hex digits naming a queue in its receipt handles."""
+    """8 hex digits naming a queue in its receipt handles (cached: every handle issued or
+    taken computes its queue's)."""
     return hashlib.sha256(queue.encode()).hexdigest()[:8]
 
 

@@ -4,7 +4,7 @@ over-10 or duplicate-Id batch fails the whole request."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from sluice.aws.errors import AwsError
 from sluice.aws.sqs import md5, messages
@@ -60,11 +60,13 @@ def failure(entry_id: str, error: AwsError) -> dict[str, Any]:
     }
 
 
-def _send_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+def stage_batch(call: Call, params: dict[str, Any]) -> Staged:
+    """A SendMessageBatch checked and its entries prepared (the failed ones answered), ready
+    to be stored; an error that fails the whole request is raised."""
     found = find_of(call, params)
     given = entries(params)
     _check_total(found, given)
-    good: list[tuple[str, messages.Prepared]] = []
+    good: list[tuple[str | None, messages.Prepared]] = []
     failed: list[dict[str, Any]] = []
     for entry in given:
         try:
@@ -75,14 +77,18 @@ def _send_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             failed.append(failure(entry["Id"], exc))
             continue
         good.append((entry["Id"], prepared))
-    ids = messages.enqueue(call, [p for _, p in good])
+    return Staged(call, found, good, failed)
+
+
+def answer_batch(staged: Staged, ids: list[str]) -> dict[str, Any]:
+    """The SendMessageBatch answer, once its messages were stored under ``ids``."""
     done = []
-    for (entry_id, prepared), message_id in zip(good, ids, strict=True):
+    for (entry_id, prepared), message_id in zip(staged.good, ids, strict=True):
         one = {"Id": entry_id, "MessageId": message_id, **prepared.digests}
-        if found.policy.fifo:
+        if staged.found.policy.fifo:
             one["SequenceNumber"] = message_id.zfill(20)
         done.append(one)
-    return {"Successful": done, "Failed": failed}
+    return {"Successful": done, "Failed": staged.failed}
 
 
 def _whole(error: AwsError) -> bool:
@@ -108,10 +114,6 @@ def _check_total(found: Found, given: list[dict[str, Any]]) -> None:
         )
 
 
-async def send_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await in_thread(_send_batch, call, params)
-
-
 def _receipts(
     queue: str, given: list[dict[str, Any]], failed: list[dict[str, Any]]
 ) -> list[tuple[str, Receipt, dict[str, Any]]]:
@@ -125,13 +127,21 @@ def _receipts(
     return found
 
 
-def _delete_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+def stage_deletes(call: Call, params: dict[str, Any]) -> tuple[str, StagedDeletes]:
+    """A DeleteMessageBatch's queue and receipts (the malformed entries answered)."""
     queue = find_of(call, params).policy.name
     failed: list[dict[str, Any]] = []
     found = _receipts(queue, entries(params), failed)
-    errors = messages.delete(call, queue, [r for _, r, _ in found])
+    return queue, StagedDeletes(
+        [entry_id for entry_id, _, _ in found], [r for _, r, _ in found], failed
+    )
+
+
+def answer_deletes(staged: StagedDeletes, errors: list[AwsError | None]) -> dict[str, Any]:
+    """The DeleteMessageBatch answer, once each receipt's delete ended with ``errors``."""
     done = []
-    for (entry_id, _, _), error in zip(found, errors, strict=True):
+    failed = list(staged.failed)
+    for entry_id, error in zip(staged.ids, errors, strict=True):
         if error is None:
             done.append({"Id": entry_id})
         else:
@@ -139,8 +149,12 @@ def _delete_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {"Successful": done, "Failed": failed}
 
 
-async def delete_message_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await in_thread(_delete_batch, call, params)
+class StagedDeletes(NamedTuple):
+    """The receipts of a DeleteMessageBatch (by entry id) and its malformed entries."""
+
+    ids: list[str]
+    receipts: list[Receipt]
+    failed: list[dict[str, Any]]
 
 
 def _change_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -175,3 +189,13 @@ def _change_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 async def change_message_visibility_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return await in_thread(_change_batch, call, params)
+
+
+class Staged(NamedTuple):
+    """A send checked and prepared: its queue, its good entries (id, prepared; the id is
+    None for a SendMessage) and the answers of its failed ones."""
+
+    call: Call
+    found: Found
+    good: list[tuple[str | None, messages.Prepared]]
+    failed: list[dict[str, Any]]

@@ -6,7 +6,6 @@ body enqueued by sluice is received through SQS as its JSON text."""
 from __future__ import annotations
 
 import hashlib
-import time
 from typing import Any, NamedTuple
 
 from sluice.aws.errors import AwsError, invalid_parameter, receipt_handle_invalid
@@ -136,20 +135,6 @@ def enqueue(call: Call, prepared: list[Prepared]) -> list[str]:
     return [str(d.id) for d in done]
 
 
-def _send(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    found = find_of(call, params)
-    prepared = prepare(call, found, params)
-    [message_id] = enqueue(call, [prepared])
-    answer: dict[str, Any] = {"MessageId": message_id, **prepared.digests}
-    if found.policy.fifo:
-        answer["SequenceNumber"] = message_id.zfill(20)
-    return answer
-
-
-async def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await in_thread(_send, call, params)
-
-
 def _record(call: Call, message: Message, wanted: set[str], now: float) -> dict[str, Any]:
     body = md5.body_text(message)
     system = {
@@ -204,24 +189,29 @@ def _claim(
     return _records(call, params, got) if got else []
 
 
-def _first(
-    call: Call, params: dict[str, Any]
-) -> tuple[Found, int, float | None, int, list[dict[str, Any]]]:
+class Receive(NamedTuple):
+    """A ReceiveMessage's queue, its checked parameters and its first claim's records."""
+
+    found: Found
+    n: int
+    lease: float | None
+    wait: int
+    records: list[dict[str, Any]]
+
+
+def receive_params(call: Call, params: dict[str, Any]) -> Receive:
+    """A ReceiveMessage checked, before its first claim (no records yet)."""
     found = find_of(call, params)
     n, lease, wait = _receive_params(params, found)
-    return found, n, lease, wait, _claim(call, params, found.policy.name, n, lease)
+    return Receive(found, n, lease, wait, [])
 
 
-async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    found, n, lease, wait, records = await in_thread(_first, call, params)
-    name = found.policy.name
-    deadline = time.monotonic() + wait
-    while not records and (left := deadline - time.monotonic()) > 0:
-        records = await in_thread(_wait_and_claim, call, params, name, n, lease, left)
-    return {"Messages": records} if records else {}
+def records_of(call: Call, params: dict[str, Any], got: list[Message]) -> list[dict[str, Any]]:
+    """The SQS records of claimed messages, as ``params`` asks for them."""
+    return _records(call, params, got) if got else []
 
 
-def _wait_and_claim(
+def wait_and_claim(
     call: Call, params: dict[str, Any], name: str, n: int, lease: float | None, left: float
 ) -> list[dict[str, Any]]:
     """Wait for work (at most a slice of the poll), then claim: one hop for both."""
@@ -311,19 +301,6 @@ def change_visibility(call: Call, receipts: list[Receipt], timeout: int) -> list
         else None
         for r in receipts
     ]
-
-
-def _delete_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    found = find_of(call, params)
-    receipt = receipt_of(params.get("ReceiptHandle"), found.policy.name)
-    [error] = delete(call, found.policy.name, [receipt])
-    if error is not None:
-        raise error
-    return {}
-
-
-async def delete_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    return await in_thread(_delete_one, call, params)
 
 
 def _change_one(call: Call, params: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sluice.aws.sqs import batches, messages, moves, permissions, queues
+from sluice.aws.sqs import batches, groups, messages, moves, permissions, queues
 from sluice.aws.sqs.movers import MoveTasks
 from sluice.aws.wire import SERVICES, Service
 
@@ -22,12 +22,12 @@ SQS = Service(
         "AddPermission": permissions.add_permission,
         "RemovePermission": permissions.remove_permission,
         "ListDeadLetterSourceQueues": queues.list_dead_letter_source_queues,
-        "SendMessage": messages.send_message,
-        "ReceiveMessage": messages.receive_message,
-        "DeleteMessage": messages.delete_message,
+        "SendMessage": groups.send_message,
+        "ReceiveMessage": groups.receive_message,
+        "DeleteMessage": groups.delete_message,
         "ChangeMessageVisibility": messages.change_message_visibility,
-        "SendMessageBatch": batches.send_message_batch,
-        "DeleteMessageBatch": batches.delete_message_batch,
+        "SendMessageBatch": groups.send_message_batch,
+        "DeleteMessageBatch": groups.delete_message_batch,
         "ChangeMessageVisibilityBatch": batches.change_message_visibility_batch,
         "StartMessageMoveTask": moves.start_message_move_task,
         "ListMessageMoveTasks": moves.list_message_move_tasks,
