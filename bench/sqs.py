@@ -8,6 +8,9 @@ Phases (4 client threads, each with its own boto3 client / store handle, batches
 
 1. **send**: ``SendMessageBatch``; baselines: ``store.enqueue`` of the same batches in this
    process, and ``POST /v1/actions/echo`` (one message per request, the native HTTP API).
+   The same sends (and receives+deletes) also run from 4 light client processes
+   (``bench/sqs_raw.py``: plain ``http.client``), whose rates show the server's capacity
+   where botocore's CPU would hide it.
 2. **receive+delete**: ``ReceiveMessage`` (10) + ``DeleteMessageBatch`` until the queue is
    empty; baseline: ``store.claim`` (10) + ``store.complete``.
 3. **pickup**: one consumer long-polls (``WaitTimeSeconds=20``); a producer sends one message
@@ -40,6 +43,7 @@ from botocore.config import Config
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from bench.aws_server import cpu_seconds, moto_server, sluice_process, stub_server
 from bench.moto_differential import fresh_pg
+from bench.sqs_raw import raw_phases
 from sluice import App
 from sluice.model import NewMessage, Outcome
 
@@ -213,6 +217,8 @@ def run(backend: str, messages: int, samples: int) -> None:
         print(f"{backend}:")
         with sluice_process(url) as (base, pid):
             sqs = boto_phases("sluice SQS", base, messages, samples, pid)
+            queue = client(base).create_queue(QueueName="light")["QueueUrl"]
+            light = raw_phases(base, queue, messages, lambda: cpu_seconds(pid))
             ref = native(url, base, messages)
         stub = stub_phases(messages)
         print(
@@ -222,6 +228,10 @@ def run(backend: str, messages: int, samples: int) -> None:
             f"{sqs['send'] / stub['send']:.2f}, receive+delete {sqs['drain'] / stub['drain']:.2f}; "
             f"CPU per message SQS server/native: send {sqs['send_cpu'] / ref['send_cpu']:.1f}x, "
             f"receive+delete {sqs['drain_cpu'] / ref['drain_cpu']:.1f}x"
+        )
+        print(
+            f"  ratios SQS with light clients/native: send {light['send'] / ref['send']:.2f}, "
+            f"receive+delete {light['drain'] / ref['drain']:.2f}"
         )
 
 

@@ -245,6 +245,8 @@ SELECT queue,
        coalesce(sum(lease IS NULL AND visible_at > :now), 0),
        min(CASE WHEN visible_at <= :now THEN enqueued_at END)
 FROM sluice_messages
+-- the asked queues' rows only (by the ready index), not the whole table
+WHERE queue IN (SELECT value FROM json_each(:queues))
 GROUP BY queue
 
 -- name: get
