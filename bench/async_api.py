@@ -15,9 +15,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sluice import App, aio_pool
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from bench.pgdb import fresh_database
 
 N = 1000
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -119,7 +123,7 @@ def main() -> None:
     pg = args[0] if args else "postgresql://postgres@127.0.0.1:5432/sluice_txn_bench"
     with tempfile.TemporaryDirectory() as tmp:
         for name, url in (("sqlite", f"sqlite:///{tmp}/bench.db"), ("postgres", pg)):
-            app = _app(url)
+            app = _app(url if name == "sqlite" else fresh_database(url))
             sync_rate(app)  # warm-up
             if "--freeze" in sys.argv:  # start-up objects out of the collector's way
                 gc.freeze()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from bench.aws_server import moto_server, sluice_server
+from bench.pgdb import fresh_database
 
 MOTO_VERSION = "5.2.5"
 FILES = (
@@ -130,13 +131,7 @@ def main() -> None:
 
 def fresh_pg() -> str:
     """An empty PostgreSQL database for one test file."""
-    import psycopg
-
-    name = PG.rsplit("/", 1)[1]
-    with psycopg.connect(PG.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return PG
+    return fresh_database(PG)
 
 
 if __name__ == "__main__":

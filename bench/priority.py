@@ -33,6 +33,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from bench.pgdb import fresh_database
+
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench_prio")
 HERE = Path(__file__).resolve().parent.parent / "src"
 PRIORITY: dict[str, Callable[[random.Random, int], dict[str, int]]] = {
@@ -89,13 +92,7 @@ def ack_extra(mode: str, message: Any) -> dict[str, Any]:
 
 
 def fresh_pg() -> str:
-    import psycopg
-
-    base, _, name = PG.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        db.execute(f'CREATE DATABASE "{name}"')
-    return PG
+    return fresh_database(PG)
 
 
 def run(src: str, backend: str, messages: int, mode: str) -> dict[str, float]:

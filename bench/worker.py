@@ -23,10 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 from sluice import App, NewMessage, Outcome
 from sluice.store import open_store
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from bench.pgdb import fresh_database
 
 ROOT = Path(__file__).parent.parent
 SLUICE = str(Path(sys.executable).with_name("sluice"))
@@ -36,11 +37,7 @@ PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/slu
 def fresh_url(backend: str, workdir: Path, pg: str = PG) -> str:
     if backend == "sqlite":
         return f"sqlite:///{workdir}/bench-{time.monotonic_ns()}.db"
-    admin = pg.rsplit("/", 1)[0] + "/postgres"
-    name = pg.rsplit("/", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    fresh_database(pg)
     return pg
 
 
