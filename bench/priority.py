@@ -42,8 +42,12 @@ PRIORITY: dict[str, Callable[[random.Random, int], dict[str, int]]] = {
     "plain": lambda _rng, _level: {},
     "random": lambda rng, _level: {"priority": rng.randrange(10)},
     "chunks": lambda _rng, level: {"priority": level},
+    "two_levels": lambda rng, _level: {"priority": rng.choice((0, 5))},
+    "urgent": lambda rng, _level: {"priority": 0 if rng.random() < 0.1 else 5},
 }
-"""How each variant sets a message's priority: none, any of 0..9 at random, or one per chunk."""
+"""How each variant sets a message's priority: none, any of 0..9 at random, one per chunk,
+interactive and background work interleaved (0 or 5 at random), or a tenth urgent (0) among
+background work (5)."""
 KEPT = {"kept": {"keep_completed": 3600.0}, "kept_other": {}}
 """The completion-record variants (issue 15, job results): ``kept`` drains a queue with
 ``keep_completed`` (each ack writes a record with a small result); ``kept_other`` drains a

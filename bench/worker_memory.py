@@ -32,8 +32,20 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
-def drained_peak(backend: str, workdir: Path, messages: int) -> tuple[float, float]:
-    """Peak RSS (MB) of a worker that drained ``messages``, and the seconds it took."""
+def rss_parts(pid: int) -> str:
+    """The process's resident memory now, by kind: anonymous (the heap), file-backed (SQLite's
+    shared-memory WAL index, libraries) and shared (MB)."""
+    parts = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            parts[key[3:].lower()] = int(value.split()[0]) / 1024
+    return " / ".join(f"{parts.get(k, 0.0):.1f}" for k in ("anon", "file", "shmem"))
+
+
+def drained_peak(backend: str, workdir: Path, messages: int) -> tuple[float, float, str]:
+    """Peak RSS (MB) of a worker that drained ``messages``, the seconds it took and its
+    resident memory by kind at the end."""
     url = sluice_bench.fresh_url(backend, workdir)
     app = App(url)
     for name in ("one", "many", "latency"):
@@ -50,10 +62,10 @@ def drained_peak(backend: str, workdir: Path, messages: int) -> tuple[float, flo
             break
         time.sleep(0.2)
     took = time.perf_counter() - started
-    peak = peak_rss_mb(proc.pid)
+    peak, parts = peak_rss_mb(proc.pid), rss_parts(proc.pid)
     sluice_bench.stop([proc])
     app.close()
-    return peak, took
+    return peak, took, parts
 
 
 def main() -> None:
@@ -61,14 +73,20 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    print("| backend | messages drained | worker peak RSS | ÷ 100k figure | drain s |")
-    print("|---|--:|--:|--:|--:|")
+    print(
+        "| backend | messages drained | worker peak RSS | ÷ 100k figure | drain s "
+        "| RSS at the end: anon / file / shmem MB |"
+    )
+    print("|---|--:|--:|--:|--:|--:|")
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             figures = {n: drained_peak(backend, Path(tmp), n) for n in SIZES}
             base = figures[100_000][0]
-            for n, (peak, took) in figures.items():
-                print(f"| {backend} | {n:,} | {peak:.1f} MB | {peak / base:.2f}x | {took:.1f} |")
+            for n, (peak, took, parts) in figures.items():
+                print(
+                    f"| {backend} | {n:,} | {peak:.1f} MB | {peak / base:.2f}x | {took:.1f} "
+                    f"| {parts} |"
+                )
 
 
 if __name__ == "__main__":

@@ -100,3 +100,36 @@ def test_bad_search_input_is_a_clear_error(store: Store) -> None:
         store.search_messages(MessageFilter(), cursor="abc")
     with pytest.raises(ConfigError, match="limit must be"):
         store.search_messages(MessageFilter(), limit=0)
+
+
+def _mixed_queue(store: Store) -> tuple[list[int], list[int]]:
+    """A queue whose live messages and dead letters interleave by id: (live ids, dead ids)."""
+    declare(store, "q")
+    ids = put(store, "q", *range(12))
+    dead = ids[::3]
+    claimed = {m.id: m.receipt for m in store.claim(["q"], 50) if m.receipt}
+    assert sorted(claimed) == ids
+    assert store.complete([Outcome.dead(claimed[i], f"bad {ids.index(i)}") for i in dead]) == []
+    store.release([claimed[i] for i in ids if i not in dead])  # the others waiting again
+    return [i for i in ids if i not in dead], dead
+
+
+def test_a_queue_page_merges_its_messages_and_dead_letters_in_id_order(store: Store) -> None:
+    live, dead = _mixed_queue(store)
+    seen: list[int] = []
+    cursor = None
+    while True:  # pages of 4 across both halves (live messages, dead letters)
+        page = store.search_messages(MessageFilter(queue="q"), limit=4, cursor=cursor)
+        seen += [f.message.id for f in page.found]
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert seen == sorted(live + dead)
+    assert _ids(store, queue="q", state="dead") == dead
+    assert _ids(store, queue="q", state="waiting") == live
+    assert _ids(store, queue="q", state="in_flight") == []
+    assert _ids(store, queue="q.dlq") == dead  # a DLQ named as the queue: its letters
+    assert _ids(store, queue="q.dlq", state="dead") == dead
+    assert _ids(store, ids=[dead[0], live[0], 10**9], queue="q") == sorted([dead[0], live[0]])
+    assert _ids(store, ids=[live[0]], queue="other") == []
+    assert _ids(store, queue="q", error_contains="bad 3") == [dead[1]]

@@ -2,9 +2,12 @@
 
 Pages are ordered by id (stable: ids never change and new messages get larger ones), so a
 cursor is the last id shown and paging returns every matching message once, even while others
-are added or acked. The index ``sluice_messages_search (queue, id)`` (migration 0009 here, slot
-0012 at merge) serves the common search, one queue and a state: the queue's rows come in id
-order and the page stops after ``limit`` matches instead of sorting the whole queue.
+are added or acked. Three queries, so that each filter reaches its index: a search by ids reads
+them by primary key; a search of one queue reads each of its two halves (the live messages,
+the dead letters) from ``sluice_messages_search (queue, id)`` in id order and stops after a
+page instead of sorting the queue; any other reads the table in id order. (One query with
+``:queue IS NULL OR ...`` conditions had no index to use on SQLite: every page and every
+``app.status`` read the table.)
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sluice.errors import ConfigError
-from sluice.model import DLQ_SUFFIX, Message
+from sluice.model import DLQ_SUFFIX, Message, is_dlq
 from sluice.store.rows import message_from_row
 
 if TYPE_CHECKING:
@@ -90,6 +93,8 @@ def params(f: MessageFilter, now: float, after: int, limit: int) -> dict[str, An
         "dedup_id": f.dedup_id,
         "queue": f.queue,
         "dlq": None if f.queue is None else f.queue + DLQ_SUFFIX,
+        # search_queue's halves: none of a queue's live messages is dead, no dead letter live
+        "live": None if f.state == "dead" and not is_dlq(f.queue or "") else f.queue,
         "action": f.action,
         "run_id": f.run_id,
         "state": f.state,
@@ -117,8 +122,16 @@ class SearchVerbs:
             raise ConfigError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
         after = parse_cursor(cursor)
         now = self.clock()
+        chosen = params(where, now, after, limit)
+        if where.state not in (None, "dead"):
+            chosen["dlq"] = None
         with self._driver.read() as db:
-            rows = self._sql(db, "search_messages", params(where, now, after, limit))
+            if where.ids is not None:
+                rows = self._sql(db, "search_ids", chosen)
+            elif where.queue is not None:
+                rows = self._sql(db, "search_queue", chosen)
+            else:
+                rows = self._sql(db, "search_messages", chosen)
         found = [Found(message_from_row(row[:15]), row[15]) for row in rows[:limit]]
         more = len(rows) > limit
         return MessagePage(found, str(found[-1].message.id) if more else None)

@@ -3,6 +3,9 @@
 ``<backend>/queries.sql`` holds queries separated by ``-- name: NAME`` lines. Every query the
 engine runs is defined by every backend under the same name; the few others are the backend's
 driver's own (``tests/store/test_query_contract.py`` checks both and lists those).
+A query may include a shared fragment of the same file: ``{{part_NAME}}`` stands for the text
+under ``-- name: part_NAME``, in parentheses and without its comment lines (fragments are not
+queries: they are not returned).
 ``<backend>/migrations/NNNN_title.sql`` are applied in order.
 """
 
@@ -14,6 +17,7 @@ from functools import cache
 from importlib import resources
 
 _NAME = re.compile(r"^-- name: ([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_PART = re.compile(r"\{\{(part_[a-z0-9_]+)\}\}")
 _MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -34,7 +38,18 @@ def queries(backend: str) -> dict[str, str]:
         if name in named:
             raise ValueError(f"{backend}/queries.sql defines {name!r} twice")
         named[name] = body.strip()
-    return named
+    fragments = {
+        name: "(" + "\n".join(ln for ln in body.splitlines() if not ln.startswith("--")) + ")"
+        for name, body in named.items()
+        if name.startswith("part_")
+    }
+
+    def include(match: re.Match[str]) -> str:
+        if match.group(1) not in fragments:
+            raise ValueError(f"{backend}/queries.sql includes an unknown {match.group(0)}")
+        return _PART.sub(include, fragments[match.group(1)])  # fragments may include others
+
+    return {n: _PART.sub(include, q) for n, q in named.items() if n not in fragments}
 
 
 @cache

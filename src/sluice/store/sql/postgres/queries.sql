@@ -723,29 +723,64 @@ WHERE id < %(before)s ORDER BY id DESC LIMIT %(n)s
 DELETE FROM sluice_messages WHERE id = %(id)s AND queue NOT LIKE '%%.dlq'
 RETURNING queue, lease, visible_at, run_id, run_stage, action, receive_count, enqueued_at
 
+-- name: part_state
+-- a message's state as of :now (store/search.py)
+CASE
+    WHEN queue LIKE '%%.dlq' THEN 'dead'
+    WHEN visible_at <= %(now)s THEN 'waiting'
+    WHEN lease IS NOT NULL THEN 'in_flight'
+    ELSE 'delayed' END
+
+-- name: part_filters
+-- the conditions of a search filter besides its queue, ids and state (store/search.py)
+(%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
+AND (%(action)s::text IS NULL OR action = %(action)s::text)
+AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
+AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
+AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
+AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
+AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+
 -- name: search_messages
--- one keyset page of messages by any field (store/search.py); the state as of :now
+-- one keyset page of every queue's messages by any field (store/search.py): the id order of
+-- the table, from the cursor on
 SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
-       visible_at, lease, last_error, attempts, dead_reason, source_queue, state
-FROM (
-    SELECT *, CASE
-        WHEN queue LIKE '%%.dlq' THEN 'dead'
-        WHEN visible_at <= %(now)s THEN 'waiting'
-        WHEN lease IS NOT NULL THEN 'in_flight'
-        ELSE 'delayed' END AS state
-    FROM sluice_messages
-    WHERE id > %(after)s
-      AND (%(queue)s::text IS NULL OR queue IN (%(queue)s::text, %(dlq)s::text))
-      AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
-      AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
-      AND (%(action)s::text IS NULL OR action = %(action)s::text)
-      AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
-      AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
-      AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
-      AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
-      AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
-) AS m
-WHERE %(state)s::text IS NULL OR state = %(state)s::text
+       visible_at, lease, last_error, attempts, dead_reason, source_queue,
+       {{part_state}} AS state
+FROM sluice_messages
+WHERE {{part_matching}}
+ORDER BY id LIMIT %(limit)s
+
+-- name: search_ids
+-- a keyset page of the messages with these ids (app.status, the ids filter): by primary key
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue,
+       {{part_state}} AS state
+FROM sluice_messages
+WHERE id = ANY(%(ids)s::bigint[])
+  AND (%(queue)s::text IS NULL OR queue IN (%(queue)s::text, %(dlq)s::text))
+  AND {{part_matching}}
+ORDER BY id LIMIT %(limit)s
+
+-- name: part_matching
+-- a search page's rows after the cursor that match its filter and state
+id > %(after)s AND {{part_filters}} AND (%(state)s::text IS NULL OR {{part_state}} = %(state)s::text)
+
+-- name: search_queue
+-- a keyset page of one queue's messages (:live) and its dead letters (:dlq; either NULL when
+-- the state rules its half out): each half walks sluice_messages_search (queue, id) from the
+-- cursor on and stops after a page, so a page costs the same behind a million messages as
+-- behind ten
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue,
+       {{part_state}} AS state
+FROM sluice_messages
+WHERE id IN (
+    SELECT id FROM (SELECT id FROM sluice_messages WHERE queue = %(live)s::text AND {{part_matching}}
+                    ORDER BY id LIMIT %(limit)s) AS live
+    UNION ALL
+    SELECT id FROM (SELECT id FROM sluice_messages WHERE queue = %(dlq)s::text AND {{part_matching}}
+                    ORDER BY id LIMIT %(limit)s) AS dead)
 ORDER BY id LIMIT %(limit)s
 
 -- name: dead_selected
@@ -754,13 +789,7 @@ ORDER BY id LIMIT %(limit)s
 SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
 WHERE queue = %(dlq)s
   AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
-  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
-  AND (%(action)s::text IS NULL OR action = %(action)s::text)
-  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
-  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
-  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
-  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
-  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+  AND {{part_filters}}
 ORDER BY id
 FOR UPDATE
 
@@ -768,26 +797,14 @@ FOR UPDATE
 SELECT count(*) FROM sluice_messages
 WHERE queue = %(dlq)s
   AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
-  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
-  AND (%(action)s::text IS NULL OR action = %(action)s::text)
-  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
-  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
-  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
-  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
-  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+  AND {{part_filters}}
 
 -- name: dead_purge
 -- the dead letters of a selection, deleted in one statement (the same conditions)
 DELETE FROM sluice_messages
 WHERE queue = %(dlq)s
   AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
-  AND (%(dedup_id)s::text IS NULL OR dedup_id = %(dedup_id)s::text)
-  AND (%(action)s::text IS NULL OR action = %(action)s::text)
-  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s::text)
-  AND (%(contains)s::text IS NULL OR strpos(last_error, %(contains)s::text) > 0)
-  AND (%(errored)s::boolean IS NULL OR last_error IS NOT NULL)
-  AND (%(oldest)s::float8 IS NULL OR enqueued_at >= %(oldest)s::float8)
-  AND (%(newest)s::float8 IS NULL OR enqueued_at <= %(newest)s::float8)
+  AND {{part_filters}}
 
 
 -- name: rollup_put

@@ -613,29 +613,64 @@ WHERE id < :before ORDER BY id DESC LIMIT :n
 DELETE FROM sluice_messages WHERE id = :id AND queue NOT LIKE '%.dlq'
 RETURNING queue, lease, visible_at, run_id, run_stage, action, receive_count, enqueued_at
 
+-- name: part_state
+-- a message's state as of :now (store/search.py)
+CASE
+    WHEN queue LIKE '%.dlq' THEN 'dead'
+    WHEN visible_at <= :now THEN 'waiting'
+    WHEN lease IS NOT NULL THEN 'in_flight'
+    ELSE 'delayed' END
+
+-- name: part_filters
+-- the conditions of a search filter besides its queue, ids and state (store/search.py)
+(:dedup_id IS NULL OR dedup_id = :dedup_id)
+AND (:action IS NULL OR action = :action)
+AND (:run_id IS NULL OR run_id = :run_id)
+AND (:contains IS NULL OR instr(last_error, :contains) > 0)
+AND (:errored IS NULL OR last_error IS NOT NULL)
+AND (:oldest IS NULL OR enqueued_at >= :oldest)
+AND (:newest IS NULL OR enqueued_at <= :newest)
+
 -- name: search_messages
--- one keyset page of messages by any field (store/search.py); the state as of :now
+-- one keyset page of every queue's messages by any field (store/search.py): the id order of
+-- the table, from the cursor on
 SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
-       visible_at, lease, last_error, attempts, dead_reason, source_queue, state
-FROM (
-    SELECT *, CASE
-        WHEN queue LIKE '%.dlq' THEN 'dead'
-        WHEN visible_at <= :now THEN 'waiting'
-        WHEN lease IS NOT NULL THEN 'in_flight'
-        ELSE 'delayed' END AS state
-    FROM sluice_messages
-    WHERE id > :after
-      AND (:queue IS NULL OR queue IN (:queue, :dlq))
-      AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
-      AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
-      AND (:action IS NULL OR action = :action)
-      AND (:run_id IS NULL OR run_id = :run_id)
-      AND (:contains IS NULL OR instr(last_error, :contains) > 0)
-      AND (:errored IS NULL OR last_error IS NOT NULL)
-      AND (:oldest IS NULL OR enqueued_at >= :oldest)
-      AND (:newest IS NULL OR enqueued_at <= :newest)
-)
-WHERE :state IS NULL OR state = :state
+       visible_at, lease, last_error, attempts, dead_reason, source_queue,
+       {{part_state}} AS state
+FROM sluice_messages
+WHERE {{part_matching}}
+ORDER BY id LIMIT :limit
+
+-- name: search_ids
+-- a keyset page of the messages with these ids (app.status, the ids filter): by primary key
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue,
+       {{part_state}} AS state
+FROM sluice_messages
+WHERE id IN (SELECT value FROM json_each(:ids))
+  AND (:queue IS NULL OR queue IN (:queue, :dlq))
+  AND {{part_matching}}
+ORDER BY id LIMIT :limit
+
+-- name: part_matching
+-- a search page's rows after the cursor that match its filter and state
+id > :after AND {{part_filters}} AND (:state IS NULL OR {{part_state}} = :state)
+
+-- name: search_queue
+-- a keyset page of one queue's messages (:live) and its dead letters (:dlq; either NULL when
+-- the state rules its half out): each half walks sluice_messages_search (queue, id) from the
+-- cursor on and stops after a page, so a page costs the same behind a million messages as
+-- behind ten
+SELECT id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
+       visible_at, lease, last_error, attempts, dead_reason, source_queue,
+       {{part_state}} AS state
+FROM sluice_messages
+WHERE id IN (
+    SELECT id FROM (SELECT id FROM sluice_messages WHERE queue = :live AND {{part_matching}}
+                    ORDER BY id LIMIT :limit)
+    UNION ALL
+    SELECT id FROM (SELECT id FROM sluice_messages WHERE queue = :dlq AND {{part_matching}}
+                    ORDER BY id LIMIT :limit))
 ORDER BY id LIMIT :limit
 
 -- name: dead_selected
@@ -644,39 +679,21 @@ ORDER BY id LIMIT :limit
 SELECT id, source_queue, group_id, run_id, run_stage FROM sluice_messages
 WHERE queue = :dlq
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
-  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
-  AND (:action IS NULL OR action = :action)
-  AND (:run_id IS NULL OR run_id = :run_id)
-  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
-  AND (:errored IS NULL OR last_error IS NOT NULL)
-  AND (:oldest IS NULL OR enqueued_at >= :oldest)
-  AND (:newest IS NULL OR enqueued_at <= :newest)
+  AND {{part_filters}}
 ORDER BY id
 
 -- name: dead_selected_count
 SELECT count(*) FROM sluice_messages
 WHERE queue = :dlq
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
-  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
-  AND (:action IS NULL OR action = :action)
-  AND (:run_id IS NULL OR run_id = :run_id)
-  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
-  AND (:errored IS NULL OR last_error IS NOT NULL)
-  AND (:oldest IS NULL OR enqueued_at >= :oldest)
-  AND (:newest IS NULL OR enqueued_at <= :newest)
+  AND {{part_filters}}
 
 -- name: dead_purge
 -- the dead letters of a selection, deleted in one statement (the same conditions)
 DELETE FROM sluice_messages
 WHERE queue = :dlq
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
-  AND (:dedup_id IS NULL OR dedup_id = :dedup_id)
-  AND (:action IS NULL OR action = :action)
-  AND (:run_id IS NULL OR run_id = :run_id)
-  AND (:contains IS NULL OR instr(last_error, :contains) > 0)
-  AND (:errored IS NULL OR last_error IS NOT NULL)
-  AND (:oldest IS NULL OR enqueued_at >= :oldest)
-  AND (:newest IS NULL OR enqueued_at <= :newest)
+  AND {{part_filters}}
 
 
 -- name: rollup_put
