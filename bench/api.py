@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench")
 THREADS = 8
 

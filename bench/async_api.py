@@ -20,7 +20,7 @@ from typing import Any
 
 from sluice import App, aio_pool
 
-sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.pgdb import fresh_database
 
 N = 1000

@@ -14,10 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sluice.store.sqlite import sqlite_path
-from store import Raw, RawPostgres, RawSqlite
+from store_raw import Raw, RawPostgres, RawSqlite
 
 
 def raw(url: str) -> Raw:

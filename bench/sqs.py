@@ -40,7 +40,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
-sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.aws_server import cpu_seconds, moto_server, sluice_process, stub_server
 from bench.moto_differential import fresh_pg
 from bench.sqs_raw import raw_phases

@@ -26,10 +26,10 @@ from pathlib import Path
 from sluice import App, NewMessage, Outcome
 from sluice.store import open_store
 
-sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.pgdb import fresh_database
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 SLUICE = str(Path(sys.executable).with_name("sluice"))
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench")
 
