@@ -173,7 +173,9 @@ def main() -> None:
         doc = DOC.read_text()
         if HEADING in doc:
             start = doc.index(HEADING)
-            end = doc.find("\n## ", start + len(HEADING))
+            # the next section, or another bench's marked section (keep its begin marker)
+            ends = [doc.find(mark, start + len(HEADING)) for mark in ("\n## ", "\n<!-- bench:")]
+            end = min((e for e in ends if e != -1), default=-1)
             doc = doc[:start] + text + (doc[end + 1 :] if end != -1 else "")
         else:
             doc = doc.rstrip("\n") + "\n\n" + text
