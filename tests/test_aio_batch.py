@@ -105,3 +105,17 @@ def test_each_event_loop_has_its_own_pending_group() -> None:
 
     for run in range(2):  # a new loop each time: no future of an old loop is reused
         assert asyncio.run(main(100 * run)) == [1000 * run, 1000 * run + 20]
+
+
+def test_a_closed_event_loop_leaves_no_state_behind() -> None:
+    import gc
+
+    coalescer: Coalescer[int] = Coalescer(lambda items: [(True, n) for n in items], hop, 8)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*(coalescer.submit(n) for n in range(3)))
+
+    for _ in range(3):
+        assert asyncio.run(main()) == [0, 1, 2]
+    gc.collect()
+    assert len(coalescer._loops) == 0  # each loop's entry went with the loop

@@ -71,6 +71,7 @@ class Coalescer(Generic[Item]):
                     raise
                 continue
             _settle(group, outcomes)
+        state.task = None  # a finished task refers to its loop: let a closed loop's state go
 
 
 def _settle(group: list[_Queued[Any]], outcomes: list[Outcome]) -> None:
