@@ -25,6 +25,10 @@ from tests.web.conftest import LiveServer, make_app
 
 POOL = 40
 """Threads of anyio's default pool (starlette's run_in_threadpool): the most alive at once."""
+SLACK = 8
+"""Descriptors over POOL tolerated: those of connections just closed by retiring threads, which
+SQLite keeps open while other connections hold locks on the file (CI saw 44 once). A leak
+exceeds it by a pool's worth within two cycles."""
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
 
 
@@ -83,7 +87,7 @@ def test_connections_stay_bounded_while_the_servers_pool_churns(
                 time.sleep(0.3)  # past MAX_IDLE_TIME: the next request retires the idle threads
                 assert api.get("/v1/queues").status_code == 200
                 open_now = _open_on(db)
-                assert open_now <= POOL + 2, f"{open_now} open after {len(workers)} threads"
+                assert open_now <= POOL + SLACK, f"{open_now} open after {len(workers)} threads"
             assert len(workers) > POOL, "the pool did not churn: the test proves nothing"
     finally:
         app.close()

@@ -48,7 +48,7 @@ def test_stage_boundaries_fire_once_with_workers_killed(url: str) -> None:
     try:
         while not run.state().finished:
             assert time.monotonic() < deadline, run.state()
-            time.sleep(0.5)
+            time.sleep(0.25)  # often enough that a run ending fast is still killed twice
             victim = random.randrange(len(workers))
             workers[victim].send_signal(signal.SIGKILL)
             workers[victim].wait()
@@ -76,5 +76,5 @@ def test_stage_boundaries_fire_once_with_workers_killed(url: str) -> None:
         "finish": 1,
     }
     assert len(set(rows)) == len(rows)  # no message's effect twice
-    assert kills >= 2
+    assert kills >= 2, f"only {kills} SIGKILL before the run ended: the test proves less"
     app.close()
