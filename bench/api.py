@@ -20,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.pgdb import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench")
@@ -106,12 +108,8 @@ def main() -> None:
             print("sqlite:")
             run(f"sqlite:///{tmp}/bench.db", args.requests)
     if args.backend in ("postgres", "both"):
-        name = PG.rsplit("/", 1)[1]
-        with psycopg.connect(PG.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
         print("postgres:")
-        run(PG, args.requests)
+        run(fresh_database(PG), args.requests)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.pgdb import fresh_database
 from sluice.model import DURATION_BUCKETS, ActionStats, NewMessage, Outcome, QueuePolicy
 from sluice.store import Store, housekeeping, open_store
 from sluice.store.search import MessageFilter
@@ -49,13 +51,7 @@ def fresh(backend: str, tmp: str, clock: Clock) -> Store:
     if backend == "sqlite":
         url = f"sqlite:///{tmp}/ops-{time.monotonic_ns()}.db"
     else:
-        import psycopg
-
-        base, _, name = PG.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            db.execute(f'CREATE DATABASE "{name}"')
-        url = PG
+        url = fresh_database(PG)
     store = open_store(url, clock=clock)
     store.migrate()
     return store

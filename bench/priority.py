@@ -60,7 +60,7 @@ def trial(backend: str, messages: int, mode: str) -> dict[str, float]:
     from sluice.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else fresh_pg()
+        url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else fresh_database(PG)
         store = open_store(url)
         store.migrate()
         store.put_queue(QueuePolicy("bench", **KEPT.get(mode, {})))
@@ -93,10 +93,6 @@ def ack_extra(mode: str, message: Any) -> dict[str, Any]:
     if mode == "kept":
         return {"result": {"ok": True, "rows": 12}, "queue": message.queue}
     return {"queue": message.queue} if mode == "kept_other" else {}
-
-
-def fresh_pg() -> str:
-    return fresh_database(PG)
 
 
 def run(src: str, backend: str, messages: int, mode: str) -> dict[str, float]:

@@ -27,6 +27,9 @@ from typing import Any
 
 import psycopg
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.pgdb import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 PG = os.environ.get("SLUICE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/sluice_bench")
@@ -42,11 +45,7 @@ def records(n: int) -> Iterator[dict[str, Any]]:
 def fresh_url(backend: str, workdir: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{workdir}/produce-{time.monotonic_ns()}.db"
-    admin = PG.rsplit("/", 1)[0] + "/postgres"
-    name = PG.rsplit("/", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    fresh_database(PG)
     return PG
 
 

@@ -25,22 +25,28 @@ from sluice import App, NewMessage
 SIZES = (0, 100_000, 1_000_000)
 
 
-def peak_rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> dict[str, float]:
+    """The process's memory figures of /proc/PID/status that are sizes, in MB."""
+    sizes = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
+        key, _, value = line.partition(":")
+        if value.strip().endswith(" kB"):
+            sizes[key] = int(value.split()[0]) / 1024
+    return sizes
+
+
+def peak_rss_mb(pid: int) -> float:
+    peak = memory_mb(pid).get("VmHWM")
+    if peak is None:
+        raise RuntimeError(f"no VmHWM for process {pid}")
+    return peak
 
 
 def rss_parts(pid: int) -> str:
     """The process's resident memory now, by kind: anonymous (the heap), file-backed (SQLite's
     shared-memory WAL index, libraries) and shared (MB)."""
-    parts = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("RssAnon", "RssFile", "RssShmem"):
-            parts[key[3:].lower()] = int(value.split()[0]) / 1024
-    return " / ".join(f"{parts.get(k, 0.0):.1f}" for k in ("anon", "file", "shmem"))
+    sizes = memory_mb(pid)
+    return " / ".join(f"{sizes.get(k, 0.0):.1f}" for k in ("RssAnon", "RssFile", "RssShmem"))
 
 
 def drained_peak(backend: str, workdir: Path, messages: int) -> tuple[float, float, str]:

@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar
 Item = TypeVar("Item")
 Outcome = tuple[bool, Any]
 """``(True, result)`` or ``(False, exception)``: one item's end."""
+Outcomes = list[Outcome | None]
+"""A group's outcomes, one per item in order (None: the write lost track of that item)."""
 Hop = Callable[..., Awaitable[Any]]
 
 
@@ -34,12 +36,10 @@ class _LoopState(Generic[Item]):
 
 class Coalescer(Generic[Item]):
     """Items of concurrent callers written in groups of at most ``max_group`` by
-    ``write(items) -> [Outcome per item]``, run through ``hop`` (a thread hop); one writer
+    ``write(items) -> Outcomes``, run through ``hop`` (a thread hop); one writer
     per event loop, so a group forms while the one before it is written."""
 
-    def __init__(
-        self, write: Callable[[list[Item]], list[Outcome]], hop: Hop, max_group: int
-    ) -> None:
+    def __init__(self, write: Callable[[list[Item]], Outcomes], hop: Hop, max_group: int) -> None:
         self._write = write
         self._hop = hop
         self._max_group = max_group
@@ -74,14 +74,15 @@ class Coalescer(Generic[Item]):
         state.task = None  # a finished task refers to its loop: let a closed loop's state go
 
 
-def _settle(group: list[_Queued[Any]], outcomes: list[Outcome]) -> None:
+def _settle(group: list[_Queued[Any]], outcomes: Outcomes) -> None:
     """Hand each caller its outcome (on the loop: the futures are the loop's)."""
     if len(outcomes) != len(group):  # a write that lost track of an item: fail them all
         error = RuntimeError(f"a group of {len(group)} ended with {len(outcomes)} outcomes")
         outcomes = [(False, error)] * len(group)
-    for queued, (ok, value) in zip(group, outcomes, strict=True):
+    for queued, outcome in zip(group, outcomes, strict=True):
         if queued.future.done():  # the caller was cancelled
             continue
+        ok, value = outcome or (False, RuntimeError("the group's write gave this item no outcome"))
         if ok:
             queued.future.set_result(value)
         else:

@@ -19,7 +19,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sluice.aio_batch import Coalescer, Outcome
+from sluice.aio_batch import Coalescer, Outcomes
 from sluice.aio_pool import hop
 from sluice.errors import SluiceError, StoreError
 from sluice.observe import tracing
@@ -59,7 +59,7 @@ class GroupCommit:
         message_id: int = await self._calls.submit(_Call(action, body, options))
         return message_id
 
-    def _write(self, group: list[_Call]) -> list[Outcome]:
+    def _write(self, group: list[_Call]) -> Outcomes:
         """On the pool's thread: build every call's message, store them in one transaction
         (or one by one when the store refuses the group for one of them), end the spans;
         each call's outcome."""
@@ -81,7 +81,7 @@ class GroupCommit:
                 call.outcome = (True, done.id)
         for call in made:
             call.context.run(_end_span, call)
-        return [call.outcome or (False, RuntimeError("no outcome")) for call in group]
+        return [call.outcome for call in group]
 
     def _alone(self, call: _Call) -> tuple[bool, Any]:
         assert call.message is not None

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sluice import App
+from sluice.web import create_app
 from tests.aws.conftest import sqs_client
 from tests.web.conftest import LiveServer
 
@@ -43,7 +44,7 @@ def _sender(live: LiveServer, url: str, thread: int) -> dict[str, Any]:
 
 def test_concurrent_sends_each_keep_their_answers_and_errors(aws_app: App) -> None:
     aws_app.queue("tight", max_message_bytes=512)
-    with LiveServer(_app(aws_app)) as live:
+    with LiveServer(create_app(aws_app, {})) as live:
         sqs = sqs_client(live)
         url = sqs.get_queue_url(QueueName="tight")["QueueUrl"]
         with ThreadPoolExecutor(THREADS) as pool:
@@ -67,7 +68,7 @@ def test_concurrent_sends_each_keep_their_answers_and_errors(aws_app: App) -> No
 
 
 def test_concurrent_receives_and_deletes_each_answer_for_their_own(aws_app: App) -> None:
-    with LiveServer(_app(aws_app)) as live:
+    with LiveServer(create_app(aws_app, {})) as live:
         sqs = sqs_client(live)
         url = sqs.get_queue_url(QueueName="jobs")["QueueUrl"]
         for b in range(12):
@@ -103,9 +104,3 @@ def test_concurrent_receives_and_deletes_each_answer_for_their_own(aws_app: App)
         with pytest.raises(ClientError) as bad:
             sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
         assert bad.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
-
-
-def _app(app: App) -> Any:
-    from sluice.web import create_app
-
-    return create_app(app, {})

@@ -92,9 +92,10 @@ def params(f: MessageFilter, now: float, after: int, limit: int) -> dict[str, An
         "ids": None if f.ids is None else list(f.ids),
         "dedup_id": f.dedup_id,
         "queue": f.queue,
-        "dlq": None if f.queue is None else f.queue + DLQ_SUFFIX,
-        # search_queue's halves: none of a queue's live messages is dead, no dead letter live
+        # search_queue's halves (None: the state rules the half out): a queue's live messages
+        # are never dead unless it is a DLQ itself, and its dead letters are only dead
         "live": None if f.state == "dead" and not is_dlq(f.queue or "") else f.queue,
+        "dlq": None if f.queue is None or f.state not in (None, "dead") else f.queue + DLQ_SUFFIX,
         "action": f.action,
         "run_id": f.run_id,
         "state": f.state,
@@ -123,8 +124,6 @@ class SearchVerbs:
         after = parse_cursor(cursor)
         now = self.clock()
         chosen = params(where, now, after, limit)
-        if where.state not in (None, "dead"):
-            chosen["dlq"] = None
         with self._driver.read() as db:
             if where.ids is not None:
                 rows = self._sql(db, "search_ids", chosen)

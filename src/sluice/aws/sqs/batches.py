@@ -82,13 +82,20 @@ def stage_batch(call: Call, params: dict[str, Any]) -> Staged:
 
 def answer_batch(staged: Staged, ids: list[str]) -> dict[str, Any]:
     """The SendMessageBatch answer, once its messages were stored under ``ids``."""
-    done = []
-    for (entry_id, prepared), message_id in zip(staged.good, ids, strict=True):
-        one = {"Id": entry_id, "MessageId": message_id, **prepared.digests}
-        if staged.found.policy.fifo:
-            one["SequenceNumber"] = message_id.zfill(20)
-        done.append(one)
+    done = [
+        {"Id": entry_id, **sent(staged, prepared, message_id)}
+        for (entry_id, prepared), message_id in zip(staged.good, ids, strict=True)
+    ]
     return {"Successful": done, "Failed": staged.failed}
+
+
+def sent(staged: Staged, prepared: messages.Prepared, message_id: str) -> dict[str, Any]:
+    """What SQS answers for one message stored under ``message_id`` (a SendMessage's answer,
+    a SendMessageBatch entry's without its Id)."""
+    answer: dict[str, Any] = {"MessageId": message_id, **prepared.digests}
+    if staged.found.policy.fifo:
+        answer["SequenceNumber"] = message_id.zfill(20)
+    return answer
 
 
 def _whole(error: AwsError) -> bool:

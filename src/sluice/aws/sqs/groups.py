@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
-from sluice.aio_batch import Coalescer, Outcome
+from sluice.aio_batch import Coalescer, Outcome, Outcomes
 from sluice.aws.sqs import messages
 from sluice.aws.sqs.batches import (
     Staged,
     StagedDeletes,
     answer_batch,
     answer_deletes,
+    sent,
     stage_batch,
     stage_deletes,
 )
@@ -26,12 +28,28 @@ from sluice.errors import SluiceError, StoreError
 
 MAX_GROUP = 32
 """Requests stored in one transaction at most (320 messages of batches of 10)."""
+T = TypeVar("T")
 
 
 class _Request(NamedTuple):
     call: Call
     params: dict[str, Any]
     batch: bool
+
+
+def _staged(
+    requests: list[_Request], stage: Callable[[_Request], T]
+) -> tuple[Outcomes, dict[int, T]]:
+    """Each request checked on its own: the failed ones' outcomes (their own errors, an
+    AwsError mostly) and the others' staged form, by position."""
+    outcomes: Outcomes = [None] * len(requests)
+    staged: dict[int, T] = {}
+    for n, request in enumerate(requests):
+        try:
+            staged[n] = stage(request)
+        except Exception as exc:
+            outcomes[n] = (False, exc)
+    return outcomes, staged
 
 
 def _stage_send(request: _Request) -> Staged:
@@ -47,10 +65,7 @@ def _answer_send(request: _Request, staged: Staged, ids: list[str]) -> dict[str,
     if request.batch:
         return answer_batch(staged, ids)
     [(_, prepared)], [message_id] = staged.good, ids
-    answer: dict[str, Any] = {"MessageId": message_id, **prepared.digests}
-    if staged.found.policy.fifo:
-        answer["SequenceNumber"] = message_id.zfill(20)
-    return answer
+    return sent(staged, prepared, message_id)
 
 
 def _store_group(group: list[Staged]) -> list[list[str]]:
@@ -67,14 +82,8 @@ def _store_group(group: list[Staged]) -> list[list[str]]:
     return ids
 
 
-def _write_sends(requests: list[_Request]) -> list[Outcome]:
-    outcomes: list[Outcome | None] = [None] * len(requests)
-    staged: dict[int, Staged] = {}
-    for n, request in enumerate(requests):
-        try:
-            staged[n] = _stage_send(request)
-        except Exception as exc:  # the request's own error (an AwsError, mostly)
-            outcomes[n] = (False, exc)
+def _write_sends(requests: list[_Request]) -> Outcomes:
+    outcomes, staged = _staged(requests, _stage_send)
     by_store: dict[int, list[int]] = defaultdict(list)
     for n, one in staged.items():
         by_store[id(one.call.app.store)].append(n)
@@ -88,7 +97,7 @@ def _write_sends(requests: list[_Request]) -> list[Outcome]:
             continue
         for n, one_ids in zip(members, ids, strict=True):
             outcomes[n] = (True, _answer_send(requests[n], staged[n], one_ids))
-    return [outcome or (False, RuntimeError("no outcome")) for outcome in outcomes]
+    return outcomes
 
 
 def _send_alone(request: _Request, staged: Staged) -> Outcome:
@@ -114,14 +123,8 @@ def _answer_delete(request: _Request, staged: StagedDeletes, errors: list[Any]) 
     return (False, error) if error is not None else (True, {})
 
 
-def _write_deletes(requests: list[_Request]) -> list[Outcome]:
-    outcomes: list[Outcome | None] = [None] * len(requests)
-    staged: dict[int, tuple[str, StagedDeletes]] = {}
-    for n, request in enumerate(requests):
-        try:
-            staged[n] = _stage_delete(request)
-        except Exception as exc:
-            outcomes[n] = (False, exc)
+def _write_deletes(requests: list[_Request]) -> Outcomes:
+    outcomes, staged = _staged(requests, _stage_delete)
     by_queue: dict[tuple[int, str], list[int]] = defaultdict(list)
     for n, (queue, _) in staged.items():
         by_queue[(id(requests[n].call.app.store), queue)].append(n)
@@ -138,24 +141,18 @@ def _write_deletes(requests: list[_Request]) -> list[Outcome]:
             count = len(staged[n][1].receipts)
             outcomes[n] = _answer_delete(requests[n], staged[n][1], errors[start : start + count])
             start += count
-    return [outcome or (False, RuntimeError("no outcome")) for outcome in outcomes]
+    return outcomes
 
 
 def _stage_receive(request: _Request) -> messages.Receive:
     return messages.receive_params(request.call, request.params)
 
 
-def _write_receives(requests: list[_Request]) -> list[Outcome]:
+def _write_receives(requests: list[_Request]) -> Outcomes:
     """First claims of receives: those of one standard queue with the same visibility
     timeout share one claim, split in order (a FIFO queue's receive claims alone: its
     groups' order is per request)."""
-    outcomes: list[Outcome | None] = [None] * len(requests)
-    staged: dict[int, messages.Receive] = {}
-    for n, request in enumerate(requests):
-        try:
-            staged[n] = _stage_receive(request)
-        except Exception as exc:
-            outcomes[n] = (False, exc)
+    outcomes, staged = _staged(requests, _stage_receive)
     shared: dict[tuple[int, str, float | None], list[int]] = defaultdict(list)
     for n, one in staged.items():
         key = (id(requests[n].call.app.store), one.found.policy.name, one.lease)
@@ -169,7 +166,7 @@ def _write_receives(requests: list[_Request]) -> list[Outcome]:
             continue
         for n in members:
             outcomes[n] = _records_for(requests[n], staged[n], got)
-    return [outcome or (False, RuntimeError("no outcome")) for outcome in outcomes]
+    return outcomes
 
 
 def _claim_for(

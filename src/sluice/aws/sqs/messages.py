@@ -185,8 +185,7 @@ def _claim(
 ) -> list[dict[str, Any]]:
     """Claim up to ``n`` messages of ``name`` and answer them as records (one worker-thread
     hop for both)."""
-    got = call.app.store.claim([name], n, lease, n)
-    return _records(call, params, got) if got else []
+    return records_of(call, params, call.app.store.claim([name], n, lease, n))
 
 
 class Receive(NamedTuple):
@@ -206,11 +205,6 @@ def receive_params(call: Call, params: dict[str, Any]) -> Receive:
     return Receive(found, n, lease, wait, [])
 
 
-def records_of(call: Call, params: dict[str, Any], got: list[Message]) -> list[dict[str, Any]]:
-    """The SQS records of claimed messages, as ``params`` asks for them."""
-    return _records(call, params, got) if got else []
-
-
 def wait_and_claim(
     call: Call, params: dict[str, Any], name: str, n: int, lease: float | None, left: float
 ) -> list[dict[str, Any]]:
@@ -219,7 +213,10 @@ def wait_and_claim(
     return _claim(call, params, name, n, lease)
 
 
-def _records(call: Call, params: dict[str, Any], got: list[Message]) -> list[dict[str, Any]]:
+def records_of(call: Call, params: dict[str, Any], got: list[Message]) -> list[dict[str, Any]]:
+    """The SQS records of claimed messages, as ``params`` asks for them."""
+    if not got:
+        return []
     wanted = {str(a) for a in (params.get("AttributeNames") or [])}
     wanted |= {str(a) for a in (params.get("MessageSystemAttributeNames") or [])}
     now = call.app.store.clock()
