@@ -172,13 +172,16 @@ def drain_sluice(workdir: Path, messages: int, backend: str, batch_size: int) ->
     return messages / rate
 
 
-def drain_raw(workdir: Path, messages: int, backend: str, batch_size: int) -> float:
-    """Seconds for 2 raw-SQL worker processes (bench/raw_drain.py) to drain ``messages``
-    rows, timed from their launch; checked: they took exactly ``messages`` between them."""
+def drain_raw(
+    workdir: Path, messages: int, backend: str, batch_size: int, mode: str = "work"
+) -> float:
+    """Seconds for 2 raw-SQL worker processes (bench/raw_drain.py ``mode``: ``work`` deletes
+    as it takes, ``lease`` leases then deletes) to drain ``messages`` rows, timed from their
+    launch; checked: they took exactly ``messages`` between them."""
     url = sluice_bench.fresh_url(backend, workdir, PEERS_PG)
     script = str(ROOT / "bench" / "raw_drain.py")
     subprocess.run([sys.executable, script, "fill", url, str(messages)], check=True, cwd=ROOT)
-    command = [sys.executable, script, "work", url, str(batch_size)]
+    command = [sys.executable, script, mode, url, str(batch_size)]
     started = time.perf_counter()
     env = sluice_bench.deployed(dict(os.environ))
     procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE) for _ in range(2)]
@@ -206,6 +209,18 @@ class Case:
     @property
     def best(self) -> float:
         return min(self.samples)
+
+
+def lease_case(label: str, backend: str, versus: str) -> Case:
+    """The at-least-once floor at batch 100: raw SQL that leases, then deletes what it took."""
+    return Case(
+        "raw SQL, lease + ack",
+        label,
+        "100 per UPDATE ... RETURNING (a lease), then 1 DELETE of them by id and token",
+        "2 processes",
+        lambda w, n: drain_raw(w, n, backend, 100, "lease"),
+        versus=versus,
+    )
 
 
 def cases() -> list[Case]:
@@ -251,6 +266,7 @@ def cases() -> list[Case]:
             lambda w, n: drain_raw(w, n, "postgres", 100),
             versus="pg100",
         ),
+        lease_case("PostgreSQL", "postgres", "pg100"),
         Case(
             "PGQueuer",
             "PostgreSQL",
@@ -307,6 +323,7 @@ def cases() -> list[Case]:
             lambda w, n: drain_raw(w, n, "sqlite", 100),
             versus="lite100",
         ),
+        lease_case("SQLite", "sqlite", "lite100"),
     ]
 
 
@@ -387,6 +404,12 @@ def report(table: list[Case], messages: int, rounds: int, meta: dict[str, str]) 
         "rows for N distinct jobs; Huey, per-worker-process task counters in memory-mapped "
         "files adding up to N (Huey acknowledges by deleting the task row when it dequeues, "
         "before running it), then exactly N run and none left queued.",
+        "",
+        "The raw rows are two floors: `DELETE ... RETURNING` takes a message away before "
+        "it is handled (at most once: a worker that dies loses its batch), and `lease + ack` "
+        "is the least SQL an at-least-once queue runs (a lease statement, then a delete by "
+        "id and token after the handler), sluice's delivery guarantee with none of its "
+        "features.",
         "",
         "What differs: PGQueuer's `batch_size` is how many jobs a worker dequeues per query; "
         "its handler still gets one job per call (an async function here, as PGQueuer "

@@ -12,6 +12,9 @@ import orjson
 
 from store_common import BATCH, CHUNK, QUEUE, RAW_TABLE, check, chunks
 
+LEASE = 60.0
+"""Seconds a raw lease hides a row (never reached: every leased row is acked)."""
+
 
 # -- raw SQL baselines --------------------------------------------------------------------------
 class Raw(ABC):
@@ -30,6 +33,15 @@ class Raw(ABC):
     @abstractmethod
     def claim_delete(self, n: int, now: float) -> list[tuple[int, Any]]:
         """Delete and return (id, decoded body) of up to ``n`` visible rows, oldest first."""
+
+    @abstractmethod
+    def claim_lease(self, n: int, now: float, token: str) -> list[tuple[int, Any]]:
+        """Lease up to ``n`` visible rows, oldest first (visible again in 60 s, ``token`` as
+        the lease); return (id, decoded body): the first half of an at-least-once loop."""
+
+    @abstractmethod
+    def ack(self, ids: Sequence[int], token: str) -> int:
+        """Delete the leased rows still held by ``token``; return how many."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -74,7 +86,7 @@ class RawSqlite(Raw):
             DROP TABLE IF EXISTS {RAW_TABLE};
             CREATE TABLE {RAW_TABLE} (
                 id INTEGER PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL,
-                visible_at REAL NOT NULL);
+                visible_at REAL NOT NULL, lease TEXT);
             CREATE INDEX {RAW_TABLE}_ready ON {RAW_TABLE} (queue, visible_at);
             """
         )
@@ -106,6 +118,33 @@ class RawSqlite(Raw):
         self.conn.execute("COMMIT")
         return [(i, orjson.loads(b)) for i, b in rows]
 
+    def claim_lease(self, n: int, now: float, token: str) -> list[tuple[int, Any]]:
+        rows = self._in_transaction(
+            f"UPDATE {RAW_TABLE} SET visible_at = ?, lease = ? WHERE id IN (SELECT id FROM "
+            f"{RAW_TABLE} WHERE queue = ? AND visible_at <= ? ORDER BY visible_at LIMIT ?) "
+            "RETURNING id, body",
+            (now + LEASE, token, QUEUE, now, n),
+        )
+        return [(i, orjson.loads(b)) for i, b in rows]
+
+    def ack(self, ids: Sequence[int], token: str) -> int:
+        rows = self._in_transaction(
+            f"DELETE FROM {RAW_TABLE} WHERE id IN (SELECT value FROM json_each(?)) "
+            "AND lease = ? RETURNING id",
+            (orjson.dumps(list(ids)).decode(), token),
+        )
+        return len(rows)
+
+    def _in_transaction(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = self.conn.execute(sql, params).fetchall()
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        return rows
+
     def close(self) -> None:
         self.conn.close()
 
@@ -132,7 +171,8 @@ class RawPostgres(Raw):
         self.conn.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
         self.conn.execute(
             f"CREATE TABLE {RAW_TABLE} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-            "queue text NOT NULL, body text NOT NULL, visible_at double precision NOT NULL)"
+            "queue text NOT NULL, body text NOT NULL, visible_at double precision NOT NULL, "
+            "lease text)"
         )
         self.conn.execute(f"CREATE INDEX {RAW_TABLE}_ready ON {RAW_TABLE} (queue, visible_at)")
 
@@ -167,6 +207,21 @@ class RawPostgres(Raw):
             (QUEUE, now, n),
         ).fetchall()
         return [(i, orjson.loads(b)) for i, b in rows]
+
+    def claim_lease(self, n: int, now: float, token: str) -> list[tuple[int, Any]]:
+        rows = self.conn.execute(
+            f"UPDATE {RAW_TABLE} SET visible_at = %s, lease = %s WHERE id IN (SELECT id FROM "
+            f"{RAW_TABLE} WHERE queue = %s AND visible_at <= %s ORDER BY visible_at LIMIT %s "
+            "FOR UPDATE SKIP LOCKED) RETURNING id, body",
+            (now + LEASE, token, QUEUE, now, n),
+        ).fetchall()
+        return [(i, orjson.loads(b)) for i, b in rows]
+
+    def ack(self, ids: Sequence[int], token: str) -> int:
+        cursor = self.conn.execute(
+            f"DELETE FROM {RAW_TABLE} WHERE id = ANY(%s) AND lease = %s", (list(ids), token)
+        )
+        return cursor.rowcount
 
     def close(self) -> None:
         self.conn.close()

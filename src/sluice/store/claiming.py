@@ -32,14 +32,17 @@ def claim(
     if driver.autocommit and not any(p.fifo for p in policies) and not store._limits_exist():
         # One statement per queue, each atomic: the fast claim skips limited actions itself.
         with driver.read() as db:
-            return _claim_each(store, db, policies, n, store.clock(), lease, None)
-    with driver.write() as db:
-        budget, now = _budgets(store, db)
-        claimed = _claim_each(store, db, policies, n, now, lease, budget, per_group)
-        if budget is not None and budget.tokens:
-            tokens = [{"action": a, "tokens": t} for a, t in budget.tokens.items()]
-            driver.many(db, "save_tokens", tokens, now=now)
-    return claimed
+            rows = _claim_each(store, db, policies, n, store.clock(), lease, None)
+    else:
+        with driver.write() as db:
+            budget, now = _budgets(store, db)
+            rows = _claim_each(store, db, policies, n, now, lease, budget, per_group)
+            if budget is not None and budget.tokens:
+                tokens = [{"action": a, "tokens": t} for a, t in budget.tokens.items()]
+                driver.many(db, "save_tokens", tokens, now=now)
+    # Built after the commit: on SQLite the write lock is the fleet's, so it is held for the
+    # statements only, not for decoding the bodies.
+    return [message_from_row(row, claimed=True) for row in rows]
 
 
 def _claim_each(
@@ -51,11 +54,11 @@ def _claim_each(
     lease: float | None,
     budget: Budgets | None,
     per_group: int = 1,
-) -> list[Message]:
-    """Claim from each queue in turn until ``n`` messages are claimed. The messages of one
-    claim may share a fresh random lease token (PostgreSQL's do; SQLite draws one per row): a
-    receipt is (message id, token), so it is still unique."""
-    claimed: list[Message] = []
+) -> list[Any]:
+    """Claim from each queue in turn until ``n`` messages are claimed; their rows, each queue's
+    in id order. The messages of one claim may share a fresh random lease token (PostgreSQL's
+    do; SQLite draws one per row): a receipt is (message id, token), so it is still unique."""
+    claimed: list[Any] = []
     token = os.urandom(16).hex()
     for policy in policies:
         want = n - len(claimed)
@@ -76,7 +79,7 @@ def _claim_each(
         else:
             rows = _claim_picked(store, db, policy, params, budget)
         rows.sort(key=lambda row: row[0])
-        claimed.extend(message_from_row(row, claimed=True) for row in rows)
+        claimed.extend(rows)
         if len(rows) < want and policy.max_receives is not None and _sweep_now(store, policy, rows):
             exhaust(store, db, {**params, "scan": CLAIM_SCAN}, now)
     return claimed

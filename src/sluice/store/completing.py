@@ -27,7 +27,7 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     driver = store._driver
     if store._policies_read_at is None:  # claims keep store._kept fresh; a first call reads
         store._policy_map()
-    if driver.autocommit and tx is None and _all_plain_acks(outcomes):
+    if tx is None and _all_plain_acks(outcomes) and _plain_path(store, outcomes):
         outcomes = ack_plain(store, outcomes, now)
         if not outcomes:
             return []
@@ -48,6 +48,13 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
 
 def _all_plain_acks(outcomes: Sequence[Outcome]) -> bool:
     return all(o.kind == "ack" and not (o.children or o.once or o.units) for o in outcomes)
+
+
+def _plain_path(store: Store, acks: Sequence[Outcome]) -> bool:
+    """Whether plain acks take the one-statement path: always where statements autocommit;
+    on SQLite unless completion records are kept (they are written in the general path's
+    transaction), so the fleet's write lock is held for the delete alone."""
+    return store._driver.autocommit or not keeping(store._kept, acks)
 
 
 def keeping(kept: Mapping[str, float], acks: Sequence[Outcome]) -> bool:
@@ -76,7 +83,7 @@ def ack_plain(
             results=[text for text, _ in texts],
             notes=[note for _, note in texts],
         )
-    with store._driver.read() as db:
+    with store._driver.auto() as db:
         rows = store._sql(db, query, params)
     deleted = {row[0] for row in rows}
     rest = []

@@ -213,6 +213,13 @@ DELETE FROM sluice_messages
 WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:receipts))
 RETURNING id, run_id, run_stage
 
+-- name: ack_fenced_plain
+-- the one-statement path: messages of runs are left for a transaction that counts them
+DELETE FROM sluice_messages
+WHERE (id, lease) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:receipts))
+  AND run_id IS NULL
+RETURNING id
+
 -- name: outcome_rows
 SELECT id, lease, receive_count, queue, attempts, run_id, run_stage FROM sluice_messages
 WHERE id IN (SELECT value FROM json_each(?))
