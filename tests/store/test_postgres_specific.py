@@ -15,7 +15,13 @@ import pytest
 
 from sluice.model import NewMessage, QueuePolicy
 from sluice.store import open_store, sql
-from sluice.store.postgres import CONNECT_TIMEOUT, POOL_SIZE, PostgresStore
+from sluice.store.postgres import (
+    CONNECT_TIMEOUT,
+    POOL_SIZE,
+    PostgresStore,
+    array_literal,
+    array_params,
+)
 from tests.conftest import reset_pg
 
 
@@ -181,3 +187,38 @@ def test_a_forked_child_closing_the_store_leaves_the_parents_listener_alone(pg: 
     thread.join()
     assert store._listener is listener  # woken by NOTIFY on the same, unbroken connection
     store.close()
+
+
+ARRAYS = [
+    ("bigint[]", [1, -2, 2**62]),
+    ("bigint[]", []),
+    ("float8[]", [1.5, 1_700_000_000.123456, -0.0, 1e300, 2]),
+    ("text[]", ["plain", 'q"uote', "back\\slash", "NULL", "null", "", " spaced ", "{,}", "é☃\n"]),
+    ("text[]", [os.urandom(16).hex() for _ in range(50)]),
+]
+
+
+@pytest.mark.parametrize(("cast", "values"), ARRAYS)
+def test_array_literals_reach_the_server_as_the_lists_they_stand_for(
+    pg_url: str, cast: str, values: list[object]
+) -> None:
+    literal = array_literal(values)
+    assert isinstance(literal, str)  # taken as text, not dumped by psycopg element by element
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        row = conn.execute(f"SELECT %s::{cast}", (literal,)).fetchone()
+    assert row is not None and row[0] == values
+
+
+@pytest.mark.parametrize("values", [[None, 1], [True, False], [float("inf")], ["a", 1], [b"x"]])
+def test_lists_an_array_literal_cannot_stand_for_are_passed_unchanged(values: list[object]) -> None:
+    assert array_literal(values) is values
+
+
+def test_only_parameters_cast_to_an_array_become_literals() -> None:
+    query = "SELECT * FROM unnest(%(ids)s::bigint[], %(tokens)s::text[]) WHERE x = %(now)s::float8"
+    assert array_params(query) == {"ids", "tokens"}
+    assert set().union(*map(array_params, sql.queries("postgres").values())) >= {
+        "receipts_0",
+        "receipts_1",
+        "bodies",
+    }

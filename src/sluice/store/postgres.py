@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,11 +37,22 @@ BINARY = frozenset({"claim_next", "claim_ids", "ack_fenced", "ack_fenced_plain",
 """Queries whose results come back in binary format (cheaper to parse for many rows)."""
 
 
-def _params(params: Params) -> Params:
-    """A :class:`Pairs` parameter ``p`` becomes two array parameters ``p_0`` and ``p_1``."""
+_ARRAY_CAST = re.compile(r"%\((\w+)\)s::\w+\[\]")
+"""A named parameter the query casts to an array type, such as ``%(ids)s::bigint[]``."""
+
+
+def array_params(query: str) -> frozenset[str]:
+    """The names of the parameters ``query`` casts to an array type."""
+    return frozenset(_ARRAY_CAST.findall(query))
+
+
+def _params(params: Params, arrays: frozenset[str] = frozenset()) -> Params:
+    """A :class:`Pairs` parameter ``p`` becomes two array parameters ``p_0`` and ``p_1``; a
+    list the query casts to an array (``arrays``) goes as the text of an array literal where
+    it can (:func:`array_literal`)."""
     if not isinstance(params, Mapping):
         return params
-    if not any(isinstance(value, Pairs) for value in params.values()):
+    if not arrays and not any(isinstance(value, Pairs) for value in params.values()):
         return params
     out: dict[str, Any] = {}
     for key, value in params.items():
@@ -47,7 +60,28 @@ def _params(params: Params) -> Params:
             out[f"{key}_0"], out[f"{key}_1"] = list(value.firsts), list(value.seconds)
         else:
             out[key] = value
+    for key in arrays:
+        value = out.get(key)
+        if isinstance(value, list):
+            out[key] = array_literal(value)
     return out
+
+
+def array_literal(values: list[Any]) -> str | list[Any]:
+    """``values`` as the text of a PostgreSQL array literal when all are ints, finite floats
+    or all strings (each string quoted, so any text is safe), else ``values`` unchanged. The
+    text is joined in C, where psycopg dumps a list element by element in Python: 2.5 µs per
+    message of an ack's receipts on this machine, against 0.1-0.3 µs."""
+    kinds = {type(value) for value in values}
+    if kinds <= {int} or (kinds <= {int, float} and all(map(math.isfinite, values))):
+        return "{" + ",".join(map(str, values)) + "}"
+    if kinds == {str}:
+        return "{" + ",".join(map(_quoted, values)) + "}"
+    return values
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class PostgresStore(Store):
@@ -76,6 +110,7 @@ class PostgresDriver:
         self.url = redact(url)
         self._dsn = url
         self._q = sql.queries("postgres")
+        self._arrays = {name: array_params(query) for name, query in self._q.items()}
         self._pool: ConnectionPool | None = None
         self._tx_pool: ConnectionPool | None = None
         self._pid = os.getpid()
@@ -226,11 +261,12 @@ class PostgresDriver:
 
     # -- queries ---------------------------------------------------------------------------
     def rows(self, db: psycopg.Cursor[Any], name: str, params: Params = ()) -> list[Any]:
-        db.execute(self._q[name], _params(params) or None, binary=name in BINARY)
+        params = _params(params, self._arrays[name])
+        db.execute(self._q[name], params or None, binary=name in BINARY)
         return db.fetchall() if db.description is not None else []
 
     def count(self, db: psycopg.Cursor[Any], name: str, params: Params = ()) -> int:
-        db.execute(self._q[name], _params(params) or None)
+        db.execute(self._q[name], _params(params, self._arrays[name]) or None)
         return db.rowcount
 
     def many(
@@ -239,7 +275,7 @@ class PostgresDriver:
         """One statement for all rows: each key is passed as the array of its values."""
         if rows:
             columns = {key: [row[key] for row in rows] for key in rows[0]}
-            db.execute(self._q[name], {**columns, **shared})
+            db.execute(self._q[name], _params({**columns, **shared}, self._arrays[name]))
 
     def json(self, value: Any) -> Jsonb:
         return Jsonb(value)
