@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sluice.model.slots import positional
+
 MAX_PRIORITY = 32767
 """The largest message priority: PostgreSQL's ``smallint``, two bytes in the claim index."""
 
@@ -125,8 +127,8 @@ class Outcome:
         result: Any = None,
         queue: str | None = None,
     ) -> Outcome:
-        # Positional: a worker builds one per message, and keywords cost a fifth more.
-        return cls(receipt, "ack", 0.0, None, children, once, units, result, queue)
+        # A worker builds one per message: the slots are set directly (see positional).
+        return _new_outcome(receipt, "ack", 0.0, None, children, once, units, result, queue)
 
     @classmethod
     def retry(cls, receipt: Receipt, error: str, delay: float = 0.0) -> Outcome:
@@ -135,3 +137,6 @@ class Outcome:
     @classmethod
     def dead(cls, receipt: Receipt, reason: str) -> Outcome:
         return cls(receipt, "dead", error=reason)
+
+
+_new_outcome = positional(Outcome)

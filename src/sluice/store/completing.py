@@ -23,7 +23,6 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
     if not outcomes:
         return []
     now = store.clock()
-    children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
     driver = store._driver
     if store._policies_read_at is None:  # claims keep store._kept fresh; a first call reads
         store._policy_map()
@@ -31,7 +30,8 @@ def complete(store: Store, outcomes: Sequence[Outcome], tx: Any = None) -> list[
         outcomes = ack_plain(store, outcomes, now)
         if not outcomes:
             return []
-        children = [[] for _ in outcomes]
+    # validated before the transaction: a bad child stores nothing
+    children = [store._prepare(o.children, now) if o.children else [] for o in outcomes]
     stale: list[Receipt] = []
     with driver.joined(tx) if tx is not None else driver.write() as db:
         tallies = runs.Tallies()

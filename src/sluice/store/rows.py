@@ -16,6 +16,10 @@ from sluice.model import (
     dlq_name,
     is_dlq,
 )
+from sluice.model.slots import positional
+
+new_message = positional(Message)
+new_receipt = positional(Receipt)
 
 
 class Row(NamedTuple):
@@ -126,7 +130,7 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
     id_, queue, action, body, group, dedup, run, received, enq, vis, lease, err, att, dead, src = (
         row
     )
-    receipt = Receipt(id_, str(lease)) if claimed and lease is not None else None
+    receipt = new_receipt(id_, str(lease)) if claimed and lease is not None else None
     history = (
         ()
         if att is None
@@ -134,7 +138,7 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
             Attempt(float(a["at"]), int(a["receive"]), str(a["error"])) for a in load_attempts(att)
         )
     )
-    return Message(
+    return new_message(
         id_,
         queue,
         action,
@@ -150,6 +154,7 @@ def message_from_row(row: Sequence[Any], *, claimed: bool = False) -> Message:
         history,
         dead,
         src,
+        None,
     )
 
 
