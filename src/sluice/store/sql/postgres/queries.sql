@@ -238,6 +238,15 @@ RETURNING m.id, m.queue, m.action, m.body, m.group_id, m.dedup_id, m.run_id, m.r
           m.enqueued_at, m.visible_at, m.lease, m.last_error, m.attempts, m.dead_reason,
           m.source_queue
 
+-- name: exhausted_any
+-- whether dead_letter_exhausted would find a message: one read, before its transaction
+SELECT EXISTS (
+    SELECT 1 FROM sluice_messages
+    WHERE id IN (SELECT id FROM sluice_messages
+                 WHERE queue = %(queue)s AND visible_at <= %(now)s
+                 ORDER BY priority, visible_at LIMIT %(scan)s)
+      AND receive_count >= %(max_receives)s)
+
 -- name: dead_letter_exhausted
 WITH picked AS (
     -- the first %(scan)s visible messages only: a claim must not walk a long backlog

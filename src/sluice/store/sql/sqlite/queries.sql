@@ -183,6 +183,15 @@ WHERE id IN (
 RETURNING id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
           visible_at, lease, last_error, attempts, dead_reason, source_queue
 
+-- name: exhausted_any
+-- whether dead_letter_exhausted would find a message: one read, before its transaction
+SELECT EXISTS (
+    SELECT 1 FROM sluice_messages
+    WHERE id IN (SELECT id FROM sluice_messages
+                 WHERE queue = :queue AND visible_at <= :now
+                 ORDER BY priority, visible_at LIMIT :scan)
+      AND receive_count >= :max_receives)
+
 -- name: dead_letter_exhausted
 UPDATE sluice_messages
 SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q
