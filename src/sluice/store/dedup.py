@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.model import Enqueued
+from sluice.model.slots import positional
+
+new_enqueued = positional(Enqueued)
 
 
 @dataclass(slots=True)
@@ -37,7 +40,7 @@ class DedupSplit:
     ) -> list[Enqueued]:
         """One result per row: the new ids in ``new`` order, else the id the dedup id names."""
         if len(new) == len(self.rows):
-            return [Enqueued(id_, True) for id_ in ids]
+            return [new_enqueued(id_, True) for id_ in ids]
         assigned = dict(zip(new, ids, strict=True))
         results = []
         for index, row in enumerate(self.rows):
