@@ -6,6 +6,7 @@ bound to their queue, EventBridge errors without the SQS header."""
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -60,10 +61,12 @@ def test_sizes_count_attributes_and_a_large_default(sqs: Any) -> None:
 
 def test_request_ids_purge_pacing_and_tags(sqs: Any) -> None:
     url = sqs.create_queue(QueueName="tagged", tags={"team": "a"})["QueueUrl"]
-    assert sqs.list_queues()["ResponseMetadata"]["RequestId"]
+    ids = [sqs.list_queues()["ResponseMetadata"]["RequestId"] for _ in range(3)]
     with pytest.raises(sqs.exceptions.QueueDoesNotExist) as missing:
         sqs.get_queue_url(QueueName="absent")
-    assert missing.value.response["ResponseMetadata"]["RequestId"]
+    ids.append(missing.value.response["ResponseMetadata"]["RequestId"])
+    assert len(set(ids)) == 4  # a fresh random (version 4) UUID per request, as AWS sends
+    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
     sqs.purge_queue(QueueUrl=url)
     with pytest.raises(sqs.exceptions.PurgeQueueInProgress) as info:
         sqs.purge_queue(QueueUrl=url)

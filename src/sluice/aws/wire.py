@@ -7,7 +7,7 @@ or an :class:`~sluice.aws.errors.AwsError`."""
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -210,7 +210,7 @@ class Wire:
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         """Answer one request (an ASGI app of its own, reached without routing: the AWS
         protocol's one route is ``POST /``); every answer carries an ``x-amzn-RequestId``."""
-        request_id = str(uuid.uuid4()).encode()
+        request_id = new_request_id()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             body, media = await _answer(self, scope, receive, headers)
@@ -235,6 +235,16 @@ class Wire:
             return
         response.headers["x-amzn-RequestId"] = request_id.decode()
         await response(scope, receive, send)
+
+
+def new_request_id() -> bytes:
+    """A random (version 4) UUID as AWS request ids are, at half of ``uuid.uuid4()``'s cost
+    (no UUID object is made for it): one per request."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
 
 
 def _error(headers: Mapping[str, str], error: AwsError) -> Response:
