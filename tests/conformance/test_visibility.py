@@ -149,3 +149,21 @@ def test_a_plain_enqueue_wakes_a_waiter_of_its_queue(store: Store) -> None:
     waiter.join(30)
     assert woke == [True]
     assert time.monotonic() - sent < 10  # woken by the write, not the 30 s timeout
+
+
+def test_a_waiter_learns_which_of_its_queues_were_woken(store: Store) -> None:
+    for name in ("idle", "busy", "later"):
+        declare(store, name)
+    queues = ["idle", "busy", "later"]
+    assert store.woken_queues(queues, 0.2) == []  # nothing came: the time ran out
+    woken: list[list[str]] = []
+    waiter = threading.Thread(target=lambda: woken.append(store.woken_queues(queues, 30)))
+    waiter.start()
+    time.sleep(0.3)  # the waiter is listening
+    store.enqueue([NewMessage("busy", 1, "act")])
+    waiter.join(30)
+    assert woken == [["busy"]]  # a woken worker claims from it alone
+    # Work already visible is found by the store's check, which names no queue: all of them.
+    assert store.woken_queues(queues, 0.2) == queues
+    store.set_queue_paused("idle", True, "local")
+    assert store.woken_queues(queues, 0.2) == ["busy", "later"]  # a paused queue is left out

@@ -304,6 +304,12 @@ class Store(
     def wait_for_work(self, queues: Sequence[str], timeout: float) -> bool:
         """Block until new work may be in ``queues`` (True) or ``timeout`` passes (False).
         Paused queues are left out: their work is not for claiming."""
+        return bool(self.woken_queues(queues, timeout))
+
+    def woken_queues(self, queues: Sequence[str], timeout: float) -> list[str]:
+        """As :meth:`wait_for_work`, but the queues new work may be in (those a wake-up named,
+        or all of ``queues`` but the paused when that is not known); [] when ``timeout`` passed.
+        A woken worker claims from these only: on PostgreSQL each queue is a round trip."""
         paused = self.stopped("queue")
         names = [q for q in queues if q not in paused]
 

@@ -98,8 +98,12 @@ class Driver(Protocol):
     def notify(self, db: Any, queues: Sequence[str]) -> None:
         """Wake waiters of ``queues`` when ``db`` commits."""
 
-    def wait(self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]) -> bool:
-        """Block until ``ready(db)`` (new work may be in ``queues``) or ``timeout`` passes."""
+    def wait(
+        self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]
+    ) -> list[str]:
+        """Block until ``ready(db)`` (new work may be in ``queues``) or ``timeout`` passes;
+        return the queues that may have new work, in ``queues``' order: those a wake-up named,
+        or all of them when that is not known; [] when the time ran out."""
 
     # -- schema and upkeep -----------------------------------------------------------------
     def lock_schema(self, db: Any) -> None:

@@ -327,24 +327,26 @@ class PostgresDriver:
     def notify(self, db: psycopg.Cursor[Any], queues: Sequence[str]) -> None:
         db.execute(self._q["notify"], (list(queues),))
 
-    def wait(self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]) -> bool:
+    def wait(
+        self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]
+    ) -> list[str]:
         names = set(queues)
         deadline = time.monotonic() + timeout
         try:
             listener = self._listen()
             with self._auto() as cur:
                 if ready(cur):
-                    return True
+                    return list(queues)
             while (left := deadline - time.monotonic()) > 0:
                 for note in listener.notifies(timeout=left, stop_after=1):
                     if note.payload in names:
-                        return True
-            return False
+                        return [note.payload]
+            return []
         except psycopg.OperationalError:
             # The listener died (server restart, terminated backend): drop it so the next call
             # listens again, and report possible work so the caller sweeps for what it missed.
             self._drop_listener()
-            return True
+            return list(queues)
 
     def _listen(self) -> psycopg.Connection[Any]:
         if self._listener is None or self._listener.closed or self._pid != os.getpid():

@@ -287,20 +287,24 @@ class SqliteDriver:
     def notify(self, db: sqlite3.Connection, queues: Sequence[str]) -> None:
         self._wakeups.note(db, queues)
 
-    def wait(self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]) -> bool:
+    def wait(
+        self, queues: Sequence[str], timeout: float, ready: Callable[[Any], bool]
+    ) -> list[str]:
         conn = self._conn("watch")
         names = set(queues)
         deadline = time.monotonic() + timeout
+        woken: set[str] = set()  # named by the last wake-up (empty: found by polling)
         while True:
             # Read before the check: a commit after it changes the version.
             version = conn.execute("PRAGMA data_version").fetchone()[0]
             if ready(conn):
-                return True
+                return [q for q in queues if q in woken] if woken else list(queues)
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return False
-                if self._wakeups.wait(min(POLL, left), names):
+                    return []
+                woken = self._wakeups.wait(min(POLL, left), names)
+                if woken:
                     break
                 if conn.execute("PRAGMA data_version").fetchone()[0] != version:
                     break

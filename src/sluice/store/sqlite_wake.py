@@ -41,20 +41,23 @@ class Listener:
         self.sock.setblocking(False)
         self.sock.bind(self.path)
 
-    def wait(self, timeout: float, names: set[str]) -> bool | None:
-        """Wait up to ``timeout`` for a wake-up: True if one names a queue of ``names`` (or
-        every queue), False if those that came named others, None if none came."""
+    def wait(self, timeout: float, names: set[str]) -> set[str] | None:
+        """Wait up to ``timeout`` for a wake-up: the queues of ``names`` the wake-ups that came
+        name (all of ``names`` for a wake-up of every queue; empty if they named others), None
+        if none came."""
         readable, _, _ = select.select([self.sock], [], [], timeout)
         if not readable:
             return None
-        woken = False
+        woken: set[str] = set()
         while True:
             try:
                 payload = self.sock.recv(MAX_DATAGRAM)
             except BlockingIOError:
                 return woken
-            if payload == EVERY_QUEUE or not names.isdisjoint(payload.decode().split("\n")):
-                woken = True
+            if payload == EVERY_QUEUE:
+                woken = set(names)
+            else:
+                woken.update(names.intersection(payload.decode().split("\n")))
 
     def close(self) -> None:
         self.sock.close()
@@ -134,13 +137,13 @@ class Wakeups:
         if committed and queues:
             self._waker.wake(sorted(queues))
 
-    def wait(self, timeout: float, names: set[str]) -> bool:
-        """Wait up to ``timeout`` for a wake-up naming one of ``names``."""
+    def wait(self, timeout: float, names: set[str]) -> set[str]:
+        """Wait up to ``timeout`` for a wake-up naming some of ``names``: those it names."""
         listener = self._listener()
         if listener is None:
             select.select([], [], [], timeout)
-            return False
-        return bool(listener.wait(timeout, names))
+            return set()
+        return listener.wait(timeout, names) or set()
 
     def _listener(self) -> Listener | None:
         listener: Listener | None = getattr(self._local, "listener", None)

@@ -115,10 +115,10 @@ class Claimer(Service):
     def _wait_then_claim(self, want: int, wait: float) -> tuple[bool, list[Message]]:
         """(whether work is visible but none was claimed, what a claim after the wait got),
         run on a store thread."""
-        woke = self.store.wait_for_work(self.queues, wait)
-        if not woke or self._stopping.is_set():
-            return woke, []
-        claimed = self._claim()(self.queues, want)
+        woken = self.store.woken_queues(self.queues, wait)
+        if not woken or self._stopping.is_set():
+            return False, []
+        claimed = self._claim()(woken, want)  # the other queues are claimed on the next turn
         return not claimed, claimed
 
     def take(self, message: Message) -> None:
