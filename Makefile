@@ -64,8 +64,10 @@ bench: $(STAMP) ## run the benchmarks (by hand; results go to docs/benchmarks.md
 bench-network: $(STAMP) ## PostgreSQL 1 ms away vs loopback, and round trips per claim and ack
 	$(BIN)/python bench/network.py
 
-bench-peers: $(STAMP) ## the worker drain of sluice vs PGQueuer and Huey (own venv; docs/benchmarks.md)
+bench-peers: $(STAMP) ## drains vs PGQueuer, Huey and raw SQL (docs/benchmarks.md); pickup vs PGQueuer; start-up
 	$(BIN)/python bench/peers.py
+	$(BIN)/python bench/pickup.py --rounds 4
+	$(BIN)/python bench/worker_start.py --rounds 7
 
 MOTO_VENV := .bench-moto-venv
 $(MOTO_VENV)/.installed:
