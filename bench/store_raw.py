@@ -104,18 +104,12 @@ class RawSqlite(Raw):
         self.conn.execute("COMMIT")
 
     def claim_delete(self, n: int, now: float) -> list[tuple[int, Any]]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            rows = self.conn.execute(
-                f"DELETE FROM {RAW_TABLE} WHERE id IN (SELECT id FROM {RAW_TABLE} "
-                "WHERE queue = ? AND visible_at <= ? ORDER BY visible_at LIMIT ?) "
-                "RETURNING id, body",
-                (QUEUE, now, n),
-            ).fetchall()
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        rows = self._in_transaction(
+            f"DELETE FROM {RAW_TABLE} WHERE id IN (SELECT id FROM {RAW_TABLE} "
+            "WHERE queue = ? AND visible_at <= ? ORDER BY visible_at LIMIT ?) "
+            "RETURNING id, body",
+            (QUEUE, now, n),
+        )
         return [(i, orjson.loads(b)) for i, b in rows]
 
     def claim_lease(self, n: int, now: float, token: str) -> list[tuple[int, Any]]:

@@ -238,23 +238,21 @@ RETURNING m.id, m.queue, m.action, m.body, m.group_id, m.dedup_id, m.run_id, m.r
           m.enqueued_at, m.visible_at, m.lease, m.last_error, m.attempts, m.dead_reason,
           m.source_queue
 
+-- name: part_exhausted
+-- out of receives among the first %(scan)s visible messages only: a claim must not walk a
+-- long backlog
+id IN (SELECT id FROM sluice_messages
+       WHERE queue = %(queue)s AND visible_at <= %(now)s
+       ORDER BY priority, visible_at LIMIT %(scan)s)
+AND receive_count >= %(max_receives)s
+
 -- name: exhausted_any
 -- whether dead_letter_exhausted would find a message: one read, before its transaction
-SELECT EXISTS (
-    SELECT 1 FROM sluice_messages
-    WHERE id IN (SELECT id FROM sluice_messages
-                 WHERE queue = %(queue)s AND visible_at <= %(now)s
-                 ORDER BY priority, visible_at LIMIT %(scan)s)
-      AND receive_count >= %(max_receives)s)
+SELECT EXISTS (SELECT 1 FROM sluice_messages WHERE {{part_exhausted}})
 
 -- name: dead_letter_exhausted
 WITH picked AS (
-    -- the first %(scan)s visible messages only: a claim must not walk a long backlog
-    SELECT id FROM sluice_messages
-    WHERE id IN (SELECT id FROM sluice_messages
-                 WHERE queue = %(queue)s AND visible_at <= %(now)s
-                 ORDER BY priority, visible_at LIMIT %(scan)s)
-      AND receive_count >= %(max_receives)s
+    SELECT id FROM sluice_messages WHERE {{part_exhausted}}
     FOR UPDATE SKIP LOCKED)
 UPDATE sluice_messages AS m
 SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q

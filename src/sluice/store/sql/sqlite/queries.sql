@@ -183,14 +183,16 @@ WHERE id IN (
 RETURNING id, queue, action, body, group_id, dedup_id, run_id, receive_count, enqueued_at,
           visible_at, lease, last_error, attempts, dead_reason, source_queue
 
+-- name: part_exhausted
+-- out of receives among the first :scan visible messages only: a claim must not walk a long
+-- backlog
+id IN (SELECT id FROM sluice_messages WHERE queue = :queue AND visible_at <= :now
+       ORDER BY priority, visible_at LIMIT :scan)
+AND receive_count >= :max_receives
+
 -- name: exhausted_any
 -- whether dead_letter_exhausted would find a message: one read, before its transaction
-SELECT EXISTS (
-    SELECT 1 FROM sluice_messages
-    WHERE id IN (SELECT id FROM sluice_messages
-                 WHERE queue = :queue AND visible_at <= :now
-                 ORDER BY priority, visible_at LIMIT :scan)
-      AND receive_count >= :max_receives)
+SELECT EXISTS (SELECT 1 FROM sluice_messages WHERE {{part_exhausted}})
 
 -- name: dead_letter_exhausted
 UPDATE sluice_messages
@@ -203,10 +205,7 @@ SET queue = coalesce((SELECT q.dead_letter_target FROM sluice_queues AS q
              ELSE coalesce(attempts, '[]') END,
         '$[#]', json_object('at', :now, 'receive', receive_count, 'error', 'lease expired')),
     lease = NULL, visible_at = :now
--- the first :scan visible messages only: a claim must not walk a long backlog
-WHERE id IN (SELECT id FROM sluice_messages WHERE queue = :queue AND visible_at <= :now
-             ORDER BY priority, visible_at LIMIT :scan)
-  AND receive_count >= :max_receives
+WHERE {{part_exhausted}}
 RETURNING run_id, run_stage
 
 -- name: dead_letter
