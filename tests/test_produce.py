@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,3 +232,38 @@ def test_discover_error_names_the_record_and_resumes_after_the_stored_chunks(app
     del records[1500]["bad"]
     assert app.discover("item", fetch_after, key=lambda r: r["id"], run=run) == 1500
     assert (run.state().status, run.state().total) == ("running", 2500)
+
+
+def test_with_a_blob_directory_a_chunk_names_its_bad_item_and_checks_its_big_ones(
+    url: str, tmp_path: Path
+) -> None:
+    app = App(url, blob_dir=tmp_path / "blobs")
+    app.queue("small", max_message_bytes=200, dedup_window=None)
+    app.action("take", queue="small")(lambda body, ctx: None)
+    bodies: list[Any] = [{"n": n} for n in range(7)]
+    bodies[3] = {"rows": ["x" * 100] * 5}  # over the limit: a claim check
+    with pytest.raises(BodyNotSerializable) as caught:
+        app.enqueue_many("take", [*bodies, {"bad": object()}, {"n": 8}])
+    assert (caught.value.item, caught.value.stored) == (7, 0)
+    assert app.store.stats(["small"])[0].depth == 0 and app.blobs is not None
+    blobs = app.blobs.count()
+    assert app.enqueue_many("take", bodies) == 7
+    assert app.blobs.count() == blobs + 1  # the big body's claim check
+    run = app.start_run("scan", id="scan-blobs")
+    assert app.discover("take", lambda last: [] if last else bodies[:3], key=str, run=run) == 3
+    app.close()
+
+
+def test_new_messages_builds_what_new_message_does_for_each_body(app: App) -> None:
+    run = app.start_run("many", id="many")
+    many = app.new_messages("item", [{"n": 1}, "two"], run=run, dedup_ids=["a", "b"])
+    one = [
+        app.new_message("item", b, run=run, dedup_id=d)
+        for b, d in ((({"n": 1}), "a"), ("two", "b"))
+    ]
+    assert many == one
+    assert app.new_messages("item", [1, 2])[1] == app.new_message("item", 2)
+    with pytest.raises(ValueError):
+        app.new_messages("item", [1, 2], dedup_ids=["only one"])
+    with pytest.raises(UnknownAction):
+        app.new_messages("nope", [1])

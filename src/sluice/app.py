@@ -13,14 +13,17 @@ from typing import Any
 from sluice import codec, produce
 from sluice.aio import AsyncVerbs
 from sluice.blobs import REF, BlobStore
-from sluice.errors import MessageFailed
+from sluice.errors import MessageError, MessageFailed
 from sluice.model import ActionLimit, Enqueued, MessageStatus, NewMessage, RunState, seconds
+from sluice.model.slots import positional
 from sluice.observe import tracing
 from sluice.registry import Registry
 from sluice.runs import Run, RunRef, run_id_of, run_spec, start_run
 from sluice.sources.events import EventBus, Rule
 from sluice.store import Store, open_store, resolve_url
 from sluice.store.base import Clock
+
+_new_message = positional(NewMessage)
 
 
 class App(Registry, AsyncVerbs):
@@ -78,23 +81,61 @@ class App(Registry, AsyncVerbs):
     ) -> NewMessage:
         """A message for ``action``, on the action's queue; ``UnknownAction`` if unregistered.
         With a blob directory, a body above the queue's limit becomes a claim check."""
-        found = self.action_named(action)
+        queue = self.action_named(action).policy.queue
         run_id = run_id_of(run)
-        queue = found.policy.queue
         if self.blobs is not None:
-            raw = codec.encode_bytes(body)
-            policy = self._queues.get(queue)
-            limit = (
-                policy.max_message_bytes if policy else self.store.policy(queue).max_message_bytes
-            )
-            if len(raw) > limit:
-                body = {REF: self.blobs.put(raw, run_id), "bytes": len(raw)}
-        # Positional (queue, body, action, group, dedup_id, delay, not_before, run_id,
-        # run_stage, priority, headers): a bulk load builds one per item.
+            body = self._claim_checked(queue, body, run_id)
+        # Every field in order (queue, body, action, group, dedup_id, delay, not_before,
+        # run_id, run_stage, priority, headers): a bulk load builds one per item.
         headers = tracing.inject()
-        return NewMessage(
+        return _new_message(
             queue, body, action, group, dedup_id, delay, None, run_id, None, priority, headers
         )
+
+    def new_messages(
+        self,
+        action: str,
+        bodies: Sequence[Any],
+        *,
+        run: RunRef | None = None,
+        dedup_ids: Sequence[str] | None = None,
+    ) -> list[NewMessage]:
+        """:meth:`new_message` for many bodies of one action (with their ``dedup_ids``, if
+        given), looking the action up and taking the trace context once. A
+        :class:`~sluice.MessageError` tells the position of its body in ``item``."""
+        queue = self.action_named(action).policy.queue
+        run_id = run_id_of(run)
+        if self.blobs is not None:
+            bodies = self._claim_checked_all(queue, bodies, run_id)
+        headers = tracing.inject()
+        ids = [None] * len(bodies) if dedup_ids is None else dedup_ids
+        return [
+            _new_message(queue, body, action, None, dedup_id, 0.0, None, run_id, None, 0, headers)
+            for body, dedup_id in zip(bodies, ids, strict=True)
+        ]
+
+    def _claim_checked_all(
+        self, queue: str, bodies: Sequence[Any], run_id: str | None
+    ) -> list[Any]:
+        checked = []
+        for index, body in enumerate(bodies):
+            try:
+                checked.append(self._claim_checked(queue, body, run_id))
+            except MessageError as exc:
+                exc.item = index
+                raise
+        return checked
+
+    def _claim_checked(self, queue: str, body: Any, run_id: str | None) -> Any:
+        """``body``, or a claim check to it in the blob directory if it is over the queue's
+        limit."""
+        assert self.blobs is not None
+        raw = codec.encode_bytes(body)
+        policy = self._queues.get(queue)
+        limit = policy.max_message_bytes if policy else self.store.policy(queue).max_message_bytes
+        if len(raw) > limit:
+            return {REF: self.blobs.put(raw, run_id), "bytes": len(raw)}
+        return body
 
     def start_run_with(self, message: NewMessage) -> tuple[Run | None, Enqueued]:
         """A new sealed run whose first message is ``message``, shaped by :meth:`define_run`

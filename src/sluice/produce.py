@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sluice import codec
@@ -38,6 +38,15 @@ class Producer(Protocol):
         run: RunRef | None = None,
         priority: int = 0,
     ) -> NewMessage: ...
+
+    def new_messages(
+        self,
+        action: str,
+        bodies: Sequence[Any],
+        *,
+        run: RunRef | None = None,
+        dedup_ids: Sequence[str] | None = None,
+    ) -> list[NewMessage]: ...
 
 
 T = TypeVar("T")
@@ -92,8 +101,7 @@ def enqueue_many(
     for number, chunk in enumerate(chunked(items, chunk_size)):
         messages: list[NewMessage] = []
         try:
-            for item in chunk:
-                messages.append(_message(producer, action, item, run_id))
+            _build(producer, action, chunk, run_id, messages)
             wait_for_backlog(producer, queue, max_backlog)
             store = producer.store
             done = (
@@ -104,7 +112,7 @@ def enqueue_many(
             created += sum(e.created for e in done)
         except MessageError as exc:
             first = number * chunk_size
-            at = first + _culprit(producer, messages, len(chunk))
+            at = first + _culprit(producer, messages, len(chunk), exc)
             exc.mid_stream(at, created, _outcome(first, created, _RESUME_MANY))
             raise
     return created
@@ -130,9 +138,12 @@ def _outcome(first: int, stored: int, resume: str) -> str:
     )
 
 
-def _culprit(producer: Producer, messages: list[NewMessage], size: int) -> int:
-    """The position in its chunk of the item that failed: the first one not built, or the
-    first that fails the store's checks alone (looked for on the error path only)."""
+def _culprit(producer: Producer, messages: list[NewMessage], size: int, error: MessageError) -> int:
+    """The position in its chunk of the item that failed: the one the error names (a batch
+    of messages failed to build), the first one not built, or the first that fails the
+    store's checks alone (looked for on the error path only)."""
+    if error.item is not None:
+        return error.item
     if len(messages) < size:
         return len(messages)
     for index, message in enumerate(messages):
@@ -141,6 +152,18 @@ def _culprit(producer: Producer, messages: list[NewMessage], size: int) -> int:
         except MessageError:
             return index
     return 0
+
+
+def _build(
+    producer: Producer, action: str, chunk: list[Any], run_id: str | None, into: list[NewMessage]
+) -> None:
+    """Append the messages of a chunk to ``into``: built together unless a
+    :class:`~sluice.Job` is among them."""
+    if not any(isinstance(item, Job) for item in chunk):
+        into.extend(producer.new_messages(action, chunk, run=run_id))
+        return
+    for item in chunk:
+        into.append(_message(producer, action, item, run_id))
 
 
 def _message(producer: Producer, action: str, item: Any, run_id: str | None) -> NewMessage:
@@ -227,17 +250,14 @@ class _Scan:
         keys = [self.normal(record) for record in chunk]
         messages: list[NewMessage] = []
         try:
-            for record, k in zip(chunk, keys, strict=True):
-                dedup_id = f"{self.run_id}:{_text(k)}"
-                messages.append(
-                    self.producer.new_message(
-                        self.action, record, dedup_id=dedup_id, run=self.run_id
-                    )
-                )
+            ids = [f"{self.run_id}:{_text(k)}" for k in keys]
+            messages = self.producer.new_messages(
+                self.action, chunk, run=self.run_id, dedup_ids=ids
+            )
             wait_for_backlog(self.producer, self.queue, self.max_backlog)
             done = self.producer.store.enqueue(messages, checkpoint=(self.run_id, keys[-1]))
         except MessageError as exc:
-            at = first + _culprit(self.producer, messages, len(chunk))
+            at = first + _culprit(self.producer, messages, len(chunk), exc)
             exc.mid_stream(at, self.created, _outcome(first, self.created, _RESUME_DISCOVER))
             raise
         self.created += sum(e.created for e in done)

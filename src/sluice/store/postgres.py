@@ -22,7 +22,7 @@ from sluice.store.base import Clock, Store
 from sluice.store.bridge import LoopBridge
 from sluice.store.clock import ServerClock
 from sluice.store.driver import Pairs, Params, Stored
-from sluice.store.rows import Row
+from sluice.store.rows import INSERT_COLUMNS, Row
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a connection before the store is declared unavailable."""
@@ -298,7 +298,7 @@ class PostgresDriver:
             new, ids = [i for i, _ in kept], [id_ for _, id_ in kept]
         with db.copy(self._q["copy_messages"]) as copy:
             for id_, index in zip(ids, new, strict=True):
-                copy.write_row((id_, *rows[index].columns()))
+                copy.write_row((id_, *INSERT_COLUMNS(rows[index])))
         return Stored(new, ids, sorted(lost))
 
     def _claim_dedup(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -39,14 +40,15 @@ class Row(NamedTuple):
     headers: str | None = None
     """JSON trace-context headers, stored beside the row (``sluice_headers``), not in it."""
 
-    def columns(self) -> tuple[Any, ...]:
-        """The values of the message table's insert columns, in their order."""
-        return (*self[:8], self.run_stage, self.priority)
-
     def with_stage(self, stage: int) -> Row:
         """This row counting towards ``stage`` of its run (``_replace``, at a third the cost:
         a bulk load re-stages every row)."""
-        return tuple.__new__(Row, (*self[:9], stage, *self[10:]))
+        return tuple.__new__(Row, self[:9] + (stage,) + self[10:])  # noqa: RUF005  (faster)
+
+
+INSERT_COLUMNS = operator.itemgetter(*range(8), 9, 10)
+"""A :class:`Row`'s values of the message table's insert columns, in their order (queue ..
+visible_at, run_stage, priority): an itemgetter, so a bulk insert picks them in C."""
 
 
 class LimitRow(NamedTuple):

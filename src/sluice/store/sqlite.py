@@ -17,7 +17,7 @@ from sluice.store import sql
 from sluice.store.base import Clock, Store
 from sluice.store.bridge import LoopBridge
 from sluice.store.driver import Pairs, Params, Stored
-from sluice.store.rows import Row
+from sluice.store.rows import INSERT_COLUMNS, Row
 from sluice.store.sqlite_lock import writer_queue
 from sluice.store.sqlite_wake import Wakeups
 
@@ -265,10 +265,8 @@ class SqliteDriver:
         self, db: sqlite3.Connection, rows: Sequence[Row], indexes: Sequence[int], now: float
     ) -> Stored:
         query = self._q["insert_message"]
-        if len(indexes) == len(rows):
-            db.executemany(query, [row.columns() for row in rows])
-        else:
-            db.executemany(query, [rows[i].columns() for i in indexes])
+        chosen = rows if len(indexes) == len(rows) else [rows[i] for i in indexes]
+        db.executemany(query, map(INSERT_COLUMNS, chosen))
         # AUTOINCREMENT ids are consecutive inside one write transaction.
         last = db.execute(self._q["last_id"]).fetchone()[0]
         ids = list(range(last - len(indexes) + 1, last + 1))
