@@ -34,9 +34,13 @@ BATCH = 25
 PAGE = 2000
 """Records per keyset page of the discovery query."""
 EXPIRED_SHARE = 0.3
+QUEUE_OPTIONS: dict[str, Any] = {"visibility_timeout": 10, "max_receives": 5, "dedup_window": None}
+"""The purge queue: a SIGKILLed worker's leases come back within 10 s (live workers renew
+theirs every third of it); a redelivery cannot duplicate an effect, since each batch's deletes
+and audit events commit in its ack's transaction."""
 
 app = App(os.environ.get("SLUICE_PURGE_URL"))
-app.queue(QUEUE, visibility_timeout=30, max_receives=5, dedup_window=None)
+app.queue(QUEUE, **QUEUE_OPTIONS)
 
 
 def _sqlite(tx: Any) -> bool:
@@ -144,7 +148,7 @@ def expired_after(url: str, cutoff: float) -> Callable[[Any], Iterator[dict[str,
 def produce(url: str, run_id: str, cutoff: float) -> int:
     """Discover the expired records into the run (resuming after its checkpoint)."""
     producer = App(url)
-    producer.queue(QUEUE, visibility_timeout=30, max_receives=5, dedup_window=None)
+    producer.queue(QUEUE, **QUEUE_OPTIONS)
     producer.action(ACTION, queue=QUEUE, batch_size=BATCH, concurrency=50)(purge_records)
     try:
         producer.start_run("purge", id=run_id, meta={"cutoff": cutoff})
@@ -226,7 +230,7 @@ def run(
     env = {**os.environ, "SLUICE_PURGE_URL": url}
     cutoff = time.time()
     viewer = App(url)
-    viewer.queue(QUEUE, visibility_timeout=30, max_receives=5, dedup_window=None)
+    viewer.queue(QUEUE, **QUEUE_OPTIONS)
     viewer.action(ACTION, queue=QUEUE, batch_size=BATCH, concurrency=50)(purge_records)
     store = viewer.store
     store.purge(QUEUE)
