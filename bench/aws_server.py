@@ -44,8 +44,11 @@ def sluice_server(url: str, extra_env: dict[str, str] | None = None) -> Iterator
 
 
 @contextlib.contextmanager
-def sluice_process(url: str, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """As :func:`sluice_server`; yield the base URL and the server's process id."""
+def sluice_process(
+    url: str, extra_env: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[tuple[str, int]]:
+    """As :func:`sluice_server` (``sluice serve --workers workers``); yield the base URL and
+    the server's process id."""
     port = free_port()
     env = {**os.environ, "SLUICE_URL": url, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     for name in ("SLUICE_TOKENS", "SLUICE_AWS_KEYS"):
@@ -53,7 +56,7 @@ def sluice_process(url: str, extra_env: dict[str, str] | None = None) -> Iterato
     env.update(extra_env or {})
     command = [sys.executable, "-m", "sluice.cli", "serve", "bench.api_app:app"]
     server = subprocess.Popen(
-        [*command, "--port", str(port), "--log-level", "warning"],
+        [*command, "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
         cwd=ROOT,
         env=env,
         stderr=subprocess.DEVNULL,
@@ -86,9 +89,17 @@ def stub_server() -> Iterator[str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds a process and its live children (the worker processes of
+    ``sluice serve --workers N``) have used (Linux ``/proc``)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

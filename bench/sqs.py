@@ -2,7 +2,7 @@
 and moto's server, in one run. Run by hand or with ``make aws-bench``::
 
     python bench/sqs.py [--backend sqlite|postgres|both] [--messages 4000]
-                        [--moto-python /path/to/venv/bin/python]
+                        [--server-workers 1] [--moto-python /path/to/venv/bin/python]
 
 Phases (4 client threads, each with its own boto3 client / store handle, batches of 10):
 
@@ -211,11 +211,11 @@ def native(url: str, base: str, messages: int) -> dict[str, float]:
     return result
 
 
-def run(backend: str, messages: int, samples: int) -> None:
+def run(backend: str, messages: int, samples: int, workers: int = 1) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else fresh_pg()
-        print(f"{backend}:")
-        with sluice_process(url) as (base, pid):
+        print(f"{backend}, sluice serve --workers {workers}:")
+        with sluice_process(url, workers=workers) as (base, pid):
             sqs = boto_phases("sluice SQS", base, messages, samples, pid)
             queue = client(base).create_queue(QueueName="light")["QueueUrl"]
             light = raw_phases(base, queue, messages, lambda: cpu_seconds(pid))
@@ -240,12 +240,15 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both", "none"], default="both")
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="sluice serve --workers (processes)"
+    )
     parser.add_argument("--moto-python")
     parser.add_argument("--moto-messages", type=int, default=400, help="moto is slow: fewer")
     args = parser.parse_args()
     for backend in ("sqlite", "postgres"):
         if args.backend in (backend, "both"):
-            run(backend, args.messages, args.samples)
+            run(backend, args.messages, args.samples, args.server_workers)
     if args.moto_python:
         print("moto server:")
         with moto_server(args.moto_python) as base:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from sluice import App
 from tests.cli.test_cli import SLUICE
 from tests.web.conftest import ADMIN, READ
 
@@ -168,3 +169,57 @@ def test_demo_etl_follows_the_same_serving_rule(tmp_path: Path) -> None:
     assert "refusing to serve on 0.0.0.0 without tokens" in refused.stderr
     assert "SLUICE_TOKENS=admin:TOKEN" in refused.stderr
     assert not (tmp_path / "etl.db").exists(), "nothing may start before the refusal"
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The live worker processes ``sluice serve --workers`` spawned (not multiprocessing's
+    resource tracker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = stat.read_text().rpartition(")")[2].split()[1]
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == str(parent) and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def _until(check: object, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.1)
+
+
+def test_serve_with_workers_runs_that_many_processes_and_replaces_a_killed_one(url: str) -> None:
+    port = _free_port()
+    process = _serve(
+        url, "--port", str(port), "--workers", "2", tokens=f"admin:{ADMIN}, read:{READ}"
+    )
+    base = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    try:
+        _wait_healthy(base, process)
+        _until(lambda: len(_workers_of(process.pid)) == 2)
+        first = _workers_of(process.pid)
+        assert len(first) == 2
+        os.kill(first[0], signal.SIGKILL)
+        _until(lambda: len(set(_workers_of(process.pid)) - {first[0]}) == 2)
+        assert first[0] not in _workers_of(process.pid) and len(_workers_of(process.pid)) == 2
+        for n in range(20):  # a new connection each: the processes share the port
+            with httpx.Client(base_url=base, timeout=10) as http:
+                assert http.get("/v1/queues").status_code == 401  # every process has the tokens
+                assert (
+                    http.post("/v1/actions/echo", json={"n": n}, headers=admin).status_code == 202
+                )
+        with App(url) as check:
+            assert check.store.stats(["default"])[0].depth == 20
+        workers = _workers_of(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 10)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)

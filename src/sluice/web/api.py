@@ -98,13 +98,15 @@ def create_app(
     poll_interval: float = 0.5,
     heartbeat: float = 15.0,
     with_dashboard: bool = True,
+    close_app: bool = False,
 ) -> Starlette:
     """The API of ``app`` as a starlette application.
 
     ``tokens``: token -> :class:`Scope`, or text like ``"admin:T1,read:T2"``; None reads
     ``$SLUICE_TOKENS``. With no tokens every route is open (serve it on loopback only).
     ``poll_interval`` and ``heartbeat`` (seconds) pace the run progress stream. The
-    dashboard's pages are served at ``/`` unless ``with_dashboard`` is False.
+    dashboard's pages are served at ``/`` unless ``with_dashboard`` is False; with
+    ``close_app``, ``app`` is closed when the server shuts down.
     """
     if tokens is None or isinstance(tokens, str):
         tokens = parse_tokens(os.environ.get(ENV_VAR) if tokens is None else tokens)
@@ -127,6 +129,8 @@ def create_app(
             yield
         finally:
             await wire.stop()
+            if close_app:
+                app.close()
 
     read, admin = Scope.READ, Scope.ADMIN
     queue_of = lambda: {n: a.policy.queue for n, a in app.actions.items()}  # noqa: E731
