@@ -4,9 +4,14 @@ and its own whole-request error, and nothing of a refused message is stored."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -104,3 +109,40 @@ def test_concurrent_receives_and_deletes_each_answer_for_their_own(aws_app: App)
         with pytest.raises(ClientError) as bad:
             sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
         assert bad.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_a_send_waits_for_another_process_s_sqlite_lock_in_a_thread_not_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'held.db'}"
+    app = App(url)
+    app.queue("jobs")
+    app.action(queue="jobs")(lambda body, ctx: None)
+    app.store.migrate()
+    holder_code = (
+        "import sys; from sluice.store import open_store; s = open_store(sys.argv[1]); "
+        "tx = s.begin(); tx.__enter__(); print('held', flush=True); sys.stdin.readline()"
+    )
+    with LiveServer(create_app(app, {})) as live:
+        sqs = sqs_client(live)
+        queue = sqs.get_queue_url(QueueName="jobs")["QueueUrl"]
+        sqs.send_message(QueueUrl=queue, MessageBody="before")  # written on the loop
+        holder = subprocess.Popen(
+            [sys.executable, "-c", holder_code, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        with ThreadPoolExecutor(1) as pool:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            sending = pool.submit(sqs.send_message, QueueUrl=queue, MessageBody="while held")
+            time.sleep(0.3)
+            assert not sending.done()  # it waits for the lock...
+            health = httpx.get(f"{live.base_url}/healthz", timeout=5)
+            assert health.status_code == 200  # ...in a thread: the loop still answers
+            assert not sending.done()
+            holder.communicate("\n", timeout=30)
+            assert sending.result(timeout=30)["MessageId"]
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        assert sorted(m["Body"] for m in got) == ["before", "while held"]
+    app.close()

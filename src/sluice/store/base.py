@@ -39,7 +39,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from sluice.errors import UnknownQueue
 from sluice.model import (
@@ -94,6 +94,7 @@ from sluice.store.search import SearchVerbs
 from sluice.store.selection import SelectionVerbs
 from sluice.store.sqs_queues import SqsQueue, SqsVerbs
 
+T = TypeVar("T")
 Clock = Callable[[], float]
 POLICY_TTL = 1.0
 """Seconds (on the store's clock) a store trusts its copy of the queue policies: a policy
@@ -287,6 +288,14 @@ class Store(
         ``psycopg``), commits on normal exit, rolls back on an exception. On SQLite it holds
         the write lock until it ends: keep it short."""
         return self._driver.begin()
+
+    def unblocked(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` (which calls this store) in this thread if its first write
+        transaction can start at once; else :class:`~sluice.store.driver.WouldWait`, with
+        nothing written. For an event loop, where a thread hop costs more than a short SQLite
+        write but waiting must not block: on SQLite when the write lock is free, never on
+        PostgreSQL (every call waits on the server)."""
+        return self._driver.unblocked(function, *args)
 
     def once_seen(self, keys: Sequence[str]) -> set[str]:
         """Which of these effect keys the once-ledger already holds."""

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from sluice.store.rows import Row
 
 Params = Mapping[str, Any] | Sequence[Any]
+T = TypeVar("T")
+
+
+class WouldWait(BaseException):
+    """Raised by :meth:`Driver.unblocked` before anything is written. A BaseException, so
+    that the per-item ``except Exception`` of a write function lets it through to the caller,
+    which runs the function again where waiting is fine (a thread)."""
 
 
 class Pairs(NamedTuple):
@@ -64,6 +71,11 @@ class Driver(Protocol):
 
     def begin(self) -> AbstractContextManager[Any]:
         """A user transaction yielding the native connection (see ``Store.begin``)."""
+
+    def unblocked(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in this thread, its first write transaction started only if
+        that needs no wait (later ones wait as usual); :class:`WouldWait` (nothing written)
+        if it would have waited, or if every call of this backend waits on a server."""
 
     def joined(self, tx: Any) -> AbstractContextManager[Any]:
         """The handle for running the store's queries inside the user transaction ``tx``."""

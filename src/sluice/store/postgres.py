@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -21,9 +21,10 @@ from sluice.store import sql
 from sluice.store.base import Clock, Store
 from sluice.store.bridge import LoopBridge
 from sluice.store.clock import ServerClock
-from sluice.store.driver import Pairs, Params, Stored
+from sluice.store.driver import Pairs, Params, Stored, WouldWait
 from sluice.store.rows import INSERT_COLUMNS, Row
 
+T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a connection before the store is declared unavailable."""
 POOL_SIZE = 4
@@ -281,6 +282,9 @@ class PostgresDriver:
         return Jsonb(value)
 
     # -- messages --------------------------------------------------------------------------
+    def unblocked(self, function: Callable[..., T], *args: Any) -> T:
+        raise WouldWait  # every call waits on the server's answer
+
     def insert(
         self, db: psycopg.Cursor[Any], rows: Sequence[Row], indexes: Sequence[int], now: float
     ) -> Stored:

@@ -9,14 +9,15 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from sluice import codec
 from sluice.errors import StoreError, StoreUnavailable, WrongConnection
 from sluice.store import sql
 from sluice.store.base import Clock, Store
 from sluice.store.bridge import LoopBridge
-from sluice.store.driver import Pairs, Params, Stored
+from sluice.store.driver import Pairs, Params, Stored, WouldWait
 from sluice.store.rows import INSERT_COLUMNS, Row
 from sluice.store.sqlite_lock import writer_queue
 from sluice.store.sqlite_wake import Wakeups
@@ -27,6 +28,9 @@ LOCK_DEADLINE = 300.0
 """Seconds of retrying a write lock before giving up with StoreError."""
 POLL = 0.02
 """Seconds between checks of the file's data_version while waiting for work."""
+T = TypeVar("T")
+_FIRST_WRITE_NOW: ContextVar[bool] = ContextVar("sluice_sqlite_first_write_now", default=False)
+"""Set by ``unblocked``: the context's next write transaction starts only if it need not wait."""
 
 
 def sqlite_path(url: str) -> str:
@@ -153,12 +157,26 @@ class SqliteDriver:
             setattr(self._local, slot, held)
         return held.conn
 
+    def unblocked(self, function: Callable[..., T], *args: Any) -> T:
+        token = _FIRST_WRITE_NOW.set(True)
+        try:
+            return function(*args)
+        finally:
+            _FIRST_WRITE_NOW.reset(token)
+
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """One write transaction, waiting (never failing) while another process writes."""
+        """One write transaction, waiting (never failing) while another process writes; the
+        first of an :meth:`unblocked` call raises ``WouldWait`` instead of waiting."""
         conn = conn or self._conn()
-        with self._writers.turn():
-            self._begin(conn)
+        wait = not _FIRST_WRITE_NOW.get()
+        if not wait:
+            _FIRST_WRITE_NOW.set(False)
+        with self._writers.turn(wait):
+            if wait:
+                self._begin(conn)
+            else:
+                self._begin_now(conn)
             self._wakeups.begin(conn)
             committed = False
             try:
@@ -185,6 +203,17 @@ class SqliteDriver:
                     raise StoreError(
                         f"store {self.url} stayed locked for {LOCK_DEADLINE}s"
                     ) from exc
+
+    def _begin_now(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise StoreUnavailable(self.url, exc) from exc
+            raise WouldWait from None  # a writer outside the turns (the sqlite3 shell, say)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
 
     def close(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sluice.store.driver import WouldWait
 from sluice.store.sqlite_wake import wake_dir
 
 TURN_WAIT = 5.0
@@ -36,11 +37,12 @@ class WriterQueue:
         self._depth = 0
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
+    def turn(self, wait: bool = True) -> Iterator[None]:
         """Hold the file's write turn for the body. A thread that waits ``TURN_WAIT`` for the
         other threads of its process goes on without the turn, to SQLite's own lock: a thread
-        holding the turn while it waits for another thread's write must not stall them all."""
-        if not self._thread_lock.acquire(timeout=TURN_WAIT):
+        holding the turn while it waits for another thread's write must not stall them all.
+        Without ``wait``, a turn another thread or process holds raises :class:`WouldWait`."""
+        if not (self._thread_lock.acquire(timeout=TURN_WAIT) if wait else self._acquire_now()):
             yield
             return
         try:
@@ -49,7 +51,7 @@ class WriterQueue:
                 yield
                 return
             if self._depth == 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._flock(fd, wait)
             self._depth += 1
             try:
                 yield
@@ -59,6 +61,20 @@ class WriterQueue:
                     fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
+
+    def _acquire_now(self) -> bool:
+        if not self._thread_lock.acquire(blocking=False):
+            raise WouldWait
+        return True
+
+    def _flock(self, fd: int, wait: bool) -> None:
+        if wait:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process's turn (the thread lock is let go above)
+            raise WouldWait from None
 
     def _open(self) -> int | None:
         if self._fd is None:

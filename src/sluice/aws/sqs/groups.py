@@ -2,7 +2,9 @@
 holds at the same time are stored in one transaction, and its DeleteMessage(Batch) requests
 of one queue acknowledged in one (see :mod:`sluice.aio_batch`). Each request is checked on
 its own and gets its own answer or error; a store refusal of a whole group (a message too
-large for its queue) is answered by storing each request's messages alone."""
+large for its queue) is answered by storing each request's messages alone. A group is written
+on the event loop itself when its store can start the write without waiting (SQLite with the
+write lock free), else in a thread."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from sluice.aws.sqs.batches import (
 from sluice.aws.sqs.names import find_of
 from sluice.aws.wire import Call, Operation, in_thread
 from sluice.errors import SluiceError, StoreError
+from sluice.store.driver import WouldWait
 
 MAX_GROUP = 32
 """Requests stored in one transaction at most (320 messages of batches of 10)."""
@@ -191,9 +194,25 @@ def _records_for(request: _Request, receive: messages.Receive, got: list[Any]) -
         return (False, exc)
 
 
-_SENDS: Coalescer[_Request] = Coalescer(_write_sends, in_thread, MAX_GROUP)
-_DELETES: Coalescer[_Request] = Coalescer(_write_deletes, in_thread, MAX_GROUP)
-_RECEIVES: Coalescer[_Request] = Coalescer(_write_receives, in_thread, MAX_GROUP)
+async def _write_group(
+    write: Callable[[list[_Request]], Outcomes], group: list[_Request]
+) -> Outcomes:
+    """``write(group)`` on the event loop if the group's one store can start the write at
+    once (SQLite with its write lock free: the group's SQL then costs less than the thread
+    hop), else in a thread, where waiting for the store blocks nothing."""
+    store = group[0].call.app.store
+    if all(request.call.app.store is store for request in group):
+        try:
+            return store.unblocked(write, group)
+        except WouldWait:
+            pass
+    outcomes: Outcomes = await in_thread(write, group)
+    return outcomes
+
+
+_SENDS: Coalescer[_Request] = Coalescer(_write_sends, _write_group, MAX_GROUP)
+_DELETES: Coalescer[_Request] = Coalescer(_write_deletes, _write_group, MAX_GROUP)
+_RECEIVES: Coalescer[_Request] = Coalescer(_write_receives, _write_group, MAX_GROUP)
 
 
 async def receive_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
