@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sluice import codec
 from sluice.model import Enqueued, NewMessage, Outcome, Receipt
-from sluice.store import completing
+from sluice.store import completing, inserting
 
 if TYPE_CHECKING:
     from sluice.store.base import Store
@@ -30,6 +30,8 @@ class SqsMessageVerbs:
         store = cast("Store", self)
         now = store.clock()
         rows = store._prepare(messages, now)
+        if not any(attributes) and inserting.plain(store, rows):
+            return inserting.insert_plain(store, rows)  # PostgreSQL: one round trip
         with store._driver.write() as db:
             done = store._insert(db, rows, now)
             kept = [
