@@ -9,8 +9,8 @@ Phases (4 client threads, each with its own boto3 client / store handle, batches
 1. **send**: ``SendMessageBatch``; baselines: ``store.enqueue`` of the same batches in this
    process, and ``POST /v1/actions/echo`` (one message per request, the native HTTP API).
    The same sends (and receives+deletes) also run from 4 light client processes
-   (``bench/sqs_raw.py``: plain ``http.client``), whose rates show the server's capacity
-   where botocore's CPU would hide it.
+   (``bench/sqs_raw.py``: plain ``http.client``, then raw sockets), whose rates show the
+   server's capacity where botocore's CPU would hide it.
 2. **receive+delete**: ``ReceiveMessage`` (10) + ``DeleteMessageBatch`` until the queue is
    empty; baseline: ``store.claim`` (10) + ``store.complete``.
 3. **pickup**: one consumer long-polls (``WaitTimeSeconds=20``); a producer sends one message
@@ -219,6 +219,8 @@ def run(backend: str, messages: int, samples: int, workers: int = 1) -> None:
             sqs = boto_phases("sluice SQS", base, messages, samples, pid)
             queue = client(base).create_queue(QueueName="light")["QueueUrl"]
             light = raw_phases(base, queue, messages, lambda: cpu_seconds(pid))
+            queue = client(base).create_queue(QueueName="sockets")["QueueUrl"]
+            sockets = raw_phases(base, queue, messages, lambda: cpu_seconds(pid), "socket")
             ref = native(url, base, messages)
         stub = stub_phases(messages)
         print(
@@ -229,10 +231,12 @@ def run(backend: str, messages: int, samples: int, workers: int = 1) -> None:
             f"CPU per message SQS server/native: send {sqs['send_cpu'] / ref['send_cpu']:.1f}x, "
             f"receive+delete {sqs['drain_cpu'] / ref['drain_cpu']:.1f}x"
         )
-        print(
-            f"  ratios SQS with light clients/native: send {light['send'] / ref['send']:.2f}, "
-            f"receive+delete {light['drain'] / ref['drain']:.2f}"
-        )
+        for kind, rates in (("http.client", light), ("socket", sockets)):
+            print(
+                f"  ratios SQS with light clients ({kind})/native: send "
+                f"{rates['send'] / ref['send']:.2f}, receive+delete "
+                f"{rates['drain'] / ref['drain']:.2f}"
+            )
 
 
 def main() -> None:
