@@ -4,8 +4,6 @@ and its own whole-request error, and nothing of a refused message is stored."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +16,7 @@ from botocore.exceptions import ClientError
 from sluice import App
 from sluice.web import create_app
 from tests.aws.conftest import sqs_client
+from tests.sqlite_locks import held_by_another_process
 from tests.web.conftest import LiveServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -119,29 +118,18 @@ def test_a_send_waits_for_another_process_s_sqlite_lock_in_a_thread_not_on_the_l
     app.queue("jobs")
     app.action(queue="jobs")(lambda body, ctx: None)
     app.store.migrate()
-    holder_code = (
-        "import sys; from sluice.store import open_store; s = open_store(sys.argv[1]); "
-        "tx = s.begin(); tx.__enter__(); print('held', flush=True); sys.stdin.readline()"
-    )
     with LiveServer(create_app(app, {})) as live:
         sqs = sqs_client(live)
         queue = sqs.get_queue_url(QueueName="jobs")["QueueUrl"]
         sqs.send_message(QueueUrl=queue, MessageBody="before")  # written on the loop
-        holder = subprocess.Popen(
-            [sys.executable, "-c", holder_code, url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
         with ThreadPoolExecutor(1) as pool:
-            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-            sending = pool.submit(sqs.send_message, QueueUrl=queue, MessageBody="while held")
-            time.sleep(0.3)
-            assert not sending.done()  # it waits for the lock...
-            health = httpx.get(f"{live.base_url}/healthz", timeout=5)
-            assert health.status_code == 200  # ...in a thread: the loop still answers
-            assert not sending.done()
-            holder.communicate("\n", timeout=30)
+            with held_by_another_process(url):
+                sending = pool.submit(sqs.send_message, QueueUrl=queue, MessageBody="while held")
+                time.sleep(0.3)
+                assert not sending.done()  # it waits for the lock...
+                health = httpx.get(f"{live.base_url}/healthz", timeout=5)
+                assert health.status_code == 200  # ...in a thread: the loop still answers
+                assert not sending.done()
             assert sending.result(timeout=30)["MessageId"]
         got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
         assert sorted(m["Body"] for m in got) == ["before", "while held"]

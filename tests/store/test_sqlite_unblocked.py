@@ -4,8 +4,6 @@ threads, processes and a writer outside sluice's turns."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ from sluice.model import QueuePolicy
 from sluice.store import open_store
 from sluice.store.base import Store
 from sluice.store.driver import WouldWait
+from tests.sqlite_locks import held_by_another_process, hold_in_a_thread
 
 
 @pytest.fixture
@@ -43,17 +42,9 @@ def test_a_free_lock_runs_the_write_here(store: Store) -> None:
 
 
 def test_a_turn_held_by_another_thread_raises_would_wait_and_writes_nothing(store: Store) -> None:
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store.begin():
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
+    release = threading.Event()
+    holder = hold_in_a_thread(store, release)
     try:
-        assert held.wait(10)
         with pytest.raises(WouldWait):
             store.unblocked(_enqueue, store, 1)
     finally:
@@ -64,23 +55,9 @@ def test_a_turn_held_by_another_thread_raises_would_wait_and_writes_nothing(stor
 
 
 def test_a_turn_held_by_another_process_raises_would_wait(store: Store, tmp_path: Path) -> None:
-    code = (
-        "import sys, time; from sluice.store import open_store; "
-        "s = open_store(sys.argv[1]); tx = s.begin(); tx.__enter__(); "
-        "print('held', flush=True); sys.stdin.readline()"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code, f"sqlite:///{tmp_path / 'unblocked.db'}"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        with pytest.raises(WouldWait):
-            store.unblocked(_enqueue, store, 1)
-    finally:
-        holder.communicate("\n", timeout=30)
+    url = f"sqlite:///{tmp_path / 'unblocked.db'}"
+    with held_by_another_process(url), pytest.raises(WouldWait):
+        store.unblocked(_enqueue, store, 1)
     assert _depth(store) == 0
 
 
@@ -107,18 +84,9 @@ def test_a_writer_outside_the_turns_raises_would_wait(store: Store, tmp_path: Pa
 
 
 def test_only_the_first_write_of_the_call_refuses_to_wait(store: Store) -> None:
-    held, release = threading.Event(), threading.Event()
-
-    def hold_for_a_while() -> None:
-        with store.begin():
-            held.set()
-            release.wait(0.3)
-
     def two_writes() -> list[int]:
         first = _enqueue(store, 1)
-        holder = threading.Thread(target=hold_for_a_while)
-        holder.start()
-        assert held.wait(10)
+        holder = hold_in_a_thread(store, threading.Event(), seconds=0.3)
         second = _enqueue(store, 2)  # waits for the holder instead of raising
         holder.join(10)
         return first + second

@@ -33,6 +33,11 @@ _FIRST_WRITE_NOW: ContextVar[bool] = ContextVar("sluice_sqlite_first_write_now",
 """Set by ``unblocked``: the context's next write transaction starts only if it need not wait."""
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds the lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def sqlite_path(url: str) -> str:
     """The file path of a ``sqlite:///path`` URL (``sqlite:////abs`` is absolute)."""
     prefix = "sqlite:///"
@@ -197,7 +202,7 @@ class SqliteDriver:
                 conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+                if not _busy(exc):
                     raise StoreUnavailable(self.url, exc) from exc
                 if time.monotonic() > deadline:
                     raise StoreError(
@@ -209,7 +214,7 @@ class SqliteDriver:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _busy(exc):
                 raise StoreUnavailable(self.url, exc) from exc
             raise WouldWait from None  # a writer outside the turns (the sqlite3 shell, say)
         finally:

@@ -42,7 +42,7 @@ class WriterQueue:
         other threads of its process goes on without the turn, to SQLite's own lock: a thread
         holding the turn while it waits for another thread's write must not stall them all.
         Without ``wait``, a turn another thread or process holds raises :class:`WouldWait`."""
-        if not (self._thread_lock.acquire(timeout=TURN_WAIT) if wait else self._acquire_now()):
+        if not self._take_thread_lock(wait):
             yield
             return
         try:
@@ -62,7 +62,11 @@ class WriterQueue:
         finally:
             self._thread_lock.release()
 
-    def _acquire_now(self) -> bool:
+    def _take_thread_lock(self, wait: bool) -> bool:
+        """Whether this thread took its process's turn (False: it waited TURN_WAIT in vain);
+        without ``wait``, WouldWait if another thread holds it."""
+        if wait:
+            return self._thread_lock.acquire(timeout=TURN_WAIT)
         if not self._thread_lock.acquire(blocking=False):
             raise WouldWait
         return True
