@@ -72,13 +72,14 @@ def serve(target: str, host: str | None, port: int, workers: int, log_level: str
     app = load_app(target)  # in the parent too: a bad target fails here, before any spawn
     signal.signal(signal.SIGTERM, _stopped)
     # httptools parses HTTP in C (with h11, uvicorn's fallback, the server spent more CPU
-    # per SQS message); uvloop gave no steady gain in the same runs (docs/benchmarks.md)
+    # per SQS message); uvloop ("auto": where installed) runs the loop in C, which saved
+    # 6-14% of the server's CPU per SQS message on SQLite (docs/benchmarks.md)
     options: dict[str, Any] = {
         "host": host or LOOPBACK,
         "port": port,
         "log_level": log_level,
         "http": "httptools",
-        "loop": "asyncio",
+        "loop": "auto",
     }
     if workers > 1:
         app.close()
