@@ -3,7 +3,9 @@ local one on SQLite, an injected one wherever given (issue 20)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
 
 import psycopg
@@ -11,6 +13,7 @@ import pytest
 
 from sluice.store import open_store
 from sluice.store.clock import SAMPLES, ClockOffset, Readings, ServerClock, estimate
+from sluice.store.green import run_green
 from sluice.worker.skew import ClockSkewCheck
 from tests.conftest import FakeClock
 
@@ -59,6 +62,39 @@ def test_a_server_clock_never_measured_runs_on_local_time() -> None:
     clock = ServerClock(unreachable)
     assert clock() == pytest.approx(time.time(), abs=0.1)
     assert clock.offset() is None
+
+
+def test_on_an_event_loop_a_due_refresh_is_measured_in_a_thread() -> None:
+    """Store code on the loop (``run_green``) never waits for a measurement: the clock goes on
+    with its offset and a thread of its own measures."""
+    measured_in: list[int] = []
+    gate = threading.Event()
+    read = _readings(7.0, [])
+
+    def readings(n: int) -> list[tuple[float, float, float]]:
+        if measured_in:  # the refresh: held until the test lets it go
+            gate.wait(5)
+        measured_in.append(threading.get_ident())
+        return read(n)
+
+    clock = ServerClock(readings)
+    clock()  # the first measurement, here
+    clock._due = float("-inf")
+
+    def on_the_loop() -> float:
+        started = time.monotonic()
+        now = clock()
+        assert time.monotonic() - started < 0.5, "the loop waited for the measurement"
+        return now
+
+    now = asyncio.run(run_green(on_the_loop))
+    assert now - time.time() == pytest.approx(7.0, abs=0.1)
+    gate.set()
+    deadline = time.monotonic() + 5
+    while len(measured_in) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(measured_in) == 2 and measured_in[1] != threading.get_ident()
+    assert clock._due > time.monotonic()  # the thread's measurement counts
 
 
 def _server_time(url: str) -> float:

@@ -297,6 +297,14 @@ class Store(
         PostgreSQL (every call waits on the server)."""
         return self._driver.unblocked(function, *args)
 
+    async def on_loop(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` (which calls this store) on the running event loop's thread,
+        never blocking the loop: a thread hop costs more than most store calls. On SQLite as
+        :meth:`unblocked` (:class:`~sluice.store.driver.WouldWait`, nothing written, if the
+        write lock is held); on PostgreSQL every wait on the server is awaited by the loop,
+        on connections of the loop's own."""
+        return await self._driver.on_loop(function, *args)
+
     def once_seen(self, keys: Sequence[str]) -> set[str]:
         """Which of these effect keys the once-ledger already holds."""
         with self._driver.read() as db:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from sluice.store.green import await_only
+
 T = TypeVar("T")
 
 
@@ -50,6 +52,31 @@ class LoopBridge:
     def cursor(self, **options: Any) -> BridgeCursor:
         return BridgeCursor(self, self.connection.cursor(**options))
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The connection's ``transaction()`` block (a savepoint inside one)."""
+        block = self.connection.transaction()
+        self.run(block.__aenter__())
+        try:
+            yield
+        except BaseException as exc:
+            if not self.run(block.__aexit__(type(exc), exc, exc.__traceback__)):
+                raise
+        else:
+            self.run(block.__aexit__(None, None, None))
+
+
+class GreenBridge(LoopBridge):
+    """The sync face of an ``AsyncConnection`` for store code run by
+    :func:`~sluice.store.green.run_green` on the connection's own loop: each statement is
+    awaited by that loop through :func:`~sluice.store.green.await_only`."""
+
+    def __init__(self, connection: Any) -> None:
+        super().__init__(connection, asyncio.get_running_loop())
+
+    def run(self, work: Awaitable[T]) -> T:
+        return await_only(work)
+
 
 class BridgeCursor:
     """The sync face of an ``AsyncCursor``: execute, fetch, rowcount, COPY rows."""
@@ -76,6 +103,10 @@ class BridgeCursor:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.fetchall())
+
+    @property
+    def connection(self) -> LoopBridge:
+        return self._bridge
 
     @property
     def description(self) -> Any:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sluice.store.green import on_green
+
 REFRESH_EVERY = 30.0
 """Seconds (monotonic) between two measurements of the offset."""
 RETRY_AFTER = 1.0
@@ -62,7 +64,10 @@ class ServerClock:
 
     def __call__(self) -> float:
         if time.monotonic() >= self._due:
-            self._refresh()
+            if self._measured is not None and on_green():
+                self._refresh_aside()
+            else:
+                self._refresh()
         return time.time() + self._offset
 
     def offset(self) -> ClockOffset | None:
@@ -83,6 +88,21 @@ class ServerClock:
             self._measure()
         finally:
             self._lock.release()
+
+    def _refresh_aside(self) -> None:
+        """Measure in a thread of its own: code on an event loop (``run_green``) must not
+        wait for a connection and three round trips; it goes on with the previous offset."""
+        if not self._lock.acquire(blocking=False):
+            return  # a measurement is under way
+
+        def measure() -> None:
+            try:
+                if time.monotonic() >= self._due:
+                    self._measure()
+            finally:
+                self._lock.release()
+
+        threading.Thread(target=measure, name="sluice-clock", daemon=True).start()
 
     def _measure(self) -> None:
         try:

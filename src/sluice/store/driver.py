@@ -77,6 +77,11 @@ class Driver(Protocol):
         that needs no wait (later ones wait as usual); :class:`WouldWait` (nothing written)
         if it would have waited, or if every call of this backend waits on a server."""
 
+    async def on_loop(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the running event loop's thread without blocking the loop:
+        :meth:`unblocked` (SQLite, so :class:`WouldWait` if its lock is held), or with every
+        wait on the server awaited by the loop (PostgreSQL)."""
+
     def joined(self, tx: Any) -> AbstractContextManager[Any]:
         """The handle for running the store's queries inside the user transaction ``tx``."""
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, TypeVar
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from typing import Any, LiteralString, TypeVar
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -19,9 +20,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from sluice.errors import StoreUnavailable, WrongConnection
 from sluice.store import sql
 from sluice.store.base import Clock, Store
-from sluice.store.bridge import LoopBridge
+from sluice.store.bridge import BridgeCursor, GreenBridge, LoopBridge
 from sluice.store.clock import ServerClock
 from sluice.store.driver import Pairs, Params, Stored, WouldWait
+from sluice.store.green import await_only, on_green, run_green
+from sluice.store.loop_connections import LoopConnections
 from sluice.store.rows import INSERT_COLUMNS, Row
 
 T = TypeVar("T")
@@ -118,6 +121,7 @@ class PostgresDriver:
         self._lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
         self._identity: tuple[str, str, int] | None = None
+        self._loops: dict[asyncio.AbstractEventLoop, LoopConnections] = {}
 
     # -- connections -----------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool:
@@ -129,6 +133,7 @@ class PostgresDriver:
                 self._pid = os.getpid()
                 self._listener = None
                 self._tx_pool = None
+                self._loops = {}
                 self._pool = self._open_pool()
         return self._pool
 
@@ -192,6 +197,39 @@ class PostgresDriver:
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(self.url, exc) from exc
 
+    def _loop_connections(self) -> LoopConnections:
+        """This event loop's connections (after dropping those of loops that have ended)."""
+        self._get_pool()  # fails fast if the server is down, resets after a fork
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            found = self._loops.get(loop)
+            if found is None:
+                for ended in [one for one in self._loops if one.is_closed()]:
+                    self._loops.pop(ended).close()
+                found = self._loops[loop] = LoopConnections(
+                    self._dsn,
+                    POOL_SIZE,
+                    CONNECT_TIMEOUT,
+                    SESSION_SETTINGS,
+                    lambda exc: StoreUnavailable(self.url, exc),
+                )
+            return found
+
+    @contextmanager
+    def _green(self, transaction: bool) -> Iterator[BridgeCursor]:
+        """As :meth:`_tx` (``transaction``) or :meth:`_auto`, on a connection of the running
+        loop, for code run by :func:`run_green`."""
+        connections = self._loop_connections()
+        conn = await_only(connections.get())
+        try:
+            bridge = GreenBridge(conn)
+            with bridge.transaction() if transaction else nullcontext(), bridge.cursor() as cur:
+                yield cur
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+        finally:
+            connections.put(conn)
+
     def close(self) -> None:
         with self._lock:
             if self._pid == os.getpid():  # a forked child must not close its parent's sockets
@@ -200,17 +238,20 @@ class PostgresDriver:
                         pool.close()
                 if self._listener is not None:
                     self._listener.close()
+                for connections in self._loops.values():
+                    connections.close()
             self._pool = self._tx_pool = self._listener = None
+            self._loops = {}
 
     # -- transactions ----------------------------------------------------------------------
-    def write(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
-        return self._tx()
+    def write(self) -> AbstractContextManager[Any]:
+        return self._green(True) if on_green() else self._tx()
 
-    def auto(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
-        return self._auto()
+    def auto(self) -> AbstractContextManager[Any]:
+        return self._green(False) if on_green() else self._auto()
 
-    def read(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
-        return self._auto()
+    def read(self) -> AbstractContextManager[Any]:
+        return self._green(False) if on_green() else self._auto()
 
     def nested(self, db: psycopg.Cursor[Any]) -> AbstractContextManager[Any]:
         return db.connection.transaction()
@@ -284,6 +325,9 @@ class PostgresDriver:
     # -- messages --------------------------------------------------------------------------
     def unblocked(self, function: Callable[..., T], *args: Any) -> T:
         raise WouldWait  # every call waits on the server's answer
+
+    async def on_loop(self, function: Callable[..., T], *args: Any) -> T:
+        return await run_green(function, *args)
 
     def insert(
         self, db: psycopg.Cursor[Any], rows: Sequence[Row], indexes: Sequence[int], now: float
@@ -418,9 +462,14 @@ def _identity(conn: psycopg.Connection[Any]) -> tuple[str, str, int]:
     return (row[0], row[1], row[2])
 
 
+SESSION_SETTINGS: tuple[LiteralString, ...] = ("SET enable_bitmapscan = off",)
+"""Session settings of sluice's own connections. Without statistics (a table just filled,
+before autoanalyze) the planner takes a claim for a handful of rows and picks a bitmap scan
+plus a sort of every visible message; the ordered index scan is right at any size, so
+sluice's sessions do without bitmap scans."""
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Session settings of sluice's pooled connections. Without statistics (a table just
-    filled, before autoanalyze) the planner takes a claim for a handful of rows and picks a
-    bitmap scan plus a sort of every visible message; the ordered index scan is right at any
-    size, so sluice's sessions do without bitmap scans."""
-    conn.execute("SET enable_bitmapscan = off")
+    """:data:`SESSION_SETTINGS` on a pooled connection."""
+    for setting in SESSION_SETTINGS:
+        conn.execute(setting)

@@ -169,6 +169,9 @@ class SqliteDriver:
         finally:
             _FIRST_WRITE_NOW.reset(token)
 
+    async def on_loop(self, function: Callable[..., T], *args: Any) -> T:
+        return self.unblocked(function, *args)
+
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, waiting (never failing) while another process writes; the

@@ -197,13 +197,13 @@ def _records_for(request: _Request, receive: messages.Receive, got: list[Any]) -
 async def _write_group(
     write: Callable[[list[_Request]], Outcomes], group: list[_Request]
 ) -> Outcomes:
-    """``write(group)`` on the event loop if the group's one store can start the write at
-    once (SQLite with its write lock free: the group's SQL then costs less than the thread
-    hop), else in a thread, where waiting for the store blocks nothing."""
+    """``write(group)`` on the event loop (``Store.on_loop``: the group's SQL costs less than
+    a thread hop), else, where SQLite's write lock is held, in a thread, where waiting for
+    the store blocks nothing."""
     store = group[0].call.app.store
     if all(request.call.app.store is store for request in group):
         try:
-            return store.unblocked(write, group)
+            return await store.on_loop(write, group)
         except WouldWait:
             pass
     outcomes: Outcomes = await in_thread(write, group)
