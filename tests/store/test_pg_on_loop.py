@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from sluice import NewMessage
+from sluice.errors import StoreUnavailable
 from sluice.model import Outcome, QueuePolicy
 from sluice.store import Store, open_store
 from sluice.store.postgres import POOL_SIZE
@@ -113,3 +114,24 @@ def test_on_loop_calls_share_the_loops_few_connections(store: Store) -> None:
     assert _queued(store) == POOL_SIZE * 5
     store.close()
     assert all(conn.closed for conn in opened)
+
+
+def test_a_connection_the_server_dropped_fails_one_call_then_is_replaced(store: Store) -> None:
+    """A loop connection whose backend is gone (a restart, a terminated session) fails the
+    call that finds it with StoreUnavailable, naming the store; the next call connects anew."""
+    driver: Any = store._driver
+
+    def backend_pid() -> int:
+        with driver.read() as db:
+            return int(db.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+    async def main() -> tuple[int, int]:
+        first = await store.on_loop(backend_pid)
+        with psycopg.connect(driver._dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+        with pytest.raises(StoreUnavailable, match="postgresql://"):
+            await store.on_loop(backend_pid)
+        return first, await store.on_loop(backend_pid)
+
+    first, second = asyncio.run(main())
+    assert second != first
