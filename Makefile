@@ -81,6 +81,7 @@ aws-differential: $(STAMP) $(MOTO_VENV)/.installed ## moto's SQS tests against s
 
 aws-bench: $(STAMP) $(MOTO_VENV)/.installed ## SQS wire vs native API vs moto's server (docs/benchmarks.md)
 	$(BIN)/python bench/sqs.py --backend both --moto-python $(MOTO_VENV)/bin/python
+	$(BIN)/python bench/sqs.py --backend both --server-workers 2
 
 clean: ## remove the venvs, caches and demo files
 	rm -rf $(VENV) .bench-peers-venv $(MOTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis sluice-*.db* handoff-demo \
