@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from sluice import App
 from sluice.web import Scope, create_app
+from sluice.web.protocol import server_options
 
 ADMIN = "admin-token-0123456789"
 READ = "read-token-0123456789ab"
@@ -48,6 +49,7 @@ class LiveServer:
     def __init__(self, api: Starlette) -> None:
         config = uvicorn.Config(
             api,
+            **server_options(),  # as sluice serve runs it
             host="127.0.0.1",
             port=0,
             log_level="warning",

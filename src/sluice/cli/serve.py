@@ -64,6 +64,7 @@ def serve(target: str, host: str | None, port: int, workers: int, log_level: str
     from sluice.targets import load_app
     from sluice.web.api import create_app
     from sluice.web.auth import ENV_VAR, parse_tokens
+    from sluice.web.protocol import server_options
 
     tokens = parse_tokens(os.environ.get(ENV_VAR))
     warning = check_exposure(host, tokens)
@@ -71,15 +72,11 @@ def serve(target: str, host: str | None, port: int, workers: int, log_level: str
         click.echo(warning, err=True)
     app = load_app(target)  # in the parent too: a bad target fails here, before any spawn
     signal.signal(signal.SIGTERM, _stopped)
-    # httptools parses HTTP in C (with h11, uvicorn's fallback, the server spent more CPU
-    # per SQS message); uvloop ("auto": where installed) runs the loop in C, which saved
-    # 6-14% of the server's CPU per SQS message on SQLite (docs/benchmarks.md)
     options: dict[str, Any] = {
         "host": host or LOOPBACK,
         "port": port,
         "log_level": log_level,
-        "http": "httptools",
-        "loop": "auto",
+        **server_options(),
     }
     if workers > 1:
         app.close()

@@ -194,6 +194,7 @@ def serve(host: str, port: int, workers: int, on_ready: Any) -> None:
     import uvicorn
 
     from sluice.web import create_app
+    from sluice.web.protocol import server_options
 
     with app.store.begin() as tx:
         prepare(tx)
@@ -204,7 +205,8 @@ def serve(host: str, port: int, workers: int, on_ready: Any) -> None:
         )
         for _ in range(workers)
     ]
-    config = uvicorn.Config(create_app(app), host=host, port=port, log_level="warning")
+    served = create_app(app)
+    config = uvicorn.Config(served, host=host, port=port, log_level="warning", **server_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
