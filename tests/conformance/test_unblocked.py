@@ -72,8 +72,9 @@ def test_on_loop_rolls_back_a_failed_call_and_keeps_serving(store: Store) -> Non
     store.put_queue(QueuePolicy("work"))
 
     def half() -> None:
+        rows = store._prepare([NewMessage("work", {"n": 1}, action="a")], 0.0)
         with store._driver.write() as db:
-            store._insert(db, store._prepare([NewMessage("work", {"n": 1}, action="a")], 0.0), 0.0)
+            store._insert(db, rows, 0.0)
             raise ValueError("after the insert")
 
     async def main() -> int:

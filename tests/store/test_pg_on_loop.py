@@ -77,8 +77,9 @@ def test_on_loop_cancelled_midway_leaves_no_transaction(store: Store) -> None:
     and the loop's connections serve the next call."""
 
     def enqueue_then_wait() -> None:
+        rows = store._prepare([NewMessage("work", {"n": 1}, action="a")], 0.0)
         with store._driver.write() as db:
-            store._insert(db, store._prepare([NewMessage("work", {"n": 1}, action="a")], 0.0), 0.0)
+            store._insert(db, rows, 0.0)
             db.execute("SELECT pg_sleep(5)")
 
     async def main() -> int:
