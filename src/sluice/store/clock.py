@@ -83,9 +83,7 @@ class ServerClock:
         if not self._lock.acquire(blocking=self._measured is None):
             return
         try:
-            if time.monotonic() < self._due:
-                return  # another thread measured while this one waited
-            self._measure()
+            self._measure_if_due()  # another thread may have measured while this one waited
         finally:
             self._lock.release()
 
@@ -97,12 +95,16 @@ class ServerClock:
 
         def measure() -> None:
             try:
-                if time.monotonic() >= self._due:
-                    self._measure()
+                self._measure_if_due()
             finally:
                 self._lock.release()
 
         threading.Thread(target=measure, name="sluice-clock", daemon=True).start()
+
+    def _measure_if_due(self) -> None:
+        """Measure unless a measurement is not due (the caller holds the lock)."""
+        if time.monotonic() >= self._due:
+            self._measure()
 
     def _measure(self) -> None:
         try:

@@ -201,6 +201,9 @@ class PostgresDriver:
         """This event loop's connections (after dropping those of loops that have ended)."""
         self._get_pool()  # fails fast if the server is down, resets after a fork
         loop = asyncio.get_running_loop()
+        found = self._loops.get(loop)  # every store call on the loop asks: no lock once made
+        if found is not None:
+            return found
         with self._lock:
             found = self._loops.get(loop)
             if found is None:
